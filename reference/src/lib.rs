@@ -1,0 +1,12 @@
+//! The crosscheck oracle.
+//!
+//! Results are computed in f64 from the exact stored inputs, together with the magnitude gauges
+//! that error bounds need. The codecs here are the source of truth for every storage format:
+//! kernels use their own conversions, and the judge compares them with these.
+
+pub mod codec;
+pub mod matmul;
+pub mod rounding;
+
+pub use matmul::{MatmulReference, matmul};
+pub use rounding::{Rounding, round_to};

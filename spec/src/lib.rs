@@ -1,0 +1,24 @@
+//! The crosscheck contract.
+//!
+//! Everything a backend and the harness must agree on lives here, and nothing else does:
+//! storage precisions, host tensors, problem descriptors, the [`Backend`] trait, each kernel's
+//! declared [`NumericContract`] and the typed [`KernelError`]. A third party adds a backend by
+//! depending on this crate alone and implementing [`Backend`].
+
+mod backend;
+mod contract;
+mod error;
+mod kernel;
+mod output;
+mod precision;
+mod problem;
+mod tensor;
+
+pub use backend::{Backend, DeviceInfo};
+pub use contract::{Accumulator, NumericContract, OutputRounding, Subnormals};
+pub use error::KernelError;
+pub use kernel::{KernelInfo, Op, VariantInfo};
+pub use output::OutputBuffer;
+pub use precision::{Path, Precision, Variant};
+pub use problem::{MatmulProblem, Problem};
+pub use tensor::{HostTensor, Layout};

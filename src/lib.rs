@@ -1,0 +1,1 @@
+//! crosscheck harness (under construction).
