@@ -1,1 +1,21 @@
-//! crosscheck harness (under construction).
+//! crosscheck: checks matmul, attention and quantized kernels against an independent f64 oracle
+//! across backends and precisions.
+//!
+//! The harness is layered as the crates are: `generate` draws seeded inputs and proptest cases,
+//! `run` executes a case on a backend with guards and panic isolation, `judge` holds the output
+//! to the bound derived from the kernel's declared contract, and `report` renders verdicts.
+//! The binary (`src/main.rs`) wires these into the `crosscheck` command.
+
+pub mod backends;
+pub mod case;
+pub mod generate;
+pub mod guards;
+pub mod judge;
+pub mod report;
+pub mod run;
+pub mod testing;
+
+pub use backends::{Registry, registry};
+pub use case::{Case, Distribution};
+pub use judge::{Failure, Tier, Verdict};
+pub use run::{CaseResult, Plan, run_case, run_matrix};

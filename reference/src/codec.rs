@@ -21,9 +21,18 @@ pub fn encode(precision: Precision, values: &[f32]) -> Vec<u8> {
 /// Decodes `precision`'s little-endian bytes to f32 (exact).
 pub fn decode(precision: Precision, bytes: &[u8]) -> Vec<f32> {
     match precision {
-        Precision::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Precision::F16 => bytes.chunks_exact(2).map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
-        Precision::BF16 => bytes.chunks_exact(2).map(|b| bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
+        Precision::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Precision::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        Precision::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
     }
 }
 
@@ -60,7 +69,11 @@ pub fn f16_bits_to_f32(bits: u16) -> f32 {
     let magnitude = match exp {
         0 => frac * (2.0f32).powi(-24),
         31 if frac == 0.0 => f32::INFINITY,
-        31 => return f32::from_bits(0x7fc0_0000 | ((bits as u32 & 0x8000) << 16) | ((bits as u32 & 0x1ff) << 13)),
+        31 => {
+            return f32::from_bits(
+                0x7fc0_0000 | ((bits as u32 & 0x8000) << 16) | ((bits as u32 & 0x1ff) << 13),
+            );
+        }
         _ => (1.0 + frac / 1024.0) * (2.0f32).powi(exp - 15),
     };
     sign * magnitude
@@ -124,13 +137,21 @@ mod tests {
         assert_eq!(bf16_bits_to_f32(f32_to_bf16_bits(257.0)), 256.0);
         assert_eq!(bf16_bits_to_f32(f32_to_bf16_bits(259.0)), 260.0);
         // Truncation would give 0x3f80 for 1 + 2^-8 + 2^-20; nearest gives 0x3f81.
-        assert_eq!(f32_to_bf16_bits(1.0 + (2.0f32).powi(-8) + (2.0f32).powi(-20)), 0x3f81);
+        assert_eq!(
+            f32_to_bf16_bits(1.0 + (2.0f32).powi(-8) + (2.0f32).powi(-20)),
+            0x3f81
+        );
         assert_eq!(f32_to_bf16_bits(f32::MAX), 0x7f80);
     }
 
     #[test]
     fn nan_stays_nan_with_its_sign() {
-        for nan in [f32::NAN, -f32::NAN, f32::from_bits(0x7f80_0001), f32::from_bits(0xff80_0001)] {
+        for nan in [
+            f32::NAN,
+            -f32::NAN,
+            f32::from_bits(0x7f80_0001),
+            f32::from_bits(0xff80_0001),
+        ] {
             let h = f32_to_f16_bits(nan);
             let b = f32_to_bf16_bits(nan);
             assert!(f16_bits_to_f32(h).is_nan(), "{nan:?} → f16 {h:#x}");
@@ -142,10 +163,21 @@ mod tests {
 
     #[test]
     fn encode_decode_round_trip_representable_values() {
-        let values = [0.0f32, -0.0, 1.0, -2.5, 65280.0, 6.1035156e-5, f32::INFINITY];
+        let values = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -2.5,
+            65280.0,
+            6.1035156e-5,
+            f32::INFINITY,
+        ];
         for p in Precision::ALL {
             let back = decode(p, &encode(p, &values));
-            assert_eq!(back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), values.map(|v| v.to_bits()).to_vec());
+            assert_eq!(
+                back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                values.map(|v| v.to_bits()).to_vec()
+            );
         }
     }
 

@@ -54,20 +54,56 @@ mod tests {
     use approx::assert_relative_eq;
     use crosscheck_spec::{Layout, Precision};
 
-    fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
-        HostTensor { shape, layout, precision, bytes: codec::encode(precision, values) }
+    fn tensor(
+        shape: Vec<usize>,
+        layout: Layout,
+        precision: Precision,
+        values: &[f32],
+    ) -> HostTensor {
+        HostTensor {
+            shape,
+            layout,
+            precision,
+            bytes: codec::encode(precision, values),
+        }
     }
 
-    fn problem(batch: usize, m: usize, n: usize, k: usize, a: Layout, b: Layout, bcast: bool) -> MatmulProblem {
-        MatmulProblem { batch, m, n, k, a_layout: a, b_layout: b, b_broadcast: bcast }
+    fn problem(
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Layout,
+        b: Layout,
+        bcast: bool,
+    ) -> MatmulProblem {
+        MatmulProblem {
+            batch,
+            m,
+            n,
+            k,
+            a_layout: a,
+            b_layout: b,
+            b_broadcast: bcast,
+        }
     }
 
     #[test]
     fn small_product_by_hand() {
         // A = [[1, 2], [3, 4]] row-major, B = [[5, 6], [7, 8]] column-major storage [5, 7, 6, 8].
         let p = problem(1, 2, 2, 2, Layout::RowMajor, Layout::ColMajor, false);
-        let a = tensor(vec![1, 2, 2], Layout::RowMajor, Precision::F32, &[1.0, 2.0, 3.0, 4.0]);
-        let b = tensor(vec![1, 2, 2], Layout::ColMajor, Precision::F32, &[5.0, 7.0, 6.0, 8.0]);
+        let a = tensor(
+            vec![1, 2, 2],
+            Layout::RowMajor,
+            Precision::F32,
+            &[1.0, 2.0, 3.0, 4.0],
+        );
+        let b = tensor(
+            vec![1, 2, 2],
+            Layout::ColMajor,
+            Precision::F32,
+            &[5.0, 7.0, 6.0, 8.0],
+        );
         let r = matmul(&p, &a, &b);
         assert_eq!(r.values, vec![19.0, 22.0, 43.0, 50.0]);
         assert_eq!(r.gauge, r.values);
@@ -76,8 +112,18 @@ mod tests {
     #[test]
     fn gauge_sums_magnitudes() {
         let p = problem(1, 1, 1, 3, Layout::RowMajor, Layout::RowMajor, false);
-        let a = tensor(vec![1, 1, 3], Layout::RowMajor, Precision::F32, &[1.0, -2.0, 3.0]);
-        let b = tensor(vec![1, 3, 1], Layout::RowMajor, Precision::F32, &[4.0, 5.0, -6.0]);
+        let a = tensor(
+            vec![1, 1, 3],
+            Layout::RowMajor,
+            Precision::F32,
+            &[1.0, -2.0, 3.0],
+        );
+        let b = tensor(
+            vec![1, 3, 1],
+            Layout::RowMajor,
+            Precision::F32,
+            &[4.0, 5.0, -6.0],
+        );
         let r = matmul(&p, &a, &b);
         assert_eq!(r.values, vec![4.0 - 10.0 - 18.0]);
         assert_eq!(r.gauge, vec![4.0 + 10.0 + 18.0]);
@@ -86,7 +132,12 @@ mod tests {
     #[test]
     fn broadcast_reuses_the_single_b() {
         let p = problem(2, 1, 1, 2, Layout::RowMajor, Layout::RowMajor, true);
-        let a = tensor(vec![2, 1, 2], Layout::RowMajor, Precision::F32, &[1.0, 1.0, 2.0, 2.0]);
+        let a = tensor(
+            vec![2, 1, 2],
+            Layout::RowMajor,
+            Precision::F32,
+            &[1.0, 1.0, 2.0, 2.0],
+        );
         let b = tensor(vec![1, 2, 1], Layout::RowMajor, Precision::F32, &[3.0, 4.0]);
         assert_eq!(matmul(&p, &a, &b).values, vec![7.0, 14.0]);
     }
@@ -103,8 +154,12 @@ mod tests {
     #[test]
     fn agrees_with_a_straightforward_triple_loop_on_every_layout() {
         let (m, n, k) = (5, 7, 9);
-        let av: Vec<f32> = (0..2 * m * k).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
-        let bv: Vec<f32> = (0..2 * k * n).map(|i| ((i * 53 % 29) as f32 - 14.0) / 5.0).collect();
+        let av: Vec<f32> = (0..2 * m * k)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let bv: Vec<f32> = (0..2 * k * n)
+            .map(|i| ((i * 53 % 29) as f32 - 14.0) / 5.0)
+            .collect();
         for a_layout in [Layout::RowMajor, Layout::ColMajor] {
             for b_layout in [Layout::RowMajor, Layout::ColMajor] {
                 let p = problem(2, m, n, k, a_layout, b_layout, false);
@@ -115,9 +170,15 @@ mod tests {
                     for i in 0..m {
                         for j in 0..n {
                             let want: f64 = (0..k)
-                                .map(|kk| av[a.offset(bi, i, kk)] as f64 * bv[b.offset(bi, kk, j)] as f64)
+                                .map(|kk| {
+                                    av[a.offset(bi, i, kk)] as f64 * bv[b.offset(bi, kk, j)] as f64
+                                })
                                 .sum();
-                            assert_relative_eq!(r.values[(bi * m + i) * n + j], want, max_relative = 1e-15);
+                            assert_relative_eq!(
+                                r.values[(bi * m + i) * n + j],
+                                want,
+                                max_relative = 1e-15
+                            );
                         }
                     }
                 }

@@ -49,7 +49,11 @@ pub fn round_to(x: f64, precision: Precision, mode: Rounding) -> f64 {
 
 /// Spacing of `precision`'s values around |x| (the ulp of a value of that magnitude).
 pub fn ulp(x: f64, precision: Precision) -> f64 {
-    let exp = if x == 0.0 || !x.is_finite() { precision.min_exp() } else { exponent_of(x) };
+    let exp = if x == 0.0 || !x.is_finite() {
+        precision.min_exp()
+    } else {
+        exponent_of(x)
+    };
     pow2(exp.max(precision.min_exp()) - (precision.digits() - 1))
 }
 
@@ -87,11 +91,20 @@ mod tests {
     #[test]
     fn ties_go_to_even() {
         // 1 + 2^-11 is halfway between two f16 values: 1 (even) and 1 + 2^-10.
-        assert_eq!(round_to(1.0 + pow2(-11), Precision::F16, Rounding::NearestEven), 1.0);
+        assert_eq!(
+            round_to(1.0 + pow2(-11), Precision::F16, Rounding::NearestEven),
+            1.0
+        );
         // 1 + 3·2^-11 is halfway between 1 + 2^-10 (odd) and 1 + 2^-9 (even).
-        assert_eq!(round_to(1.0 + 3.0 * pow2(-11), Precision::F16, Rounding::NearestEven), 1.0 + pow2(-9));
+        assert_eq!(
+            round_to(1.0 + 3.0 * pow2(-11), Precision::F16, Rounding::NearestEven),
+            1.0 + pow2(-9)
+        );
         // bf16: 1 + 2^-8 ties to 1.
-        assert_eq!(round_to(1.0 + pow2(-8), Precision::BF16, Rounding::NearestEven), 1.0);
+        assert_eq!(
+            round_to(1.0 + pow2(-8), Precision::BF16, Rounding::NearestEven),
+            1.0
+        );
     }
 
     #[test]
@@ -117,16 +130,28 @@ mod tests {
     #[test]
     fn subnormals_use_the_fixed_quantum() {
         let tiny = pow2(-24); // smallest f16 subnormal
-        assert_eq!(round_to(tiny * 0.5, Precision::F16, Rounding::NearestEven), 0.0); // tie to even (0)
-        assert_eq!(round_to(tiny * 0.51, Precision::F16, Rounding::NearestEven), tiny);
-        assert_eq!(round_to(tiny * 1.5, Precision::F16, Rounding::NearestEven), 2.0 * tiny);
+        assert_eq!(
+            round_to(tiny * 0.5, Precision::F16, Rounding::NearestEven),
+            0.0
+        ); // tie to even (0)
+        assert_eq!(
+            round_to(tiny * 0.51, Precision::F16, Rounding::NearestEven),
+            tiny
+        );
+        assert_eq!(
+            round_to(tiny * 1.5, Precision::F16, Rounding::NearestEven),
+            2.0 * tiny
+        );
         assert_eq!(ulp(0.0, Precision::F16), tiny);
     }
 
     #[test]
     fn nan_and_infinity_pass_through() {
         assert!(round_to(f64::NAN, Precision::BF16, Rounding::Up).is_nan());
-        assert_eq!(round_to(f64::NEG_INFINITY, Precision::F16, Rounding::NearestEven), f64::NEG_INFINITY);
+        assert_eq!(
+            round_to(f64::NEG_INFINITY, Precision::F16, Rounding::NearestEven),
+            f64::NEG_INFINITY
+        );
     }
 
     proptest! {

@@ -34,7 +34,10 @@ impl FromStr for Op {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Op::ALL.into_iter().find(|op| op.name() == s).ok_or_else(|| format!("unknown op `{s}`"))
+        Op::ALL
+            .into_iter()
+            .find(|op| op.name() == s)
+            .ok_or_else(|| format!("unknown op `{s}`"))
     }
 }
 

@@ -21,7 +21,11 @@ impl OutputBuffer {
     /// the total is rounded up to a multiple of 4 bytes so it can be bound as 32-bit words.
     pub fn new(precision: Precision, len: usize, guard_bytes: usize) -> Self {
         let total = (len * precision.bytes() + guard_bytes).next_multiple_of(4);
-        OutputBuffer { precision, len, bytes: vec![0; total] }
+        OutputBuffer {
+            precision,
+            len,
+            bytes: vec![0; total],
+        }
     }
 
     /// Storage precision of the elements.

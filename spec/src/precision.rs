@@ -84,8 +84,12 @@ impl Precision {
     pub fn decode(self, bytes: &[u8]) -> f32 {
         match self {
             Precision::F32 => f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-            Precision::F16 => half::f16::from_bits(u16::from_le_bytes([bytes[0], bytes[1]])).to_f32(),
-            Precision::BF16 => half::bf16::from_bits(u16::from_le_bytes([bytes[0], bytes[1]])).to_f32(),
+            Precision::F16 => {
+                half::f16::from_bits(u16::from_le_bytes([bytes[0], bytes[1]])).to_f32()
+            }
+            Precision::BF16 => {
+                half::bf16::from_bits(u16::from_le_bytes([bytes[0], bytes[1]])).to_f32()
+            }
         }
     }
 
@@ -126,12 +130,18 @@ pub struct Variant {
 impl Variant {
     /// The portable variant of a precision.
     pub const fn portable(precision: Precision) -> Self {
-        Variant { precision, path: Path::Portable }
+        Variant {
+            precision,
+            path: Path::Portable,
+        }
     }
 
     /// The native variant of a precision.
     pub const fn native(precision: Precision) -> Self {
-        Variant { precision, path: Path::Native }
+        Variant {
+            precision,
+            path: Path::Native,
+        }
     }
 
     /// Report label: `f32`, `f16`, `bf16`, and `f16n` for native f16.

@@ -29,7 +29,11 @@ impl MatmulProblem {
 
     /// Shape of the B operand: [batch or 1, k, n].
     pub fn b_shape(&self) -> Vec<usize> {
-        vec![if self.b_broadcast { 1 } else { self.batch }, self.k, self.n]
+        vec![
+            if self.b_broadcast { 1 } else { self.batch },
+            self.k,
+            self.n,
+        ]
     }
 
     /// Shape of the output C: [batch, m, n], always row-major.
@@ -39,16 +43,27 @@ impl MatmulProblem {
 
     /// Checks the dimensions: every one must be at least 1 and element counts must fit in usize.
     pub fn validate(&self) -> Result<(), KernelError> {
-        let dims = [("batch", self.batch), ("m", self.m), ("n", self.n), ("k", self.k)];
+        let dims = [
+            ("batch", self.batch),
+            ("m", self.m),
+            ("n", self.n),
+            ("k", self.k),
+        ];
         if let Some((name, _)) = dims.iter().find(|(_, v)| *v == 0) {
-            return Err(KernelError::InvalidProblem(format!("matmul dimension {name} is 0")));
+            return Err(KernelError::InvalidProblem(format!(
+                "matmul dimension {name} is 0"
+            )));
         }
         for shape in [self.a_shape(), self.b_shape(), self.c_shape()] {
             shape
                 .iter()
                 .try_fold(1usize, |acc, &d| acc.checked_mul(d))
                 .and_then(|n| n.checked_mul(4))
-                .ok_or_else(|| KernelError::InvalidProblem(format!("matmul {self:?} overflows the address space")))?;
+                .ok_or_else(|| {
+                    KernelError::InvalidProblem(format!(
+                        "matmul {self:?} overflows the address space"
+                    ))
+                })?;
         }
         Ok(())
     }
@@ -79,7 +94,10 @@ impl Problem {
     /// Shapes and layouts of the inputs, in the order [`crate::Backend::run`] receives them.
     pub fn input_specs(&self) -> Vec<(&'static str, Vec<usize>, Layout)> {
         match self {
-            Problem::Matmul(p) => vec![("A", p.a_shape(), p.a_layout), ("B", p.b_shape(), p.b_layout)],
+            Problem::Matmul(p) => vec![
+                ("A", p.a_shape(), p.a_layout),
+                ("B", p.b_shape(), p.b_layout),
+            ],
         }
     }
 
@@ -97,7 +115,11 @@ impl Problem {
 
     /// Checks dimensions, then that `inputs` match the problem: count, shapes, layouts, precision
     /// and byte lengths. Every backend calls this before touching a device.
-    pub fn validate_inputs(&self, variant: Variant, inputs: &[&HostTensor]) -> Result<(), KernelError> {
+    pub fn validate_inputs(
+        &self,
+        variant: Variant,
+        inputs: &[&HostTensor],
+    ) -> Result<(), KernelError> {
         self.validate()?;
         let specs = self.input_specs();
         if inputs.len() != specs.len() {
@@ -109,19 +131,34 @@ impl Problem {
             )));
         }
         for ((name, shape, layout), t) in specs.iter().zip(inputs) {
-            let problem = |what: String| KernelError::InvalidProblem(format!("input {name}: {what}"));
+            let problem =
+                |what: String| KernelError::InvalidProblem(format!("input {name}: {what}"));
             if &t.shape != shape {
-                return Err(problem(format!("shape {:?} but the problem needs {:?}", t.shape, shape)));
+                return Err(problem(format!(
+                    "shape {:?} but the problem needs {:?}",
+                    t.shape, shape
+                )));
             }
             if t.layout != *layout {
-                return Err(problem(format!("layout {:?} but the problem says {:?}", t.layout, layout)));
+                return Err(problem(format!(
+                    "layout {:?} but the problem says {:?}",
+                    t.layout, layout
+                )));
             }
             if t.precision != variant.precision {
-                return Err(problem(format!("stored as {} but the variant is {}", t.precision, variant)));
+                return Err(problem(format!(
+                    "stored as {} but the variant is {}",
+                    t.precision, variant
+                )));
             }
             let want = t.len() * t.precision.bytes();
             if t.bytes.len() != want {
-                return Err(problem(format!("{} bytes but {:?} in {} needs {want}", t.bytes.len(), shape, t.precision)));
+                return Err(problem(format!(
+                    "{} bytes but {:?} in {} needs {want}",
+                    t.bytes.len(),
+                    shape,
+                    t.precision
+                )));
             }
         }
         Ok(())
@@ -134,12 +171,25 @@ mod tests {
     use crate::Precision;
 
     fn problem() -> MatmulProblem {
-        MatmulProblem { batch: 2, m: 3, n: 4, k: 5, a_layout: Layout::RowMajor, b_layout: Layout::ColMajor, b_broadcast: true }
+        MatmulProblem {
+            batch: 2,
+            m: 3,
+            n: 4,
+            k: 5,
+            a_layout: Layout::RowMajor,
+            b_layout: Layout::ColMajor,
+            b_broadcast: true,
+        }
     }
 
     fn tensor(shape: Vec<usize>, layout: Layout) -> HostTensor {
         let n: usize = shape.iter().product();
-        HostTensor { shape, layout, precision: Precision::F32, bytes: vec![0; n * 4] }
+        HostTensor {
+            shape,
+            layout,
+            precision: Precision::F32,
+            bytes: vec![0; n * 4],
+        }
     }
 
     #[test]
@@ -166,6 +216,9 @@ mod tests {
         let wrong_layout = tensor(vec![1, 5, 4], Layout::RowMajor);
         assert!(p.validate_inputs(v, &[&a, &wrong_layout]).is_err());
         assert!(p.validate_inputs(v, &[&a]).is_err());
-        assert!(p.validate_inputs(Variant::portable(Precision::F16), &[&a, &b]).is_err());
+        assert!(
+            p.validate_inputs(Variant::portable(Precision::F16), &[&a, &b])
+                .is_err()
+        );
     }
 }

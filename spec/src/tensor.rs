@@ -67,7 +67,10 @@ impl HostTensor {
 
     /// Decodes every stored element to f32 in storage order (exact for every precision).
     pub fn to_f32(&self) -> Vec<f32> {
-        self.bytes.chunks_exact(self.precision.bytes()).map(|b| self.precision.decode(b)).collect()
+        self.bytes
+            .chunks_exact(self.precision.bytes())
+            .map(|b| self.precision.decode(b))
+            .collect()
     }
 
     /// Storage offset of matrix element (row, col) of the innermost matrix number `outer`.
@@ -93,11 +96,19 @@ mod tests {
 
     #[test]
     fn offsets_follow_the_layout() {
-        let t = HostTensor { shape: vec![2, 3, 4], layout: Layout::ColMajor, precision: Precision::F32, bytes: vec![0; 96] };
+        let t = HostTensor {
+            shape: vec![2, 3, 4],
+            layout: Layout::ColMajor,
+            precision: Precision::F32,
+            bytes: vec![0; 96],
+        };
         assert_eq!(t.offset(0, 1, 0), 1);
         assert_eq!(t.offset(0, 0, 1), 3);
         assert_eq!(t.offset(1, 2, 3), 12 + 2 + 9);
-        let r = HostTensor { layout: Layout::RowMajor, ..t };
+        let r = HostTensor {
+            layout: Layout::RowMajor,
+            ..t
+        };
         assert_eq!(r.offset(1, 2, 3), 12 + 8 + 3);
     }
 }

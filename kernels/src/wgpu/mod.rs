@@ -1,0 +1,287 @@
+//! The wgpu backends: every adapter wgpu finds (Vulkan, GL, Metal, DX12) is its own backend,
+//! running the WGSL kernels in f32, f16 (packed in u32, or native where SHADER_F16 exists) and bf16.
+
+mod discover;
+mod gpu;
+mod matmul;
+mod registry;
+mod storage;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crosscheck_spec::{
+    Accumulator, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, NumericContract,
+    OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
+};
+
+pub use discover::{Discovery, MissingApi, discover};
+use gpu::Gpu;
+use registry::{KERNELS, WgslKernel};
+
+/// A text patch applied to a kernel's assembled WGSL module before compilation.
+pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// Compiled pipelines by (kernel name, variant).
+type PipelineCache = Arc<Mutex<HashMap<(String, Variant), Arc<wgpu::ComputePipeline>>>>;
+
+/// The variants every WGSL kernel is built for.
+const VARIANTS: [Variant; 4] = [
+    Variant::portable(Precision::F32),
+    Variant::portable(Precision::F16),
+    Variant::native(Precision::F16),
+    Variant::portable(Precision::BF16),
+];
+
+/// One wgpu adapter as a crosscheck backend.
+#[derive(Clone)]
+pub struct WgpuBackend {
+    name: String,
+    gpu: Arc<Gpu>,
+    patches: Vec<(String, Patch)>,
+    pipelines: PipelineCache,
+}
+
+impl WgpuBackend {
+    fn new(name: String, gpu: Gpu) -> Self {
+        WgpuBackend {
+            name,
+            gpu: Arc::new(gpu),
+            patches: Vec::new(),
+            pipelines: Default::default(),
+        }
+    }
+
+    /// The adapter behind this backend.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.gpu.info
+    }
+
+    /// A copy of this backend (same device) whose `kernel` module is rewritten by `patch` before
+    /// compilation: how tests and the mutation catalogue run a deliberately broken shader.
+    pub fn with_patch(
+        &self,
+        kernel: &str,
+        patch: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> WgpuBackend {
+        let mut patched = self.clone();
+        patched.patches.push((kernel.to_string(), Arc::new(patch)));
+        patched.pipelines = Default::default();
+        patched
+    }
+
+    /// The complete WGSL module compiled for `kernel` (named `op/name` or `name`) in `variant`,
+    /// patches applied: generated storage prelude followed by the kernel body.
+    pub fn module_source(&self, kernel: &str, variant: Variant) -> Option<String> {
+        let k = KERNELS
+            .iter()
+            .find(|k| k.name == kernel || format!("{}/{}", k.op, k.name) == kernel)?;
+        let mut source = storage::prelude(variant, k.inputs, k.output) + k.body;
+        for (_, patch) in self.patches.iter().filter(|(name, _)| name == k.name) {
+            source = patch(&source);
+        }
+        Some(source)
+    }
+
+    /// Every (kernel, variant) module this backend would compile, for shader validation tools.
+    pub fn modules() -> Vec<(String, Variant, String)> {
+        KERNELS
+            .iter()
+            .flat_map(|k| {
+                VARIANTS.iter().map(move |&v| {
+                    (
+                        format!("{}/{}", k.op, k.name),
+                        v,
+                        storage::prelude(v, k.inputs, k.output) + k.body,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn kernel(&self, name: &str, problem: &Problem) -> Result<&'static WgslKernel, KernelError> {
+        KERNELS
+            .iter()
+            .find(|k| k.name == name && k.op == problem.op())
+            .ok_or_else(|| {
+                KernelError::Unsupported(format!(
+                    "{} has no {} kernel `{name}`",
+                    self.name,
+                    problem.op()
+                ))
+            })
+    }
+
+    fn contract(variant: Variant) -> NumericContract {
+        NumericContract {
+            accumulator: Accumulator::F32,
+            // WGSL leaves the rounding of f32 → f16 conversions to the implementation; bf16 is
+            // rounded by our own integer code, and f32 outputs are the accumulator itself.
+            output_rounding: match variant.precision {
+                Precision::F16 => OutputRounding::Faithful,
+                Precision::F32 | Precision::BF16 => OutputRounding::NearestEven,
+            },
+            subnormals: Subnormals::MayFlush,
+            deterministic: true,
+            batch_invariant: true,
+        }
+    }
+
+    fn unavailable(&self, variant: Variant) -> Option<String> {
+        (variant.path == Path::Native && !self.gpu.has_f16)
+            .then(|| "adapter lacks SHADER_F16, needed by WGSL `enable f16;`".to_string())
+    }
+
+    fn pipeline(
+        &self,
+        kernel: &WgslKernel,
+        variant: Variant,
+    ) -> Result<Arc<wgpu::ComputePipeline>, KernelError> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (kernel.name.to_string(), variant);
+        if let Some(p) = cache.get(&key) {
+            return Ok(p.clone());
+        }
+        let source = self
+            .module_source(kernel.name, variant)
+            .expect("kernel is registered");
+        let label = format!("{}/{} {variant}", kernel.op, kernel.name);
+        let pipeline = Arc::new(self.gpu.compile(&label, &source, kernel.inputs.len() + 1)?);
+        cache.insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Checks every binding and the launch against the device's limits.
+    fn check_limits(
+        &self,
+        problem: &Problem,
+        variant: Variant,
+        grid: [usize; 3],
+    ) -> Result<(), KernelError> {
+        let limits = &self.gpu.limits;
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let elements: Vec<(&str, usize)> = problem
+            .input_specs()
+            .into_iter()
+            .map(|(name, shape, _)| (name, shape.iter().product()))
+            .chain([("output", problem.output_len())])
+            .collect();
+        for (name, count) in elements {
+            let bytes = (count as u64 * variant.precision.bytes() as u64).next_multiple_of(4)
+                + GUARD_ALLOWANCE;
+            if bytes > max_binding || count as u64 > u32::MAX as u64 {
+                return Err(KernelError::Unsupported(format!(
+                    "{name} needs {bytes} bytes ({count} elements); {} binds at most {max_binding} bytes and indexes with u32",
+                    self.name
+                )));
+            }
+        }
+        let max_groups = limits.max_compute_workgroups_per_dimension as usize;
+        if grid.iter().any(|&g| g > max_groups) {
+            return Err(KernelError::Unsupported(format!(
+                "launch needs {grid:?} workgroups; {} allows at most {max_groups} per dimension",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Room left for the harness's guard region when checking binding sizes.
+const GUARD_ALLOWANCE: u64 = 4096;
+
+impl Backend for WgpuBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn device(&self) -> DeviceInfo {
+        let info = &self.gpu.info;
+        let driver = [info.driver.as_str(), info.driver_info.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        DeviceInfo {
+            api: discover::api_name(info.backend).to_string(),
+            device: info.name.clone(),
+            driver,
+        }
+    }
+
+    fn kernels(&self) -> Vec<KernelInfo> {
+        KERNELS
+            .iter()
+            .map(|k| KernelInfo {
+                op: k.op,
+                name: k.name.to_string(),
+                summary: k.summary.to_string(),
+                variants: VARIANTS
+                    .iter()
+                    .map(|&v| VariantInfo {
+                        variant: v,
+                        contract: Self::contract(v),
+                        unavailable: self.unavailable(v),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        problem.validate()?;
+        let k = self.kernel(kernel, problem)?;
+        if !VARIANTS.contains(&variant) {
+            return Err(KernelError::Unsupported(format!(
+                "{} is not built for {variant}",
+                k.name
+            )));
+        }
+        if let Some(reason) = self.unavailable(variant) {
+            return Err(KernelError::Unsupported(reason));
+        }
+        let (grid, _) = k
+            .launch
+            .plan(problem)
+            .ok_or_else(|| KernelError::Unsupported("wrong op".into()))?;
+        self.check_limits(problem, variant, grid)
+    }
+
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        self.check(kernel, variant, problem)?;
+        problem.validate_inputs(variant, inputs)?;
+        if output.len() != problem.output_len() || output.precision() != variant.precision {
+            return Err(KernelError::InvalidProblem(format!(
+                "output buffer holds {} {} elements, the problem needs {} {}",
+                output.len(),
+                output.precision(),
+                problem.output_len(),
+                variant.precision
+            )));
+        }
+        let k = self.kernel(kernel, problem)?;
+        let (grid, params) = k
+            .launch
+            .plan(problem)
+            .ok_or_else(|| KernelError::Unsupported("wrong op".into()))?;
+        let pipeline = self.pipeline(k, variant)?;
+        let input_bytes: Vec<&[u8]> = inputs.iter().map(|t| t.bytes.as_slice()).collect();
+        self.gpu.dispatch(
+            &pipeline,
+            &input_bytes,
+            output.bytes_mut(),
+            &params,
+            grid.map(|g| g as u32),
+        )
+    }
+}

@@ -1,0 +1,219 @@
+//! Seeded input tensors for a case. Values are drawn in f32, rounded to the storage precision by
+//! the reference codec, and the stored bytes are what both the kernel and the oracle read.
+
+use crosscheck_reference::codec;
+use crosscheck_spec::{HostTensor, Layout, MatmulProblem, Precision, Problem};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::case::{Case, Distribution};
+
+/// Largest magnitude of an exact-tier integer.
+const EXACT_MAX: i32 = 8;
+
+/// The inputs of `case`, in the order the backend receives them.
+pub fn inputs(case: &Case) -> Vec<HostTensor> {
+    let precision = case.variant.precision;
+    match &case.problem {
+        Problem::Matmul(p) => matmul_inputs(p, precision, case.distribution, case.seed),
+    }
+}
+
+/// The largest value below which every integer is exact both in the f32 accumulator and in the
+/// output's storage precision: 2^min(24, digits).
+pub fn exact_limit(precision: Precision) -> f64 {
+    (2.0f64).powi(precision.digits().min(24))
+}
+
+fn matmul_inputs(
+    p: &MatmulProblem,
+    precision: Precision,
+    dist: Distribution,
+    seed: u64,
+) -> Vec<HostTensor> {
+    let mut rng_a = stream(seed, 0);
+    let mut rng_b = stream(seed, 1);
+    let (a_vals, b_vals) = match dist {
+        Distribution::Exact => exact_matmul_values(p, precision, &mut rng_a, &mut rng_b),
+        _ => {
+            let range = wide_exponents(precision, p.k);
+            let a = (0..p.a_shape().iter().product())
+                .map(|_| draw(dist, range, &mut rng_a))
+                .collect();
+            let b = (0..p.b_shape().iter().product())
+                .map(|_| draw(dist, range, &mut rng_b))
+                .collect();
+            (a, b)
+        }
+    };
+    vec![
+        tensor(p.a_shape(), p.a_layout, precision, &a_vals),
+        tensor(p.b_shape(), p.b_layout, precision, &b_vals),
+    ]
+}
+
+/// Exact-tier values: B integers in [-8, 8]; A integers whose absolute row sums are capped so
+/// that Σ|a||b| ≤ [`exact_limit`]. Entries to zero are picked at random positions so that late
+/// k indices (tile edges) carry values as often as early ones. Values are in storage order.
+fn exact_matmul_values(
+    p: &MatmulProblem,
+    precision: Precision,
+    rng_a: &mut ChaCha8Rng,
+    rng_b: &mut ChaCha8Rng,
+) -> (Vec<f32>, Vec<f32>) {
+    let budget = (exact_limit(precision) as i64 / EXACT_MAX as i64) as i32;
+    let amplitude = (budget / p.k.max(1) as i32).clamp(1, EXACT_MAX);
+    let b: Vec<f32> = (0..p.b_shape().iter().product::<usize>())
+        .map(|_| rng_b.random_range(-EXACT_MAX..=EXACT_MAX) as f32)
+        .collect();
+    let a_layout = HostTensor {
+        shape: p.a_shape(),
+        layout: p.a_layout,
+        precision,
+        bytes: Vec::new(),
+    };
+    let mut a = vec![0.0f32; p.batch * p.m * p.k];
+    let mut order: Vec<usize> = (0..p.k).collect();
+    for batch in 0..p.batch {
+        for i in 0..p.m {
+            let mut row: Vec<i32> = (0..p.k)
+                .map(|_| rng_a.random_range(-amplitude..=amplitude))
+                .collect();
+            order.shuffle(rng_a);
+            let mut total: i32 = row.iter().map(|v| v.abs()).sum();
+            for &kk in &order {
+                if total <= budget {
+                    break;
+                }
+                total -= row[kk].abs();
+                row[kk] = 0;
+            }
+            for (kk, v) in row.into_iter().enumerate() {
+                a[a_layout.offset(batch, i, kk)] = v as f32;
+            }
+        }
+    }
+    (a, b)
+}
+
+/// Exponent range [lo, hi] for the wide distribution: inputs stay normal in storage, products
+/// stay normal in f32 (so no flush-to-zero question arises), and k products of the largest
+/// inputs stay a factor 4 below the storage precision's overflow threshold.
+pub fn wide_exponents(precision: Precision, k: usize) -> (i32, i32) {
+    let lo = precision.min_exp().max(-62);
+    let log_k = (usize::BITS - k.max(1).leading_zeros()) as i32;
+    let hi = (precision.max_exp() - 4 - log_k).div_euclid(2);
+    (lo, hi.max(lo))
+}
+
+fn draw(dist: Distribution, (lo, hi): (i32, i32), rng: &mut ChaCha8Rng) -> f32 {
+    match dist {
+        Distribution::Exact => rng.random_range(-EXACT_MAX..=EXACT_MAX) as f32,
+        Distribution::Uniform => rng.random_range(-1.0f32..=1.0),
+        Distribution::Normal => {
+            // Box–Muller: two uniforms give one standard normal.
+            let u1: f64 = 1.0 - rng.random::<f64>();
+            let u2: f64 = rng.random::<f64>();
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        }
+        Distribution::Wide => {
+            let exp = rng.random_range(lo..=hi);
+            let significand = rng.random_range(1.0f32..2.0);
+            let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
+            sign * significand * (2.0f32).powi(exp)
+        }
+    }
+}
+
+/// An independent, reproducible random stream per (seed, tensor).
+fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(tensor);
+    rng
+}
+
+fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
+    HostTensor {
+        shape,
+        layout,
+        precision,
+        bytes: codec::encode(precision, values),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Case;
+    use crosscheck_spec::Variant;
+
+    fn case(p: MatmulProblem, precision: Precision, distribution: Distribution, seed: u64) -> Case {
+        Case {
+            kernel: "naive".into(),
+            backend: "cpu".into(),
+            variant: Variant::portable(precision),
+            problem: Problem::Matmul(p),
+            distribution,
+            seed,
+        }
+    }
+
+    fn problem(m: usize, n: usize, k: usize) -> MatmulProblem {
+        MatmulProblem {
+            batch: 2,
+            m,
+            n,
+            k,
+            a_layout: Layout::ColMajor,
+            b_layout: Layout::RowMajor,
+            b_broadcast: false,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        let c = case(problem(5, 6, 7), Precision::F16, Distribution::Normal, 9);
+        assert_eq!(inputs(&c), inputs(&c));
+        assert_ne!(
+            inputs(&c),
+            inputs(&Case {
+                seed: 10,
+                ..c.clone()
+            })
+        );
+    }
+
+    #[test]
+    fn exact_tier_gauges_stay_within_the_exact_limit() {
+        for precision in Precision::ALL {
+            for k in [1, 31, 300] {
+                let p = problem(9, 11, k);
+                let c = case(p, precision, Distribution::Exact, 3);
+                let t = inputs(&c);
+                let r = crosscheck_reference::matmul(&p, &t[0], &t[1]);
+                let worst = r.gauge.iter().cloned().fold(0.0, f64::max);
+                assert!(
+                    worst <= exact_limit(precision),
+                    "{precision} k={k}: gauge {worst}"
+                );
+                assert!(worst > 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn wide_values_span_many_binades_without_overflow() {
+        let p = problem(4, 4, 300);
+        for precision in Precision::ALL {
+            let t = inputs(&case(p, precision, Distribution::Wide, 1));
+            let vals = t[0].to_f32();
+            let (min, max) = vals.iter().fold((f32::MAX, 0.0f32), |(lo, hi), v| {
+                (lo.min(v.abs()), hi.max(v.abs()))
+            });
+            assert!(max / min > 1000.0, "{precision}: {min}..{max}");
+            let r = crosscheck_reference::matmul(&p, &t[0], &t[1]);
+            assert!(r.gauge.iter().all(|g| *g < precision.max_finite() / 4.0));
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Generation: seeded input data for a case, and proptest strategies over shapes and cases.
+
+pub mod data;
+pub mod shapes;
+
+pub use data::inputs;

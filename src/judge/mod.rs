@@ -1,0 +1,93 @@
+//! The judge: per element, the interval a correct kernel's output must fall in, derived from the
+//! oracle and the kernel's declared contract; then a verdict with the worst err/bound ratio.
+
+pub mod bound;
+pub mod interval;
+pub mod stats;
+pub mod verdict;
+
+use crosscheck_reference::codec;
+use crosscheck_spec::{NumericContract, OutputBuffer};
+
+use crate::guards::GuardReport;
+pub use verdict::{ElementCheck, Failure, Tier, Verdict};
+
+/// How many of the worst elements a verdict keeps for reports.
+pub const TOP_ELEMENTS: usize = 10;
+
+/// Judges `output` against the oracle `values`, allowing each element `allowed_error[i]` of
+/// accumulated error before the final rounding to the output precision (zero in the exact tier).
+pub fn judge(
+    contract: &NumericContract,
+    tier: Tier,
+    values: &[f64],
+    allowed_error: &[f64],
+    output: &OutputBuffer,
+    guards: &GuardReport,
+) -> Verdict {
+    let precision = output.precision();
+    let mut checks: Vec<ElementCheck> = Vec::with_capacity(values.len());
+    let mut unwritten = guards.unwritten.iter().peekable();
+    for (index, element) in output.payload().chunks_exact(precision.bytes()).enumerate() {
+        let value = codec::bits_to_f64(precision, precision.bits(element));
+        let oracle = values[index];
+        let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
+        let is_unwritten = unwritten.next_if_eq(&&index).is_some();
+        let inside = lo <= value && value <= hi || (value.is_nan() && oracle.is_nan());
+        let ratio = if is_unwritten {
+            f64::INFINITY
+        } else {
+            interval::ratio(
+                value,
+                oracle,
+                allowed_error[index],
+                precision,
+                contract,
+                inside,
+            )
+        };
+        checks.push(ElementCheck {
+            index,
+            value,
+            oracle,
+            lo,
+            hi,
+            ratio,
+            unwritten: is_unwritten,
+        });
+    }
+    let failing = checks.iter().filter(|c| c.ratio > 1.0).count();
+    let mut failures = Vec::new();
+    if !guards.out_of_bounds.is_empty() {
+        failures.push(Failure::OutOfBounds {
+            bytes: guards.out_of_bounds.len(),
+            first_offset: guards.out_of_bounds[0],
+        });
+    }
+    if !guards.unwritten.is_empty() {
+        failures.push(Failure::Unwritten {
+            count: guards.unwritten.len(),
+            first: guards.unwritten[0],
+        });
+    }
+    let mismatched = checks
+        .iter()
+        .filter(|c| !c.unwritten && c.ratio > 1.0)
+        .count();
+    if mismatched > 0 {
+        failures.push(Failure::Mismatch { count: mismatched });
+    }
+    let stats = stats::Stats::of(&checks, precision);
+    let mut top: Vec<ElementCheck> = checks;
+    top.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.index.cmp(&b.index)));
+    top.truncate(TOP_ELEMENTS);
+    Verdict {
+        tier,
+        failures,
+        elements: values.len(),
+        failing,
+        worst_ratio: top.first().map_or(0.0, |c| c.ratio),
+        stats,
+        top,
+    }
+}

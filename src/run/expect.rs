@@ -1,0 +1,46 @@
+//! What a correct kernel must produce for a case: the oracle's values and, per element, the
+//! error the declared contract allows before the final rounding.
+
+use crosscheck_reference as reference;
+use crosscheck_spec::{HostTensor, NumericContract, Problem};
+
+use crate::case::Case;
+use crate::generate::data::exact_limit;
+use crate::judge::{Tier, bound};
+
+/// Oracle values and allowances for one case.
+pub struct Expectation {
+    /// Tier that judges the case.
+    pub tier: Tier,
+    /// The oracle's value per output element.
+    pub values: Vec<f64>,
+    /// Allowed accumulated error per output element (zero in the exact tier).
+    pub allowed_error: Vec<f64>,
+}
+
+/// Computes the expectation of `case` from its stored `inputs`.
+pub fn expectation(case: &Case, inputs: &[HostTensor], contract: &NumericContract) -> Expectation {
+    let tier = case.tier();
+    let exact = tier == Tier::Exact;
+    match &case.problem {
+        Problem::Matmul(p) => {
+            let r = reference::matmul(p, &inputs[0], &inputs[1]);
+            let allowed_error = if exact {
+                let limit = exact_limit(case.variant.precision);
+                let worst = r.gauge.iter().cloned().fold(0.0, f64::max);
+                assert!(
+                    worst <= limit,
+                    "harness bug: exact-tier gauge {worst} exceeds {limit} for {case}"
+                );
+                vec![0.0; r.values.len()]
+            } else {
+                bound::matmul(contract, p.k, &r.gauge)
+            };
+            Expectation {
+                tier,
+                values: r.values,
+                allowed_error,
+            }
+        }
+    }
+}

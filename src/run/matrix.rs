@@ -1,0 +1,229 @@
+//! The conformance matrix: every kernel × backend × variant cell, each running its planned cases.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crosscheck_spec::{Backend, DeviceInfo, Op, Variant};
+
+use crate::case::Case;
+use crate::judge::Verdict;
+use crate::run::cell::{CaseResult, run_case};
+use crate::run::plan::Plan;
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CellKey {
+    /// Op family.
+    pub op: Op,
+    /// Kernel name.
+    pub kernel: String,
+    /// Backend name.
+    pub backend: String,
+    /// Storage precision and path.
+    pub variant: Variant,
+}
+
+impl CellKey {
+    /// `op/kernel`, the row label.
+    pub fn row(&self) -> String {
+        format!("{}/{}", self.op, self.kernel)
+    }
+}
+
+/// The verdict of one cell over all its cases.
+#[derive(Debug, Clone)]
+pub enum CellStatus {
+    /// Every case passed.
+    Pass {
+        /// Cases judged.
+        cases: usize,
+        /// Largest err/bound ratio over all cases.
+        worst_ratio: f64,
+        /// Planned cases the backend could not run (e.g. beyond its limits), with the reason.
+        skipped: Vec<(Case, String)>,
+    },
+    /// At least one case failed.
+    Fail {
+        /// Cases judged.
+        cases: usize,
+        /// The failing cases and their verdicts.
+        failures: Vec<(Case, Verdict)>,
+        /// Planned cases the backend could not run, with the reason.
+        skipped: Vec<(Case, String)>,
+    },
+    /// The cell cannot run here, for this reason.
+    NotApplicable(String),
+}
+
+impl CellStatus {
+    /// True for a failing cell.
+    pub fn failed(&self) -> bool {
+        matches!(self, CellStatus::Fail { .. })
+    }
+}
+
+/// A backend as the report shows it.
+#[derive(Debug, Clone)]
+pub struct BackendSummary {
+    /// Backend name.
+    pub name: String,
+    /// Device behind it.
+    pub device: DeviceInfo,
+    /// The variants its kernels are built for: its columns.
+    pub variants: Vec<Variant>,
+}
+
+/// Everything a matrix run found.
+#[derive(Debug, Clone)]
+pub struct MatrixReport {
+    /// Backends that ran, in column order.
+    pub backends: Vec<BackendSummary>,
+    /// Rows: (op, kernel) in order of first appearance.
+    pub rows: Vec<(Op, String)>,
+    /// Every cell.
+    pub cells: Vec<(CellKey, CellStatus)>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+}
+
+impl MatrixReport {
+    /// The status of a cell, if it exists.
+    pub fn cell(&self, key: &CellKey) -> Option<&CellStatus> {
+        self.cells.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// True when any cell failed.
+    pub fn any_failed(&self) -> bool {
+        self.cells.iter().any(|(_, s)| s.failed())
+    }
+}
+
+/// Progress of a matrix run, for a progress bar.
+pub trait Progress {
+    /// Called once with the total number of cases.
+    fn start(&self, total: u64);
+    /// Called before each cell.
+    fn cell(&self, key: &CellKey);
+    /// Called after each case.
+    fn case_done(&self);
+}
+
+/// No progress output.
+impl Progress for () {
+    fn start(&self, _: u64) {}
+    fn cell(&self, _: &CellKey) {}
+    fn case_done(&self) {}
+}
+
+/// Runs every cell of `backends` × their kernels × their variants under `plan`.
+/// `filter` decides which cells run (others are left out of the report).
+pub fn run_matrix(
+    backends: &[Arc<dyn Backend>],
+    plan: &Plan,
+    filter: &dyn Fn(&CellKey) -> bool,
+    progress: &dyn Progress,
+) -> MatrixReport {
+    let started = Instant::now();
+    let mut summaries = Vec::new();
+    let mut rows: Vec<(Op, String)> = Vec::new();
+    let mut work: Vec<(Arc<dyn Backend>, CellKey, Option<String>)> = Vec::new();
+    for backend in backends {
+        let kernels = backend.kernels();
+        let mut variants: Vec<Variant> = Vec::new();
+        for kernel in &kernels {
+            for info in &kernel.variants {
+                let key = CellKey {
+                    op: kernel.op,
+                    kernel: kernel.name.clone(),
+                    backend: backend.name().to_string(),
+                    variant: info.variant,
+                };
+                if !filter(&key) {
+                    continue;
+                }
+                if !variants.contains(&info.variant) {
+                    variants.push(info.variant);
+                }
+                if !rows.contains(&(kernel.op, kernel.name.clone())) {
+                    rows.push((kernel.op, kernel.name.clone()));
+                }
+                work.push((backend.clone(), key, info.unavailable.clone()));
+            }
+        }
+        variants.sort();
+        if !variants.is_empty() {
+            summaries.push(BackendSummary {
+                name: backend.name().to_string(),
+                device: backend.device(),
+                variants,
+            });
+        }
+    }
+    rows.sort_by_key(|(op, _)| *op);
+    let planned: Vec<Vec<Case>> = work
+        .iter()
+        .map(|(_, key, unavailable)| match unavailable {
+            Some(_) => Vec::new(),
+            None => plan.cases(key.op, &key.backend, &key.kernel, key.variant),
+        })
+        .collect();
+    progress.start(planned.iter().map(|c| c.len() as u64).sum());
+    let cells = work
+        .into_iter()
+        .zip(planned)
+        .map(|((backend, key, unavailable), cases)| {
+            progress.cell(&key);
+            let status = match unavailable {
+                Some(reason) => CellStatus::NotApplicable(reason),
+                None => run_cell(backend.as_ref(), &cases, progress),
+            };
+            (key, status)
+        })
+        .collect();
+    MatrixReport {
+        backends: summaries,
+        rows,
+        cells,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs the cases of one cell. A cell is n/a only if every case is; otherwise the judged cases
+/// decide it.
+fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> CellStatus {
+    let mut worst_ratio = 0.0f64;
+    let mut judged = 0;
+    let mut failures = Vec::new();
+    let mut skipped: Vec<(Case, String)> = Vec::new();
+    for case in cases {
+        match run_case(backend, case) {
+            Ok(CaseResult::Judged { verdict, .. }) => {
+                judged += 1;
+                worst_ratio = worst_ratio.max(verdict.worst_ratio);
+                if !verdict.passed() {
+                    failures.push((case.clone(), verdict));
+                }
+            }
+            Ok(CaseResult::NotApplicable(reason)) => skipped.push((case.clone(), reason)),
+            Err(e) => return CellStatus::NotApplicable(e),
+        }
+        progress.case_done();
+    }
+    match (judged, failures.is_empty()) {
+        (0, _) => CellStatus::NotApplicable(
+            skipped
+                .first()
+                .map_or("no cases planned".into(), |(_, r)| r.clone()),
+        ),
+        (cases, true) => CellStatus::Pass {
+            cases,
+            worst_ratio,
+            skipped,
+        },
+        (cases, false) => CellStatus::Fail {
+            cases,
+            failures,
+            skipped,
+        },
+    }
+}

@@ -1,0 +1,11 @@
+//! Running cases: one case in isolation with guards, the default plan of cases, and the matrix.
+
+pub mod cell;
+pub mod expect;
+pub mod isolate;
+pub mod matrix;
+pub mod plan;
+
+pub use cell::{CaseResult, run_case};
+pub use matrix::{CellKey, CellStatus, MatrixReport, run_matrix};
+pub use plan::Plan;

@@ -1,0 +1,83 @@
+//! The default plan: which cases each matrix cell runs. Fixed edge cases in the exact and bound
+//! tiers, plus seeded random cases drawn from the same strategies the property tests use.
+
+use crosscheck_spec::{Op, Variant};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::case::{Case, Distribution, parse_problem};
+use crate::generate::shapes;
+
+/// How many cases a cell runs and from which seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Seed of the random cases and of every case's data.
+    pub seed: u64,
+    /// Random cases per cell, on top of the fixed ones.
+    pub random_cases: usize,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            seed: 0x5eed,
+            random_cases: 8,
+        }
+    }
+}
+
+/// Fixed matmul cases, as the problem part of a case id: edge shapes (1, tile ± 1, primes,
+/// GEMV-like), every layout pair, broadcast B, and each distribution.
+const MATMUL_FIXED: &[(&str, Distribution)] = &[
+    ("b1m1n1k1.rr", Distribution::Exact),
+    ("b1m7n5k3.cr", Distribution::Exact),
+    ("b2m33n31k65.rc.bcast", Distribution::Exact),
+    ("b1m64n64k64.cc", Distribution::Exact),
+    ("b3m17n129k33.rr", Distribution::Exact),
+    ("b1m100n1k257.cr", Distribution::Exact),
+    ("b1m1n97k300.rc", Distribution::Exact),
+    ("b1m127n129k255.rr", Distribution::Uniform),
+    ("b2m31n33k97.cc.bcast", Distribution::Normal),
+    ("b1m65n63k300.cr", Distribution::Wide),
+    ("b1m1n300k300.rc", Distribution::Normal),
+    ("b3m32n32k32.cr", Distribution::Uniform),
+];
+
+impl Plan {
+    /// The cases of one cell.
+    pub fn cases(&self, op: Op, backend: &str, kernel: &str, variant: Variant) -> Vec<Case> {
+        let case = |problem, distribution, seed| Case {
+            kernel: kernel.to_string(),
+            backend: backend.to_string(),
+            variant,
+            problem,
+            distribution,
+            seed,
+        };
+        match op {
+            Op::Matmul => {
+                let fixed = MATMUL_FIXED
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(problem, dist))| {
+                        let problem =
+                            parse_problem(op, problem).expect("fixed problems are well-formed");
+                        case(problem, dist, self.seed.wrapping_add(i as u64))
+                    });
+                let random = self.draw(shapes::matmul_case(backend, kernel, variant));
+                fixed.chain(random).collect()
+            }
+        }
+    }
+
+    /// `random_cases` values of `strategy`, reproducibly from the plan's seed.
+    fn draw<S: Strategy<Value = Case>>(&self, strategy: S) -> Vec<Case> {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&self.seed.to_le_bytes());
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        (0..self.random_cases)
+            .filter_map(|_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
+            .collect()
+    }
+}

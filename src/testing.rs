@@ -1,0 +1,131 @@
+//! Helpers for the conformance tests: property runs that shrink to a minimal failing case and
+//! report it as a repro line, and honest reporting of backends that are not there.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crosscheck_spec::{Backend, Variant};
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+use crate::backends::{REQUIRE_VAR, registry};
+use crate::case::Case;
+use crate::report::case::describe_case;
+use crate::run::{CaseResult, run_case};
+
+/// Environment variable scaling the number of random cases per property (default 12).
+pub const CASES_VAR: &str = "CROSSCHECK_CASES";
+
+/// Random cases per property: `CROSSCHECK_CASES` or 12.
+pub fn cases_per_property() -> u32 {
+    std::env::var(CASES_VAR)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12)
+}
+
+/// proptest configuration for conformance properties: no persistence files, bounded shrinking.
+pub fn config() -> Config {
+    Config {
+        cases: cases_per_property(),
+        failure_persistence: None,
+        max_shrink_iters: 512,
+        ..Config::default()
+    }
+}
+
+/// Writes a line to the real stderr, past the test harness's capture, so skips are never silent.
+pub fn notice(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The backend of API `api` (`cpu`, `vulkan`, `gl`, ...). When it is missing: panics if
+/// `CROSSCHECK_REQUIRE` lists it, otherwise prints why it is skipped and returns `None`.
+pub fn backend_or_skip(api: &str, test: &str) -> Option<Arc<dyn Backend>> {
+    let reg = registry();
+    if let Some(b) = reg
+        .all
+        .iter()
+        .find(|b| b.device().api == api || b.name() == api)
+    {
+        return Some(b.clone());
+    }
+    let reason = reg.missing.iter().find(|m| m.api == api).map_or_else(
+        || format!("no {api} backend on this platform"),
+        |m| format!("{} ({})", m.reason, m.hint),
+    );
+    let required = std::env::var(REQUIRE_VAR).unwrap_or_default();
+    if required.split(',').any(|r| r.trim() == api) {
+        panic!("{test}: required backend {api} is missing: {reason}");
+    }
+    notice(&format!(
+        "SKIPPED {test} on {api}: {reason} (set {REQUIRE_VAR}={api} to make this a failure)"
+    ));
+    None
+}
+
+/// Runs one case and returns its description if it failed or could not run.
+pub fn check_case(backend: &dyn Backend, case: &Case) -> Result<(), String> {
+    match run_case(backend, case) {
+        Ok(CaseResult::Judged { verdict, .. }) if verdict.passed() => Ok(()),
+        Ok(CaseResult::Judged { verdict, .. }) => Err(format!(
+            "{}repro: cargo run --release -- repro {case}\n",
+            describe_case(case, &verdict)
+        )),
+        Ok(CaseResult::NotApplicable(reason)) => {
+            Err(format!("case {case} could not run: {reason}"))
+        }
+        Err(e) => Err(format!("case {case}: {e}")),
+    }
+}
+
+/// Runs the property "every case of `strategy` passes on `backend`": shrinks a failure to the
+/// smallest failing case and returns its description and repro line.
+pub fn check_property(
+    backend: &dyn Backend,
+    strategy: impl Strategy<Value = Case>,
+) -> Result<(), String> {
+    let mut runner = TestRunner::new(config());
+    let result = runner.run(&strategy, |case| {
+        check_case(backend, &case).map_err(TestCaseError::fail)
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(TestError::Fail(_, minimal)) => {
+            let detail = check_case(backend, &minimal).err().unwrap_or_default();
+            Err(format!("smallest failing case after shrinking:\n{detail}"))
+        }
+        Err(TestError::Abort(why)) => Err(format!("property aborted: {why}")),
+    }
+}
+
+/// The variants of `kernel` that can run on `backend`, and a notice for each that cannot.
+pub fn runnable_variants(
+    backend: &dyn Backend,
+    op_kernel: (crosscheck_spec::Op, &str),
+) -> Vec<Variant> {
+    let kernels = backend.kernels();
+    let Some(kernel) = kernels
+        .iter()
+        .find(|k| k.op == op_kernel.0 && k.name == op_kernel.1)
+    else {
+        return Vec::new();
+    };
+    kernel
+        .variants
+        .iter()
+        .filter_map(|v| match &v.unavailable {
+            None => Some(v.variant),
+            Some(reason) => {
+                notice(&format!(
+                    "n/a: {} {} {} on {}: {reason}",
+                    kernel.op,
+                    kernel.name,
+                    v.variant,
+                    backend.name()
+                ));
+                None
+            }
+        })
+        .collect()
+}
