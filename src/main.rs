@@ -1,6 +1,7 @@
 //! The `crosscheck` command: with no arguments, detects every backend and runs the conformance
 //! matrix; `repro <id>` re-runs one case; `list` shows backends, kernels and their contracts.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -10,6 +11,15 @@ use crosscheck::run::{CellKey, run_case};
 use crosscheck::{Case, CaseResult, Plan, registry, run_matrix};
 use crosscheck_spec::{Op, Variant};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// Prints a line to stdout, ignoring a closed pipe (e.g. `crosscheck list | head`).
+macro_rules! say {
+    ($($arg:tt)*) => { say_raw(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+fn say_raw(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
 
 #[derive(Parser)]
 #[command(
@@ -130,7 +140,7 @@ fn run(args: RunArgs) -> ExitCode {
         })
         .cloned()
         .collect();
-    println!("{}", render_matrix(&report, &missing));
+    say!("{}", render_matrix(&report, &missing));
     if report.cells.is_empty() {
         eprintln!("no cell matches the filters");
         return ExitCode::FAILURE;
@@ -144,7 +154,7 @@ fn run(args: RunArgs) -> ExitCode {
             crosscheck::run::CellStatus::NotApplicable(_) => 0,
         })
         .sum();
-    println!(
+    say!(
         "{} cells, {cases} cases in {:.1}s (plan seed {:#x})",
         report.cells.len(),
         report.elapsed.as_secs_f64(),
@@ -152,7 +162,7 @@ fn run(args: RunArgs) -> ExitCode {
     );
     let required = reg.check_required();
     if let Err(e) = &required {
-        println!("{e}");
+        say!("{e}");
     }
     if report.any_failed() || required.is_err() {
         ExitCode::FAILURE
@@ -180,8 +190,8 @@ fn repro(id: &str) -> ExitCode {
     };
     match run_case(backend.as_ref(), &case) {
         Ok(CaseResult::Judged { verdict, elapsed }) => {
-            print!("{}", describe_case(&case, &verdict));
-            println!(
+            say_raw(&describe_case(&case, &verdict));
+            say!(
                 "time     {:.3} ms in the backend",
                 elapsed.as_secs_f64() * 1e3
             );
@@ -192,7 +202,7 @@ fn repro(id: &str) -> ExitCode {
             }
         }
         Ok(CaseResult::NotApplicable(reason)) => {
-            println!("case     {case}\nverdict  n/a: {reason}");
+            say!("case     {case}\nverdict  n/a: {reason}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -206,16 +216,16 @@ fn list() -> ExitCode {
     let reg = registry();
     for b in &reg.all {
         let d = b.device();
-        println!("{}  {} ({}; {})", b.name(), d.device, d.api, d.driver);
+        say!("{}  {} ({}; {})", b.name(), d.device, d.api, d.driver);
         for k in b.kernels() {
-            println!("  {}/{}: {}", k.op, k.name, k.summary);
+            say!("  {}/{}: {}", k.op, k.name, k.summary);
             for v in &k.variants {
                 let c = &v.contract;
                 let state = v
                     .unavailable
                     .as_ref()
                     .map_or(String::new(), |r| format!("  [n/a: {r}]"));
-                println!(
+                say!(
                     "    {:5} acc {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}{state}",
                     v.variant.label(),
                     c.accumulator.name(),
@@ -228,9 +238,11 @@ fn list() -> ExitCode {
         }
     }
     for m in &reg.missing {
-        println!(
+        say!(
             "{}  unavailable: {}\n  hint: {}",
-            m.backend, m.reason, m.hint
+            m.backend,
+            m.reason,
+            m.hint
         );
     }
     ExitCode::SUCCESS

@@ -13,15 +13,15 @@ use crate::case::Case;
 use crate::report::case::describe_case;
 use crate::run::{CaseResult, run_case};
 
-/// Environment variable scaling the number of random cases per property (default 12).
+/// Environment variable scaling the number of random cases per property (default 40).
 pub const CASES_VAR: &str = "CROSSCHECK_CASES";
 
-/// Random cases per property: `CROSSCHECK_CASES` or 12.
+/// Random cases per property: `CROSSCHECK_CASES` or 40.
 pub fn cases_per_property() -> u32 {
     std::env::var(CASES_VAR)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(12)
+        .unwrap_or(40)
 }
 
 /// proptest configuration for conformance properties: no persistence files, bounded shrinking.

@@ -78,8 +78,21 @@ pub fn judge(
         failures.push(Failure::Mismatch { count: mismatched });
     }
     let stats = stats::Stats::of(&checks, precision);
+    // Worst first: by err/bound, then (among equal ratios, e.g. all zero) by the raw error.
     let mut top: Vec<ElementCheck> = checks;
-    top.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.index.cmp(&b.index)));
+    let raw = |c: &ElementCheck| {
+        if c.value.is_nan() != c.oracle.is_nan() {
+            f64::INFINITY
+        } else {
+            (c.value - c.oracle).abs()
+        }
+    };
+    top.sort_by(|a, b| {
+        b.ratio
+            .total_cmp(&a.ratio)
+            .then(raw(b).total_cmp(&raw(a)))
+            .then(a.index.cmp(&b.index))
+    });
     top.truncate(TOP_ELEMENTS);
     Verdict {
         tier,

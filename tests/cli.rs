@@ -1,0 +1,118 @@
+//! The `crosscheck` command as a user meets it: the matrix, repro, list, bad input, and a
+//! missing driver shown as unavailable with an install hint.
+
+use std::process::{Command, Output};
+
+fn crosscheck(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crosscheck"));
+    cmd.args(args).env_remove("CROSSCHECK_REQUIRE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("crosscheck runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn the_matrix_prints_a_table_and_exits_zero_when_everything_passes() {
+    let o = crosscheck(&["run", "--backend", "cpu", "--cases", "1"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for needle in [
+        "op/kernel",
+        "matmul/naive",
+        "matmul/tiled",
+        "PASS",
+        "f32",
+        "bf16",
+        "cases in",
+    ] {
+        assert!(t.contains(needle), "missing `{needle}` in:\n{t}");
+    }
+    assert!(!t.contains("FAIL"), "{t}");
+}
+
+#[test]
+fn repro_reruns_a_case_and_shows_its_worst_elements() {
+    let id = "matmul.tiled:cpu:bf16:b2m5n7k33.cr.bcast:normal:0x2a";
+    let o = crosscheck(&["repro", id], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("case     {id}")), "{t}");
+    assert!(t.contains("PASS (bound tier"), "{t}");
+    assert!(
+        t.contains("worst elements:") && t.contains("] = ") && t.contains("allowed ["),
+        "{t}"
+    );
+}
+
+#[test]
+fn malformed_ids_and_unknown_backends_are_usage_errors() {
+    let o = crosscheck(&["repro", "matmul.tiled:cpu"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("6 fields"), "{}", text(&o));
+    let o = crosscheck(
+        &[
+            "repro",
+            "matmul.tiled:wgpu-nowhere:f32:b1m1n1k1.rr:exact:0x1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("not available here"), "{}", text(&o));
+    let o = crosscheck(
+        &["repro", "matmul.winograd:cpu:f32:b1m1n1k1.rr:exact:0x1"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("no matmul kernel `winograd`"),
+        "{}",
+        text(&o)
+    );
+    let o = crosscheck(&["run", "--precision", "f64"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn list_shows_declared_contracts() {
+    let o = crosscheck(&["list"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("acc f32") && t.contains("NearestEven"), "{t}");
+}
+
+/// With the Vulkan driver hidden, the Vulkan column is unavailable with the Debian hint, the run
+/// still passes, and CROSSCHECK_REQUIRE turns the missing backend into a failure.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_missing_vulkan_driver_is_reported_with_an_install_hint() {
+    let hide = [
+        ("VK_ICD_FILENAMES", "/nonexistent.json"),
+        ("VK_DRIVER_FILES", "/nonexistent.json"),
+    ];
+    let args = ["run", "--backend", "vulkan", "--cases", "0"];
+    let o = crosscheck(&args, &hide);
+    let t = text(&o);
+    assert!(
+        t.contains("wgpu-vulkan") && t.contains("unavailable"),
+        "{t}"
+    );
+    assert!(t.contains("apt-get install mesa-vulkan-drivers"), "{t}");
+    let mut env = hide.to_vec();
+    env.push(("CROSSCHECK_REQUIRE", "cpu,vulkan"));
+    let o = crosscheck(&["run", "--backend", "cpu", "--cases", "0"], &env);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("required backends are missing"),
+        "{}",
+        text(&o)
+    );
+}
