@@ -108,6 +108,13 @@ impl Problem {
         }
     }
 
+    /// Multiply-adds the problem needs: a size measure for showing the smallest failing case first.
+    pub fn work(&self) -> usize {
+        match self {
+            Problem::Matmul(p) => p.batch.saturating_mul(p.m).saturating_mul(p.n).saturating_mul(p.k),
+        }
+    }
+
     /// Number of output elements.
     pub fn output_len(&self) -> usize {
         self.output_shape().iter().product()

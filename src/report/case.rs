@@ -44,16 +44,21 @@ pub fn summary(case: &Case, verdict: &Verdict) -> String {
 pub fn element_line(problem: &Problem, e: &ElementCheck) -> String {
     let label = element_label(problem, e.index);
     if e.unwritten {
-        return format!("{label} never written (oracle {})", e.oracle);
+        return format!("{label} never written (oracle {})", num(e.oracle));
     }
     format!(
         "{label} = {} (oracle {}, allowed [{}, {}], err/bound {})",
-        e.value,
-        e.oracle,
-        e.lo,
-        e.hi,
+        num(e.value),
+        num(e.oracle),
+        num(e.lo),
+        num(e.hi),
         ratio(e.ratio)
     )
+}
+
+/// A value for humans: shortest round-trip digits, in scientific notation when very large or small.
+pub fn num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e7).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
 /// A ratio for humans: `0.42`, `3.1e5`, `inf`.

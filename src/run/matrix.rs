@@ -46,7 +46,7 @@ pub enum CellStatus {
     Fail {
         /// Cases judged.
         cases: usize,
-        /// The failing cases and their verdicts.
+        /// The failing cases and their verdicts, smallest problem first.
         failures: Vec<(Case, Verdict)>,
         /// Planned cases the backend could not run, with the reason.
         skipped: Vec<(Case, String)>,
@@ -209,6 +209,7 @@ fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> C
         }
         progress.case_done();
     }
+    failures.sort_by_key(|(case, _): &(Case, Verdict)| case.problem.work());
     match (judged, failures.is_empty()) {
         (0, _) => CellStatus::NotApplicable(
             skipped
