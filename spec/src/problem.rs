@@ -1,6 +1,6 @@
 //! Problem descriptors: what a kernel is asked to compute, independent of the data.
 
-use crate::{HostTensor, KernelError, Layout, Op, Variant};
+use crate::{HostTensor, KernelError, Layout, Op, OutputBuffer, Variant};
 
 /// C[b] = A[b] · B[b or 0] for b in 0..batch, with A m×k, B k×n and C m×n row-major.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,7 +111,11 @@ impl Problem {
     /// Multiply-adds the problem needs: a size measure for showing the smallest failing case first.
     pub fn work(&self) -> usize {
         match self {
-            Problem::Matmul(p) => p.batch.saturating_mul(p.m).saturating_mul(p.n).saturating_mul(p.k),
+            Problem::Matmul(p) => p
+                .batch
+                .saturating_mul(p.m)
+                .saturating_mul(p.n)
+                .saturating_mul(p.k),
         }
     }
 
@@ -120,14 +124,25 @@ impl Problem {
         self.output_shape().iter().product()
     }
 
-    /// Checks dimensions, then that `inputs` match the problem: count, shapes, layouts, precision
-    /// and byte lengths. Every backend calls this before touching a device.
-    pub fn validate_inputs(
+    /// Checks dimensions, then that `inputs` match the problem (count, shapes, layouts, precision,
+    /// byte lengths) and that `output` holds the problem's output elements in the variant's
+    /// precision. Every backend calls this before touching a device.
+    pub fn validate_buffers(
         &self,
         variant: Variant,
         inputs: &[&HostTensor],
+        output: &OutputBuffer,
     ) -> Result<(), KernelError> {
         self.validate()?;
+        if output.len() != self.output_len() || output.precision() != variant.precision {
+            return Err(KernelError::InvalidProblem(format!(
+                "output buffer holds {} {} elements, the problem needs {} {}",
+                output.len(),
+                output.precision(),
+                self.output_len(),
+                variant.precision
+            )));
+        }
         let specs = self.input_specs();
         if inputs.len() != specs.len() {
             return Err(KernelError::InvalidProblem(format!(
@@ -216,16 +231,19 @@ mod tests {
         let v = Variant::portable(Precision::F32);
         let a = tensor(vec![2, 3, 5], Layout::RowMajor);
         let b = tensor(vec![1, 5, 4], Layout::ColMajor);
-        assert!(p.validate_inputs(v, &[&a, &b]).is_ok());
+        let out = OutputBuffer::new(Precision::F32, 24, 0);
+        assert!(p.validate_buffers(v, &[&a, &b], &out).is_ok());
         let mut short = b.clone();
         short.bytes.pop();
-        assert!(p.validate_inputs(v, &[&a, &short]).is_err());
+        assert!(p.validate_buffers(v, &[&a, &short], &out).is_err());
         let wrong_layout = tensor(vec![1, 5, 4], Layout::RowMajor);
-        assert!(p.validate_inputs(v, &[&a, &wrong_layout]).is_err());
-        assert!(p.validate_inputs(v, &[&a]).is_err());
-        assert!(
-            p.validate_inputs(Variant::portable(Precision::F16), &[&a, &b])
-                .is_err()
-        );
+        assert!(p.validate_buffers(v, &[&a, &wrong_layout], &out).is_err());
+        assert!(p.validate_buffers(v, &[&a], &out).is_err());
+        let f16 = Variant::portable(Precision::F16);
+        let f16_out = OutputBuffer::new(Precision::F16, 24, 0);
+        assert!(p.validate_buffers(f16, &[&a, &b], &f16_out).is_err());
+        let short_out = OutputBuffer::new(Precision::F32, 23, 0);
+        assert!(p.validate_buffers(v, &[&a, &b], &short_out).is_err());
+        assert!(p.validate_buffers(v, &[&a, &b], &f16_out).is_err());
     }
 }

@@ -58,7 +58,11 @@ pub fn element_line(problem: &Problem, e: &ElementCheck) -> String {
 
 /// A value for humans: shortest round-trip digits, in scientific notation when very large or small.
 pub fn num(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && !(1e-4..1e7).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
+    if x != 0.0 && x.is_finite() && !(1e-4..1e7).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// A ratio for humans: `0.42`, `3.1e5`, `inf`.

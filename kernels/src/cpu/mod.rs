@@ -103,16 +103,7 @@ impl Backend for CpuBackend {
         output: &mut OutputBuffer,
     ) -> Result<(), KernelError> {
         self.check(kernel, variant, problem)?;
-        problem.validate_inputs(variant, inputs)?;
-        if output.len() != problem.output_len() || output.precision() != variant.precision {
-            return Err(KernelError::InvalidProblem(format!(
-                "output buffer holds {} {} elements, the problem needs {} {}",
-                output.len(),
-                output.precision(),
-                problem.output_len(),
-                variant.precision
-            )));
-        }
+        problem.validate_buffers(variant, inputs, output)?;
         let result = match problem {
             Problem::Matmul(p) => Self::matmul_kernel(kernel)?(p, inputs[0], inputs[1]),
         };

@@ -2,7 +2,16 @@
 
 use crosscheck_spec::MatmulProblem;
 
-/// The uniform block every matmul kernel reads (`struct Params` in the WGSL files).
+/// The WGSL declaration of [`Params`], prepended to every matmul kernel as `p`.
+pub const PARAMS_WGSL: &str = "struct Params {
+    batch: u32, m: u32, n: u32, k: u32,
+    a_batch_stride: u32, a_row_stride: u32, a_col_stride: u32,
+    b_batch_stride: u32, b_row_stride: u32, b_col_stride: u32,
+    _pad0: u32, _pad1: u32,
+}
+";
+
+/// The uniform block every matmul kernel reads as `p` (declared in WGSL by [`PARAMS_WGSL`]).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {

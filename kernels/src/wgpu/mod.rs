@@ -76,7 +76,7 @@ impl WgpuBackend {
         let k = KERNELS
             .iter()
             .find(|k| k.name == kernel || format!("{}/{}", k.op, k.name) == kernel)?;
-        let mut source = storage::prelude(variant, k.inputs, k.output) + k.body;
+        let mut source = k.module(variant);
         for (_, patch) in self.patches.iter().filter(|(name, _)| name == k.name) {
             source = patch(&source);
         }
@@ -88,13 +88,9 @@ impl WgpuBackend {
         KERNELS
             .iter()
             .flat_map(|k| {
-                VARIANTS.iter().map(move |&v| {
-                    (
-                        format!("{}/{}", k.op, k.name),
-                        v,
-                        storage::prelude(v, k.inputs, k.output) + k.body,
-                    )
-                })
+                VARIANTS
+                    .iter()
+                    .map(move |&v| (format!("{}/{}", k.op, k.name), v, k.module(v)))
             })
             .collect()
     }
@@ -259,16 +255,7 @@ impl Backend for WgpuBackend {
         output: &mut OutputBuffer,
     ) -> Result<(), KernelError> {
         self.check(kernel, variant, problem)?;
-        problem.validate_inputs(variant, inputs)?;
-        if output.len() != problem.output_len() || output.precision() != variant.precision {
-            return Err(KernelError::InvalidProblem(format!(
-                "output buffer holds {} {} elements, the problem needs {} {}",
-                output.len(),
-                output.precision(),
-                problem.output_len(),
-                variant.precision
-            )));
-        }
+        problem.validate_buffers(variant, inputs, output)?;
         let k = self.kernel(kernel, problem)?;
         let (grid, params) = k
             .launch

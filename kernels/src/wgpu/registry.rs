@@ -1,8 +1,8 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
-use crosscheck_spec::{MatmulProblem, Op, Problem};
+use crosscheck_spec::{MatmulProblem, Op, Problem, Variant};
 
-use super::matmul;
+use super::{matmul, storage};
 
 /// How a kernel is launched for a problem of its op.
 #[derive(Clone, Copy)]
@@ -12,6 +12,13 @@ pub enum Launch {
 }
 
 impl Launch {
+    /// The WGSL declaration of the `Params` struct this launch fills.
+    pub fn params_wgsl(&self) -> &'static str {
+        match self {
+            Launch::Matmul(_) => matmul::PARAMS_WGSL,
+        }
+    }
+
     /// Workgroup counts and uniform bytes for `problem`, or `None` if it is of another op.
     pub fn plan(&self, problem: &Problem) -> Option<([usize; 3], Vec<u8>)> {
         match (self, problem) {
@@ -36,6 +43,13 @@ pub struct WgslKernel {
     pub output: &'static str,
     /// Launch geometry.
     pub launch: Launch,
+}
+
+impl WgslKernel {
+    /// The complete WGSL module for `variant`: generated storage prelude, then the kernel body.
+    pub fn module(&self, variant: Variant) -> String {
+        storage::prelude(variant, self.inputs, self.output, self.launch.params_wgsl()) + self.body
+    }
 }
 
 /// Every WGSL kernel. Adding a kernel means one shader file and one entry here.

@@ -10,9 +10,10 @@ use crosscheck_spec::{Path, Precision, Variant};
 const BF16_HELPERS: &str = include_str!("shaders/bf16.wgsl");
 
 /// Writes the prelude that goes before a kernel body: the `enable` directive if the variant needs
-/// one, a read-only binding and a `load_<name>` accessor per input (bindings 0, 1, ...) and a
-/// writable binding and a `store_<name>` accessor for the output (the next binding).
-pub fn prelude(variant: Variant, inputs: &[&str], output: &str) -> String {
+/// one, a read-only binding and a `load_<name>` accessor per input (bindings 0, 1, ...), a
+/// writable binding and a `store_<name>` accessor for the output (the next binding), and the
+/// uniform `p` of type `Params` (declared by `params`) after that.
+pub fn prelude(variant: Variant, inputs: &[&str], output: &str, params: &str) -> String {
     let mut s = String::new();
     if variant.path == Path::Native {
         s.push_str("enable f16;\n\n");
@@ -27,7 +28,11 @@ pub fn prelude(variant: Variant, inputs: &[&str], output: &str) -> String {
     if variant.precision == Precision::BF16 {
         s.push_str(BF16_HELPERS);
     }
-    s.push('\n');
+    s.push_str(params);
+    s.push_str(&format!(
+        "@group(0) @binding({}) var<uniform> p: Params;\n\n",
+        inputs.len() + 1
+    ));
     s
 }
 

@@ -1,13 +1,7 @@
 // Naive matmul: one invocation per output element, one f32 dot product over k read straight
 // from storage. Strides in the parameters cover both layouts of A and B and a broadcast B.
 
-struct Params {
-    batch: u32, m: u32, n: u32, k: u32,
-    a_batch_stride: u32, a_row_stride: u32, a_col_stride: u32,
-    b_batch_stride: u32, b_row_stride: u32, b_col_stride: u32,
-    _pad0: u32, _pad1: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
+// `p: Params` (see kernels/src/wgpu/matmul.rs) and the storage accessors are generated.
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -3,13 +3,7 @@
 // 4x4 register block of f32 accumulators as four vec4 rows. Loads and stores are guarded at
 // every edge, so any m, n, k works; out-of-range tile entries are zero and add nothing.
 
-struct Params {
-    batch: u32, m: u32, n: u32, k: u32,
-    a_batch_stride: u32, a_row_stride: u32, a_col_stride: u32,
-    b_batch_stride: u32, b_row_stride: u32, b_col_stride: u32,
-    _pad0: u32, _pad1: u32,
-}
-@group(0) @binding(3) var<uniform> p: Params;
+// `p: Params` (see kernels/src/wgpu/matmul.rs) and the storage accessors are generated.
 
 const TILE_M: u32 = 32u;
 const TILE_N: u32 = 32u;
