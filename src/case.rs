@@ -7,31 +7,68 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crosscheck_spec::{Layout, MatmulProblem, Op, Problem, Variant};
+use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Op, Problem, Variant};
 
 use crate::judge::Tier;
 
-/// How input values are drawn. `Exact` selects the exact tier; the others the bound tier.
+/// How input values are drawn. Each op has its own set ([`Distribution::for_op`]);
+/// `Exact` and `ConstV` select the exact tier, the others the bound tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Distribution {
-    /// Small integers sized so that every partial sum is exact: results must equal the oracle.
+    /// Matmul: small integers sized so that every partial sum is exact: results must equal the oracle.
     Exact,
     /// Uniform on [-1, 1].
     Uniform,
     /// Standard normal.
     Normal,
-    /// Random sign and significand, exponents spread across the storage precision's range.
+    /// Matmul: random sign and significand, exponents spread across the storage precision's range.
     Wide,
+    /// Attention: Q and K scaled so that raw scores reach ±1e4 (overflows without max subtraction).
+    LargeLogits,
+    /// Attention: tiny queries, so every visible key gets almost the same weight.
+    NearUniform,
+    /// Attention: one key per kv head aligned with the queries, dominating their softmax.
+    Peaked,
+    /// Attention: V constant along keys, so the output is that constant whatever the weights.
+    ConstV,
+    /// Attention: one NaN in K; exactly the rows that see its key must be NaN.
+    NanKey,
+    /// Attention: one NaN in V; exactly the rows that see its key must be NaN in its column.
+    NanValue,
 }
 
 impl Distribution {
     /// Every distribution, in report order.
-    pub const ALL: [Distribution; 4] = [
+    pub const ALL: [Distribution; 10] = [
         Distribution::Exact,
         Distribution::Uniform,
         Distribution::Normal,
         Distribution::Wide,
+        Distribution::LargeLogits,
+        Distribution::NearUniform,
+        Distribution::Peaked,
+        Distribution::ConstV,
+        Distribution::NanKey,
+        Distribution::NanValue,
     ];
+
+    /// The distributions that apply to `op`.
+    pub fn for_op(op: Op) -> &'static [Distribution] {
+        use Distribution::*;
+        match op {
+            Op::Matmul => &[Exact, Uniform, Normal, Wide],
+            Op::Attention => &[
+                Uniform,
+                Normal,
+                LargeLogits,
+                NearUniform,
+                Peaked,
+                ConstV,
+                NanKey,
+                NanValue,
+            ],
+        }
+    }
 
     /// Name used in case ids.
     pub fn name(self) -> &'static str {
@@ -40,7 +77,18 @@ impl Distribution {
             Distribution::Uniform => "uniform",
             Distribution::Normal => "normal",
             Distribution::Wide => "wide",
+            Distribution::LargeLogits => "large",
+            Distribution::NearUniform => "flat",
+            Distribution::Peaked => "peaked",
+            Distribution::ConstV => "constv",
+            Distribution::NanKey => "nankey",
+            Distribution::NanValue => "nanvalue",
         }
+    }
+
+    /// True for the distributions judged by the exact tier.
+    pub fn exact(self) -> bool {
+        matches!(self, Distribution::Exact | Distribution::ConstV)
     }
 }
 
@@ -52,7 +100,11 @@ impl FromStr for Distribution {
             .into_iter()
             .find(|d| d.name() == s)
             .ok_or_else(|| {
-                format!("unknown distribution `{s}` (expected exact, uniform, normal or wide)")
+                let names: Vec<&str> = Distribution::ALL.iter().map(|d| d.name()).collect();
+                format!(
+                    "unknown distribution `{s}` (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -129,12 +181,21 @@ impl FromStr for Case {
         let seed = seed
             .strip_prefix("0x")
             .ok_or_else(|| format!("seed `{seed}` should be hex like 0x2a"))?;
+        let distribution: Distribution = distribution.parse()?;
+        if !Distribution::for_op(op).contains(&distribution) {
+            let names: Vec<&str> = Distribution::for_op(op).iter().map(|d| d.name()).collect();
+            return Err(format!(
+                "distribution `{}` does not apply to {op} (use {})",
+                distribution.name(),
+                names.join(", ")
+            ));
+        }
         Ok(Case {
             kernel: kernel.to_string(),
             backend: backend.to_string(),
             variant: variant.parse()?,
             problem: parse_problem(op, problem)?,
-            distribution: distribution.parse()?,
+            distribution,
             seed: u64::from_str_radix(seed, 16).map_err(|e| format!("seed `{seed}`: {e}"))?,
         })
     }
@@ -153,6 +214,22 @@ fn problem_id(problem: &Problem) -> String {
             p.b_layout.tag(),
             if p.b_broadcast { ".bcast" } else { "" }
         ),
+        Problem::Attention(p) => {
+            let mut id = format!(
+                "b{}h{}g{}q{}k{}d{}v{}",
+                p.batch, p.heads_q, p.heads_kv, p.len_q, p.len_kv, p.d_qk, p.d_v
+            );
+            if p.causal {
+                id.push_str(".causal");
+            }
+            if let Some(w) = p.window {
+                id.push_str(&format!(".w{w}"));
+            }
+            if let Some(scale) = p.custom_scale() {
+                id.push_str(&format!(".s{scale}"));
+            }
+            id
+        }
     }
 }
 
@@ -160,7 +237,46 @@ fn problem_id(problem: &Problem) -> String {
 pub(crate) fn parse_problem(op: Op, s: &str) -> Result<Problem, String> {
     match op {
         Op::Matmul => parse_matmul(s).map(Problem::Matmul),
+        Op::Attention => parse_attention(s).map(Problem::Attention),
     }
+}
+
+/// Parses `b1h8g2q17k33d64v64[.causal][.w16][.s0.125]` (the scale, which has a dot, comes last).
+fn parse_attention(s: &str) -> Result<AttentionProblem, String> {
+    let bad = || {
+        format!(
+            "attention problem `{s}` should look like b1h8g2q17k33d64v64, optionally followed by .causal, .w16 and .s0.125"
+        )
+    };
+    let (rest, scale) = match s.split_once(".s") {
+        Some((rest, scale)) => (rest, Some(scale.parse::<f32>().map_err(|_| bad())?)),
+        None => (s, None),
+    };
+    let mut fields = rest.split('.');
+    let dims = fields.next().ok_or_else(bad)?;
+    let values = labelled_numbers(dims, &['b', 'h', 'g', 'q', 'k', 'd', 'v']).ok_or_else(bad)?;
+    let (mut causal, mut window) = (false, None);
+    for flag in fields {
+        match flag {
+            "causal" if !causal && window.is_none() => causal = true,
+            w if w.starts_with('w') && window.is_none() => {
+                window = Some(w[1..].parse().map_err(|_| bad())?)
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(AttentionProblem {
+        batch: values[0],
+        heads_q: values[1],
+        heads_kv: values[2],
+        len_q: values[3],
+        len_kv: values[4],
+        d_qk: values[5],
+        d_v: values[6],
+        causal,
+        window,
+        scale_bits: scale.map(f32::to_bits),
+    })
 }
 
 fn parse_matmul(s: &str) -> Result<MatmulProblem, String> {
@@ -234,6 +350,57 @@ mod tests {
             "matmul.tiled:wgpu-vulkan:f16n:b2m17n33k5.rc.bcast:normal:0x2a"
         );
         assert_eq!(id.parse::<Case>().unwrap(), case);
+    }
+
+    #[test]
+    fn attention_ids_round_trip() {
+        let problem = AttentionProblem {
+            batch: 2,
+            heads_q: 8,
+            heads_kv: 2,
+            len_q: 1,
+            len_kv: 300,
+            d_qk: 192,
+            d_v: 128,
+            causal: true,
+            window: Some(64),
+            scale_bits: Some(0.3f32.to_bits()),
+        };
+        let case = Case {
+            kernel: "flash".into(),
+            backend: "cpu".into(),
+            variant: Variant::portable(Precision::BF16),
+            problem: Problem::Attention(problem),
+            distribution: Distribution::LargeLogits,
+            seed: 7,
+        };
+        assert_eq!(
+            case.id(),
+            "attention.flash:cpu:bf16:b2h8g2q1k300d192v128.causal.w64.s0.3:large:0x7"
+        );
+        assert_eq!(case.id().parse::<Case>().unwrap(), case);
+        let plain = AttentionProblem {
+            causal: false,
+            window: None,
+            scale_bits: None,
+            ..problem
+        };
+        let case = Case {
+            problem: Problem::Attention(plain),
+            ..case
+        };
+        assert_eq!(case.id().parse::<Case>().unwrap(), case);
+        assert!(
+            "attention.flash:cpu:f32:b1h1g1q1k1d1v1:exact:0x1"
+                .parse::<Case>()
+                .unwrap_err()
+                .contains("does not apply")
+        );
+        assert!(
+            "attention.flash:cpu:f32:b1h1g1q1k1d1v1.bogus:normal:0x1"
+                .parse::<Case>()
+                .is_err()
+        );
     }
 
     #[test]

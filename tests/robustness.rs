@@ -152,13 +152,13 @@ fn wgpu(api: &str, test: &str) -> Option<WgpuBackend> {
 /// Patches the naive WGSL kernel, checking that the text to replace is really there.
 fn patched(backend: &WgpuBackend, from: &'static str, to: &'static str) -> WgpuBackend {
     let source = backend
-        .module_source("naive", Variant::portable(Precision::F32))
+        .module_source("matmul/naive", Variant::portable(Precision::F32))
         .unwrap();
     assert!(
         source.contains(from),
         "patch target `{from}` is not in the naive kernel"
     );
-    backend.with_patch("naive", move |s| s.replace(from, to))
+    backend.with_patch("matmul/naive", move |s| s.replace(from, to))
 }
 
 const STORE: &str = "store_c((batch * p.m + row) * p.n + col, acc);";

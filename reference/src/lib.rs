@@ -4,6 +4,7 @@
 //! that error bounds need. The codecs here are the source of truth for every storage format:
 //! kernels use their own conversions, and the judge compares them with these.
 
+pub mod attention;
 pub mod codec;
 pub mod matmul;
 pub mod rounding;

@@ -59,8 +59,47 @@ pub enum Subnormals {
     MayFlush,
 }
 
-/// What a kernel promises about its arithmetic. The judge holds it to exactly this.
+/// Accuracy of the elementary operations a kernel uses beyond +, −, ×, in ulps of the result
+/// (1 ulp of y is at most 2u·|y|). Correctly rounded operations are 0.5 ulp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FunctionAccuracy {
+    /// exp(x) is within `exp_ulp + exp_ulp_per_unit·|x|` ulps.
+    pub exp_ulp: f64,
+    /// See `exp_ulp`.
+    pub exp_ulp_per_unit: f64,
+    /// x / y is within this many ulps.
+    pub div_ulp: f64,
+    /// The default attention scale 1/√d, when the kernel computes it, is within this many ulps.
+    pub inverse_sqrt_ulp: f64,
+}
+
+impl FunctionAccuracy {
+    /// What WGSL guarantees for f32: exp 3 + 2|x| ulp, division 2.5 ulp, inverseSqrt 2 ulp.
+    pub const WGSL: FunctionAccuracy = FunctionAccuracy {
+        exp_ulp: 3.0,
+        exp_ulp_per_unit: 2.0,
+        div_ulp: 2.5,
+        inverse_sqrt_ulp: 2.0,
+    };
+}
+
+/// How a kernel's softmax finds the row maximum it subtracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Softmax {
+    /// The row's maximum is known before any exponential is taken (scores materialised or
+    /// recomputed); no rescaling.
+    TwoPass,
+    /// Online softmax: the running maximum is updated once per tile of this many keys, and the
+    /// running sum and output are rescaled by exp(old max − new max) each time.
+    Online {
+        /// Keys per tile.
+        key_tile: usize,
+    },
+}
+
+/// What a kernel promises about its arithmetic. The judge holds it to exactly this.
+/// Fields an op does not use (the softmax schedule for matmul) are ignored for that op.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NumericContract {
     /// Precision of the running sums.
     pub accumulator: Accumulator,
@@ -68,6 +107,10 @@ pub struct NumericContract {
     pub output_rounding: OutputRounding,
     /// Subnormal handling.
     pub subnormals: Subnormals,
+    /// Accuracy of exp, division and inverse square root.
+    pub functions: FunctionAccuracy,
+    /// How the softmax finds its maximum (attention).
+    pub softmax: Softmax,
     /// Running the same case twice gives the same bits.
     pub deterministic: bool,
     /// A row of the output does not depend on how many other rows are computed in the same launch.

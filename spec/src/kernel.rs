@@ -10,16 +10,19 @@ use crate::{NumericContract, Variant};
 pub enum Op {
     /// Batched matrix product.
     Matmul,
+    /// Scaled dot-product attention with GQA, causal and sliding-window masks.
+    Attention,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 1] = [Op::Matmul];
+    pub const ALL: [Op; 2] = [Op::Matmul, Op::Attention];
 
     /// Lower-case name used in reports and case ids.
     pub fn name(self) -> &'static str {
         match self {
             Op::Matmul => "matmul",
+            Op::Attention => "attention",
         }
     }
 }

@@ -15,10 +15,12 @@ mod problem;
 mod tensor;
 
 pub use backend::{Backend, DeviceInfo};
-pub use contract::{Accumulator, NumericContract, OutputRounding, Subnormals};
+pub use contract::{
+    Accumulator, FunctionAccuracy, NumericContract, OutputRounding, Softmax, Subnormals,
+};
 pub use error::KernelError;
 pub use kernel::{KernelInfo, Op, VariantInfo};
 pub use output::OutputBuffer;
 pub use precision::{Path, Precision, Variant};
-pub use problem::{MatmulProblem, Problem};
+pub use problem::{AttentionProblem, MatmulProblem, Problem};
 pub use tensor::{HostTensor, Layout};

@@ -55,18 +55,127 @@ impl MatmulProblem {
             )));
         }
         for shape in [self.a_shape(), self.b_shape(), self.c_shape()] {
-            shape
-                .iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .and_then(|n| n.checked_mul(4))
-                .ok_or_else(|| {
-                    KernelError::InvalidProblem(format!(
-                        "matmul {self:?} overflows the address space"
-                    ))
-                })?;
+            element_bytes(&shape).ok_or_else(|| {
+                KernelError::InvalidProblem(format!("matmul {self:?} overflows the address space"))
+            })?;
         }
         Ok(())
     }
+}
+
+/// O = softmax(scale · Q·Kᵀ + mask) · V for every (batch, query head).
+///
+/// - Q is [batch, heads_q, len_q, d_qk], K is [batch, heads_kv, len_kv, d_qk], V is
+///   [batch, heads_kv, len_kv, d_v] and O is [batch, heads_q, len_q, d_v], all row-major.
+/// - GQA / MQA: heads_q is a multiple of heads_kv; query head h reads kv head
+///   h / (heads_q / heads_kv).
+/// - Masks are aligned to the end, as when decoding with a KV cache: query i sits at position
+///   i + (len_kv − len_q). `causal` lets it see key j only if j ≤ that position; a `window` of w
+///   additionally needs j > position − w (with or without `causal`).
+/// - A query row that sees no key outputs zeros.
+/// - The scale is 1/√d_qk unless `scale_bits` holds a custom f32 scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttentionProblem {
+    /// Independent sequences.
+    pub batch: usize,
+    /// Query heads.
+    pub heads_q: usize,
+    /// Key/value heads (divides `heads_q`; 1 is MQA).
+    pub heads_kv: usize,
+    /// Query rows per head.
+    pub len_q: usize,
+    /// Keys (and values) per head.
+    pub len_kv: usize,
+    /// Width of queries and keys.
+    pub d_qk: usize,
+    /// Width of values and outputs.
+    pub d_v: usize,
+    /// Causal mask, aligned to the end.
+    pub causal: bool,
+    /// Sliding window: a query sees only the `w` positions ending at its own.
+    pub window: Option<usize>,
+    /// A custom scale (f32 bits); `None` means 1/√d_qk.
+    pub scale_bits: Option<u32>,
+}
+
+impl AttentionProblem {
+    /// Shape of Q: [batch, heads_q, len_q, d_qk].
+    pub fn q_shape(&self) -> Vec<usize> {
+        vec![self.batch, self.heads_q, self.len_q, self.d_qk]
+    }
+
+    /// Shape of K: [batch, heads_kv, len_kv, d_qk].
+    pub fn k_shape(&self) -> Vec<usize> {
+        vec![self.batch, self.heads_kv, self.len_kv, self.d_qk]
+    }
+
+    /// Shape of V: [batch, heads_kv, len_kv, d_v].
+    pub fn v_shape(&self) -> Vec<usize> {
+        vec![self.batch, self.heads_kv, self.len_kv, self.d_v]
+    }
+
+    /// Shape of O: [batch, heads_q, len_q, d_v].
+    pub fn o_shape(&self) -> Vec<usize> {
+        vec![self.batch, self.heads_q, self.len_q, self.d_v]
+    }
+
+    /// The custom scale, if any.
+    pub fn custom_scale(&self) -> Option<f32> {
+        self.scale_bits.map(f32::from_bits)
+    }
+
+    /// The kv head that query head `h` reads.
+    pub fn kv_head(&self, h: usize) -> usize {
+        h / (self.heads_q / self.heads_kv)
+    }
+
+    /// Checks dimensions: all at least 1, heads_kv divides heads_q, window at least 1, a finite
+    /// custom scale, and element counts that fit in usize.
+    pub fn validate(&self) -> Result<(), KernelError> {
+        let invalid = |what: String| Err(KernelError::InvalidProblem(format!("attention: {what}")));
+        let dims = [
+            ("batch", self.batch),
+            ("heads_q", self.heads_q),
+            ("heads_kv", self.heads_kv),
+            ("len_q", self.len_q),
+            ("len_kv", self.len_kv),
+            ("d_qk", self.d_qk),
+            ("d_v", self.d_v),
+        ];
+        if let Some((name, _)) = dims.iter().find(|(_, v)| *v == 0) {
+            return invalid(format!("dimension {name} is 0"));
+        }
+        if self.heads_q % self.heads_kv != 0 {
+            return invalid(format!(
+                "heads_q {} is not a multiple of heads_kv {}",
+                self.heads_q, self.heads_kv
+            ));
+        }
+        if self.window == Some(0) {
+            return invalid("a window of 0 keys".into());
+        }
+        if self.custom_scale().is_some_and(|s| !s.is_finite()) {
+            return invalid(format!("scale {:?} is not finite", self.custom_scale()));
+        }
+        for shape in [
+            self.q_shape(),
+            self.k_shape(),
+            self.v_shape(),
+            self.o_shape(),
+        ] {
+            element_bytes(&shape).ok_or_else(|| {
+                KernelError::InvalidProblem(format!(
+                    "attention {shape:?} overflows the address space"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of an f32 tensor of `shape`, if that fits in usize.
+fn element_bytes(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d))
 }
 
 /// Any problem a kernel can be asked to solve. New op families add a variant here.
@@ -74,6 +183,8 @@ impl MatmulProblem {
 pub enum Problem {
     /// A (batched) matrix product.
     Matmul(MatmulProblem),
+    /// Scaled dot-product attention.
+    Attention(AttentionProblem),
 }
 
 impl Problem {
@@ -81,6 +192,7 @@ impl Problem {
     pub fn op(&self) -> Op {
         match self {
             Problem::Matmul(_) => Op::Matmul,
+            Problem::Attention(_) => Op::Attention,
         }
     }
 
@@ -88,6 +200,7 @@ impl Problem {
     pub fn validate(&self) -> Result<(), KernelError> {
         match self {
             Problem::Matmul(p) => p.validate(),
+            Problem::Attention(p) => p.validate(),
         }
     }
 
@@ -98,6 +211,11 @@ impl Problem {
                 ("A", p.a_shape(), p.a_layout),
                 ("B", p.b_shape(), p.b_layout),
             ],
+            Problem::Attention(p) => vec![
+                ("Q", p.q_shape(), Layout::RowMajor),
+                ("K", p.k_shape(), Layout::RowMajor),
+                ("V", p.v_shape(), Layout::RowMajor),
+            ],
         }
     }
 
@@ -105,6 +223,7 @@ impl Problem {
     pub fn output_shape(&self) -> Vec<usize> {
         match self {
             Problem::Matmul(p) => p.c_shape(),
+            Problem::Attention(p) => p.o_shape(),
         }
     }
 
@@ -116,6 +235,9 @@ impl Problem {
                 .saturating_mul(p.m)
                 .saturating_mul(p.n)
                 .saturating_mul(p.k),
+            Problem::Attention(p) => [p.heads_q, p.len_q, p.len_kv, p.d_qk + p.d_v]
+                .iter()
+                .fold(p.batch, |acc, &d| acc.saturating_mul(d)),
         }
     }
 
@@ -218,6 +340,64 @@ mod tests {
     fn zero_dimensions_are_rejected() {
         let p = MatmulProblem { k: 0, ..problem() };
         assert!(matches!(p.validate(), Err(KernelError::InvalidProblem(m)) if m.contains('k')));
+    }
+
+    fn attention() -> AttentionProblem {
+        AttentionProblem {
+            batch: 1,
+            heads_q: 8,
+            heads_kv: 2,
+            len_q: 3,
+            len_kv: 7,
+            d_qk: 192,
+            d_v: 128,
+            causal: true,
+            window: None,
+            scale_bits: None,
+        }
+    }
+
+    #[test]
+    fn gqa_maps_query_heads_to_kv_groups() {
+        let p = attention();
+        let groups: Vec<usize> = (0..8).map(|h| p.kv_head(h)).collect();
+        assert_eq!(groups, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(AttentionProblem { heads_kv: 1, ..p }.kv_head(7), 0);
+    }
+
+    #[test]
+    fn attention_problems_are_validated() {
+        assert!(attention().validate().is_ok());
+        let bad = [
+            AttentionProblem {
+                heads_kv: 3,
+                ..attention()
+            },
+            AttentionProblem {
+                len_kv: 0,
+                ..attention()
+            },
+            AttentionProblem {
+                window: Some(0),
+                ..attention()
+            },
+            AttentionProblem {
+                scale_bits: Some(f32::NAN.to_bits()),
+                ..attention()
+            },
+        ];
+        for p in bad {
+            assert!(
+                matches!(p.validate(), Err(KernelError::InvalidProblem(_))),
+                "{p:?}"
+            );
+        }
+        let shapes = Problem::Attention(attention()).input_specs();
+        assert_eq!(shapes[2].1, vec![1, 2, 7, 128]);
+        assert_eq!(
+            Problem::Attention(attention()).output_shape(),
+            vec![1, 8, 3, 128]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! proptest strategies over problems and cases. Dimensions are biased towards 1, primes and
 //! tile sizes ±1, where edge bugs live; everything shrinks towards the smallest shape.
 
-use crosscheck_spec::{Layout, MatmulProblem, Problem, Variant};
+use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Op, Problem, Variant};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -58,20 +58,87 @@ pub fn matmul_problem() -> impl Strategy<Value = MatmulProblem> {
         )
 }
 
-/// Any input distribution.
-pub fn distribution() -> impl Strategy<Value = Distribution> {
-    select(Distribution::ALL.to_vec())
+/// Any input distribution of `op`.
+pub fn distribution(op: Op) -> impl Strategy<Value = Distribution> {
+    select(Distribution::for_op(op).to_vec())
+}
+
+/// Multiply-adds an attention case may cost (b·h_q·len_q·len_kv·(d_qk + d_v)), so that a
+/// property's cases stay fast on a software GPU; larger draws are rejected and redrawn.
+pub const ATTENTION_WORK_BUDGET: usize = 16_000_000;
+
+/// Head widths: equal widths from the common set, multi-head latent attention's 192/128, or any
+/// pair in 1..=256.
+pub fn head_dims() -> impl Strategy<Value = (usize, usize)> {
+    let common = [1usize, 2, 3, 8, 16, 32, 40, 64, 80, 96, 128, 256];
+    prop_oneof![
+        4 => select(common.to_vec()).prop_map(|d| (d, d)),
+        1 => Just((192usize, 128usize)),
+        2 => (dim(256), dim(256)),
+    ]
+}
+
+/// Attention problems: batch 1..=3, heads_kv 1..=3 with heads_q / heads_kv in {1, 2, 4, 8}
+/// (heads_kv 1 is MQA), len_q and len_kv in 1..=[`MAX_DIM`], [`head_dims`], causal or not, a
+/// sliding window or not, the default scale or a custom one; at most [`ATTENTION_WORK_BUDGET`].
+pub fn attention_problem() -> impl Strategy<Value = AttentionProblem> {
+    let batch = prop_oneof![3 => Just(1usize), 1 => 2usize..=3];
+    let heads_kv = prop_oneof![3 => Just(1usize), 2 => Just(2usize), 1 => Just(3usize)];
+    let ratio = select(vec![1usize, 2, 4, 8]);
+    let window = prop_oneof![2 => Just(None), 1 => dim(MAX_DIM).prop_map(Some)];
+    let scale = prop_oneof![3 => Just(None), 1 => select(vec![0.5f32, 0.125, 1.0, 0.3, 2.0]).prop_map(Some)];
+    (
+        batch,
+        heads_kv,
+        ratio,
+        dim(MAX_DIM),
+        dim(MAX_DIM),
+        head_dims(),
+        any::<bool>(),
+        window,
+        scale,
+    )
+        .prop_map(
+            |(batch, heads_kv, ratio, len_q, len_kv, (d_qk, d_v), causal, window, scale)| {
+                AttentionProblem {
+                    batch,
+                    heads_q: heads_kv * ratio,
+                    heads_kv,
+                    len_q,
+                    len_kv,
+                    d_qk,
+                    d_v,
+                    causal,
+                    window,
+                    scale_bits: scale.map(f32::to_bits),
+                }
+            },
+        )
+        .prop_filter("attention work budget", |p| {
+            Problem::Attention(*p).work() <= ATTENTION_WORK_BUDGET
+        })
+}
+
+/// Cases for one (backend, kernel, variant) cell of `op`.
+pub fn case(op: Op, backend: &str, kernel: &str, variant: Variant) -> BoxedStrategy<Case> {
+    let problem = match op {
+        Op::Matmul => matmul_problem().prop_map(Problem::Matmul).boxed(),
+        Op::Attention => attention_problem().prop_map(Problem::Attention).boxed(),
+    };
+    let (backend, kernel) = (backend.to_string(), kernel.to_string());
+    (problem, distribution(op), any::<u64>())
+        .prop_map(move |(problem, distribution, seed)| Case {
+            kernel: kernel.clone(),
+            backend: backend.clone(),
+            variant,
+            problem,
+            distribution,
+            seed,
+        })
+        .boxed()
 }
 
 /// Matmul cases for one (backend, kernel, variant) cell.
-pub fn matmul_case(backend: &str, kernel: &str, variant: Variant) -> impl Strategy<Value = Case> {
-    let (backend, kernel) = (backend.to_string(), kernel.to_string());
-    (matmul_problem(), distribution(), any::<u64>()).prop_map(move |(p, distribution, seed)| Case {
-        kernel: kernel.clone(),
-        backend: backend.clone(),
-        variant,
-        problem: Problem::Matmul(p),
-        distribution,
-        seed,
-    })
+pub fn matmul_case(backend: &str, kernel: &str, variant: Variant) -> BoxedStrategy<Case> {
+    case(Op::Matmul, backend, kernel, variant)
 }

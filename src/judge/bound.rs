@@ -1,6 +1,7 @@
 //! Per-element error allowances derived from a kernel's declared contract (see docs/numerics.md).
 
-use crosscheck_spec::{NumericContract, Subnormals};
+use crosscheck_reference::attention::AttentionRow;
+use crosscheck_spec::{AttentionProblem, NumericContract, Softmax, Subnormals};
 
 /// Unit roundoff of the f64 oracle.
 const ORACLE_UNIT_ROUNDOFF: f64 = 1.0 / (1u64 << 53) as f64;
@@ -35,6 +36,115 @@ pub fn matmul(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
     let relative = gamma(k, contract.accumulator.unit_roundoff()) + gamma(k, ORACLE_UNIT_ROUNDOFF);
     let floor = 2.0 * k as f64 * underflow_error(contract);
     gauge.iter().map(|g| relative * g + floor).collect()
+}
+
+/// Below this many units under the row's maximum, exp(x) falls out of f32's normal range
+/// (ln 2^-126 ≈ −87.3): such a weight may be flushed or lose all relative accuracy.
+const EXP_UNDERFLOW_ARGUMENT: f64 = 87.0;
+
+/// Allowed accumulated error of each output of one attention row (docs/numerics.md derives it).
+///
+/// Every error before the final division — the score's dot product and scale, the rounding of
+/// s − max, exp's error, and the online softmax's rescale factors — multiplies a key's
+/// unnormalised weight by exp(e_j) with |e_j| ≤ E_j. The normalised weights then move by at most
+/// a factor r_j, and because both sets of weights sum to 1 the output moves by at most
+/// Σ w_j·r_j·|v_j − o| (zero when V is constant along keys, or for a single visible key). The
+/// P·V sums, the sum of weights, the rescalings and the division add γ_N·Σ ŵ_j|v_j|.
+pub fn attention(
+    contract: &NumericContract,
+    p: &AttentionProblem,
+    row: &AttentionRow,
+    out: &mut [f64],
+) {
+    if row.keys.is_empty() {
+        out.fill(0.0); // the output is exactly zero
+        return;
+    }
+    let u = contract.accumulator.unit_roundoff() + ORACLE_UNIT_ROUNDOFF;
+    let f = &contract.functions;
+    let eta = underflow_error(contract);
+    let keys = p.len_kv;
+    let rescales = match contract.softmax {
+        Softmax::TwoPass => 0,
+        Softmax::Online { key_tile } => keys.div_ceil(key_tile.max(1)),
+    };
+    // A computed default scale carries its own relative error; a custom one is used as given.
+    let scale_error = if p.custom_scale().is_some() {
+        0.0
+    } else {
+        f.inverse_sqrt_ulp * 2.0 * u
+    };
+    let scale = crosscheck_reference::attention::scale(p).abs();
+    let score_error: Vec<f64> = row
+        .scores
+        .iter()
+        .zip(row.score_gauge)
+        .map(|(s, g)| {
+            gamma(p.d_qk + 1, u) * g
+                + scale_error * s.abs()
+                + 2.0 * (p.d_qk + 1) as f64 * eta * scale.max(1.0)
+        })
+        .collect();
+    let worst_score_error = score_error.iter().cloned().fold(0.0, f64::max);
+    let max = row.scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    // Per key: the bound E_j on its log-weight perturbation, and whether it may underflow.
+    let (mut upper, mut lower) = (
+        Vec::with_capacity(row.keys.len()),
+        Vec::with_capacity(row.keys.len()),
+    );
+    for (s, eps) in row.scores.iter().zip(&score_error) {
+        // How far below the subtracted maximum the computed exponent argument can be.
+        let x = (max - s) + eps + worst_score_error;
+        // Rounding of s − max (u·x), exp's error (a + b·x ulps, 1 ulp ≤ 2u), and R rescale
+        // factors whose arguments add up to at most x.
+        let relative =
+            2.0 * u * f.exp_ulp * (1 + rescales) as f64 + u * x * (2.0 + 4.0 * f.exp_ulp_per_unit);
+        let log_error = if relative < 1.0 {
+            relative / (1.0 - relative)
+        } else {
+            f64::INFINITY
+        };
+        let e = eps + log_error;
+        upper.push(e);
+        lower.push(if x > EXP_UNDERFLOW_ARGUMENT {
+            f64::INFINITY
+        } else {
+            e
+        });
+    }
+    let z_low: f64 = row
+        .weights
+        .iter()
+        .zip(&lower)
+        .map(|(w, e)| w * (-e).exp())
+        .sum();
+    let z_high: f64 = row
+        .weights
+        .iter()
+        .zip(&upper)
+        .map(|(w, e)| w * e.exp())
+        .sum();
+    let factor: Vec<f64> = upper
+        .iter()
+        .zip(&lower)
+        .map(|(up, low)| (up.exp() / z_low - 1.0).max(1.0 - (-low).exp() / z_high))
+        .collect();
+    // Rounded operations each term of the output passes through: its product, the sums and the
+    // rescalings of the output (keys + 1 + R), twice those of the weight sum it is divided by
+    // (2·(keys + R)), and the division.
+    let roundings =
+        (keys + 1 + rescales) + 2 * (keys + rescales) + (2.0 * f.div_ulp).ceil() as usize;
+    let d_v = out.len();
+    for (c, slot) in out.iter_mut().enumerate() {
+        let o = row.output[c];
+        let (mut moved, mut gauge) = (0.0, 0.0);
+        for (jj, (w, r)) in row.weights.iter().zip(&factor).enumerate() {
+            let v = row.values[jj * d_v + c];
+            moved += w * r * (v - o).abs();
+            gauge += w * (1.0 + r) * v.abs();
+        }
+        *slot = moved + gamma(roundings, u) * gauge + 2.0 * roundings as f64 * eta;
+    }
 }
 
 #[cfg(test)]

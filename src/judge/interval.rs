@@ -130,13 +130,15 @@ fn halfway(a: f64, b: f64, precision: Precision) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crosscheck_spec::Accumulator;
+    use crosscheck_spec::{Accumulator, FunctionAccuracy, Softmax};
 
     fn contract(output_rounding: OutputRounding, subnormals: Subnormals) -> NumericContract {
         NumericContract {
             accumulator: Accumulator::F32,
             output_rounding,
             subnormals,
+            functions: FunctionAccuracy::WGSL,
+            softmax: Softmax::TwoPass,
             deterministic: true,
             batch_invariant: true,
         }
@@ -152,6 +154,8 @@ mod tests {
         accumulator: Accumulator::F32,
         output_rounding: OutputRounding::NearestEven,
         subnormals: Subnormals::Preserved,
+        functions: FunctionAccuracy::WGSL,
+        softmax: Softmax::TwoPass,
         deterministic: true,
         batch_invariant: true,
     };

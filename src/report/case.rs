@@ -11,6 +11,7 @@ use crate::judge::{ElementCheck, Tier, Verdict};
 pub fn element_label(problem: &Problem, index: usize) -> String {
     let name = match problem {
         Problem::Matmul(_) => "C",
+        Problem::Attention(_) => "O",
     };
     let shape = problem.output_shape();
     let mut coords = vec![0; shape.len()];

@@ -14,7 +14,7 @@ pub struct Expectation {
     pub tier: Tier,
     /// The oracle's value per output element.
     pub values: Vec<f64>,
-    /// Allowed accumulated error per output element (zero in the exact tier).
+    /// Allowed accumulated error per output element (zero in matmul's exact tier).
     pub allowed_error: Vec<f64>,
 }
 
@@ -39,6 +39,19 @@ pub fn expectation(case: &Case, inputs: &[HostTensor], contract: &NumericContrac
             Expectation {
                 tier,
                 values: r.values,
+                allowed_error,
+            }
+        }
+        Problem::Attention(p) => {
+            let mut allowed_error = vec![0.0; case.problem.output_len()];
+            let values =
+                reference::attention::attention(p, &inputs[0], &inputs[1], &inputs[2], |row| {
+                    let slot = &mut allowed_error[row.output_offset..row.output_offset + p.d_v];
+                    bound::attention(contract, p, row, slot);
+                });
+            Expectation {
+                tier,
+                values,
                 allowed_error,
             }
         }

@@ -43,6 +43,25 @@ const MATMUL_FIXED: &[(&str, Distribution)] = &[
     ("b3m32n32k32.cr", Distribution::Uniform),
 ];
 
+/// Fixed attention cases: single key, decode with MQA, more queries than keys (fully masked
+/// rows), multi-head latent attention widths, windows down to one key, a custom scale, tile
+/// edges, and every adversarial distribution.
+const ATTENTION_FIXED: &[(&str, Distribution)] = &[
+    ("b1h1g1q1k1d1v1", Distribution::Normal),
+    ("b1h4g2q17k33d64v64.causal", Distribution::Normal),
+    ("b2h8g1q1k300d128v128.causal", Distribution::Normal),
+    ("b1h2g2q33k15d40v40.causal", Distribution::Uniform),
+    ("b1h4g4q31k65d192v128", Distribution::Normal),
+    ("b1h8g2q65k129d64v64.causal", Distribution::Uniform),
+    ("b1h2g1q64k64d80v80.causal.w16", Distribution::LargeLogits),
+    ("b1h1g1q16k16d96v96.causal.w1", Distribution::Normal),
+    ("b1h2g1q20k40d64v32", Distribution::Peaked),
+    ("b1h2g2q24k50d32v32.s0.5", Distribution::NearUniform),
+    ("b1h2g1q17k33d64v64.causal", Distribution::ConstV),
+    ("b1h2g1q17k33d16v16.causal", Distribution::NanKey),
+    ("b1h2g1q17k33d16v16.w8", Distribution::NanValue),
+];
+
 impl Plan {
     /// The cases of one cell.
     pub fn cases(&self, op: Op, backend: &str, kernel: &str, variant: Variant) -> Vec<Case> {
@@ -54,20 +73,16 @@ impl Plan {
             distribution,
             seed,
         };
-        match op {
-            Op::Matmul => {
-                let fixed = MATMUL_FIXED
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(problem, dist))| {
-                        let problem =
-                            parse_problem(op, problem).expect("fixed problems are well-formed");
-                        case(problem, dist, self.seed.wrapping_add(i as u64))
-                    });
-                let random = self.draw(shapes::matmul_case(backend, kernel, variant));
-                fixed.chain(random).collect()
-            }
-        }
+        let fixed = match op {
+            Op::Matmul => MATMUL_FIXED,
+            Op::Attention => ATTENTION_FIXED,
+        };
+        let fixed = fixed.iter().enumerate().map(|(i, &(problem, dist))| {
+            let problem = parse_problem(op, problem).expect("fixed problems are well-formed");
+            case(problem, dist, self.seed.wrapping_add(i as u64))
+        });
+        let random = self.draw(shapes::case(op, backend, kernel, variant));
+        fixed.chain(random).collect()
     }
 
     /// `random_cases` values of `strategy`, reproducibly from the plan's seed.

@@ -1,51 +1,98 @@
-//! The `cpu` backend: native Rust kernels, f32 accumulation, outputs rounded to nearest even.
+//! The `cpu` backend: native Rust kernels, f32 arithmetic, outputs rounded to nearest even.
 
+mod attention_flash;
+mod attention_naive;
+mod attention_rows;
 mod convert;
 mod matmul_naive;
 mod matmul_tiled;
 
 use crosscheck_spec::{
-    Accumulator, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, NumericContract, Op,
-    OutputBuffer, OutputRounding, Precision, Problem, Subnormals, Variant, VariantInfo,
+    Accumulator, AttentionProblem, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError,
+    KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, OutputRounding, Precision,
+    Problem, Softmax, Subnormals, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
 
-/// A CPU matmul kernel: C (f32, row-major) from A and B decoded to f32.
-type MatmulFn = fn(&crosscheck_spec::MatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>;
+/// A CPU kernel: the f32 output (row-major) from the inputs.
+#[derive(Clone, Copy)]
+enum Kernel {
+    Matmul(fn(&MatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
+    Attention(fn(&AttentionProblem, &HostTensor, &HostTensor, &HostTensor) -> Vec<f32>),
+}
 
-/// The registry: one line per kernel.
-const MATMUL_KERNELS: [(&str, &str, MatmulFn); 2] = [
-    (
-        "naive",
-        "triple loop, one f32 dot product per output element",
-        matmul_naive::matmul,
-    ),
-    (
-        "tiled",
-        "cache-blocked, 4-row register block, vectorisable inner loop, rayon threads",
-        matmul_tiled::matmul,
-    ),
+/// One registered kernel.
+struct Entry {
+    op: Op,
+    name: &'static str,
+    summary: &'static str,
+    kernel: Kernel,
+    softmax: Softmax,
+}
+
+/// The registry: one entry per kernel.
+const KERNELS: &[Entry] = &[
+    Entry {
+        op: Op::Matmul,
+        name: "naive",
+        summary: "triple loop, one f32 dot product per output element",
+        kernel: Kernel::Matmul(matmul_naive::matmul),
+        softmax: Softmax::TwoPass,
+    },
+    Entry {
+        op: Op::Matmul,
+        name: "tiled",
+        summary: "cache-blocked, 4-row register block, vectorisable inner loop, rayon threads",
+        kernel: Kernel::Matmul(matmul_tiled::matmul),
+        softmax: Softmax::TwoPass,
+    },
+    Entry {
+        op: Op::Attention,
+        name: "naive",
+        summary: "materialised scores, row max, exp, sum, then P·V",
+        kernel: Kernel::Attention(attention_naive::attention),
+        softmax: Softmax::TwoPass,
+    },
+    Entry {
+        op: Op::Attention,
+        name: "flash",
+        summary: "streaming over tiles of 32 keys with an online softmax (running max, rescaling)",
+        kernel: Kernel::Attention(attention_flash::attention),
+        softmax: Softmax::Online {
+            key_tile: attention_flash::KEY_TILE,
+        },
+    },
 ];
 
-/// What every CPU kernel declares: f32 sums, IEEE subnormals, round-to-nearest-even outputs.
-const CONTRACT: NumericContract = NumericContract {
-    accumulator: Accumulator::F32,
-    output_rounding: OutputRounding::NearestEven,
-    subnormals: Subnormals::Preserved,
-    deterministic: true,
-    batch_invariant: true,
-};
+/// What the CPU kernels declare: f32 arithmetic with IEEE subnormals, round-to-nearest-even
+/// outputs, correctly rounded division, the platform's expf within 1 ulp, and a computed
+/// 1/√d (a square root and a division) within 1.5 ulp.
+fn contract(softmax: Softmax) -> NumericContract {
+    NumericContract {
+        accumulator: Accumulator::F32,
+        output_rounding: OutputRounding::NearestEven,
+        subnormals: Subnormals::Preserved,
+        functions: FunctionAccuracy {
+            exp_ulp: 1.0,
+            exp_ulp_per_unit: 0.0,
+            div_ulp: 0.5,
+            inverse_sqrt_ulp: 1.5,
+        },
+        softmax,
+        deterministic: true,
+        batch_invariant: true,
+    }
+}
 
 impl CpuBackend {
-    fn matmul_kernel(kernel: &str) -> Result<MatmulFn, KernelError> {
-        MATMUL_KERNELS
+    fn entry(kernel: &str, op: Op) -> Result<&'static Entry, KernelError> {
+        KERNELS
             .iter()
-            .find(|(name, _, _)| *name == kernel)
-            .map(|(_, _, f)| *f)
-            .ok_or_else(|| KernelError::Unsupported(format!("cpu has no matmul kernel `{kernel}`")))
+            .find(|e| e.name == kernel && e.op == op)
+            .ok_or_else(|| KernelError::Unsupported(format!("cpu has no {op} kernel `{kernel}`")))
     }
 }
 
@@ -64,17 +111,17 @@ impl Backend for CpuBackend {
     }
 
     fn kernels(&self) -> Vec<KernelInfo> {
-        MATMUL_KERNELS
+        KERNELS
             .iter()
-            .map(|(name, summary, _)| KernelInfo {
-                op: Op::Matmul,
-                name: name.to_string(),
-                summary: summary.to_string(),
+            .map(|e| KernelInfo {
+                op: e.op,
+                name: e.name.to_string(),
+                summary: e.summary.to_string(),
                 variants: Precision::ALL
                     .into_iter()
                     .map(|p| VariantInfo {
                         variant: Variant::portable(p),
-                        contract: CONTRACT,
+                        contract: contract(e.softmax),
                         unavailable: None,
                     })
                     .collect(),
@@ -89,9 +136,7 @@ impl Backend for CpuBackend {
                 "cpu kernels have no native {variant} path"
             )));
         }
-        match problem {
-            Problem::Matmul(_) => Self::matmul_kernel(kernel).map(|_| ()),
-        }
+        Self::entry(kernel, problem.op()).map(|_| ())
     }
 
     fn run(
@@ -104,8 +149,15 @@ impl Backend for CpuBackend {
     ) -> Result<(), KernelError> {
         self.check(kernel, variant, problem)?;
         problem.validate_buffers(variant, inputs, output)?;
-        let result = match problem {
-            Problem::Matmul(p) => Self::matmul_kernel(kernel)?(p, inputs[0], inputs[1]),
+        let result = match (Self::entry(kernel, problem.op())?.kernel, problem) {
+            (Kernel::Matmul(f), Problem::Matmul(p)) => f(p, inputs[0], inputs[1]),
+            (Kernel::Attention(f), Problem::Attention(p)) => f(p, inputs[0], inputs[1], inputs[2]),
+            _ => {
+                return Err(KernelError::Unsupported(format!(
+                    "`{kernel}` is not a {} kernel",
+                    problem.op()
+                )));
+            }
         };
         convert::store(&result, output);
         Ok(())

@@ -7,6 +7,10 @@ use std::time::Duration;
 use crosscheck_spec::KernelError;
 use wgpu::util::DeviceExt;
 
+/// Mesa's llvmpipe (gallivm) stops every loop of a shader function once their iterations add up
+/// to this many; the invocation then carries on past the loop with whatever it had.
+pub const LLVMPIPE_LOOP_LIMIT: u64 = 65535;
+
 /// Default limit on one dispatch plus its read-back.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -18,6 +22,9 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// Whether the device was opened with SHADER_F16.
     pub has_f16: bool,
+    /// Loop iterations after which the driver ends an invocation, if it does (llvmpipe: 65535,
+    /// shared by every loop of a shader function).
+    pub loop_limit: Option<u64>,
     device: wgpu::Device,
     queue: wgpu::Queue,
     /// Errors no error scope caught, and device loss, recorded instead of panicking.
@@ -61,10 +68,15 @@ impl Gpu {
             .and_then(|s| s.parse::<f64>().ok())
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_TIMEOUT);
+        let loop_limit = info
+            .name
+            .contains("llvmpipe")
+            .then_some(LLVMPIPE_LOOP_LIMIT);
         Ok(Gpu {
             info,
             limits,
             has_f16,
+            loop_limit,
             device,
             queue,
             trouble,
@@ -73,12 +85,14 @@ impl Gpu {
     }
 
     /// Compiles `source` into a compute pipeline with entry point `main` and an explicit layout of
-    /// `storage` storage buffers (the last one writable) followed by one uniform buffer.
+    /// `storage` storage buffers (the last one writable), one uniform buffer, then `scratch`
+    /// writable storage buffers.
     pub fn compile(
         &self,
         label: &str,
         source: &str,
         storage: usize,
+        scratch: usize,
     ) -> Result<wgpu::ComputePipeline, KernelError> {
         self.healthy()?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -88,7 +102,7 @@ impl Gpu {
                 label: Some(label),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
-        let layout = self.bind_group_layout(storage);
+        let layout = self.bind_group_layout(storage, scratch);
         let pipeline_layout = self
             .device
             .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -121,13 +135,15 @@ impl Gpu {
     }
 
     /// Runs one dispatch of `pipeline` over `workgroups`: `inputs` are bound read-only in order,
-    /// then `output` (uploaded as it is and read back whole), then `params` as the uniform buffer.
+    /// then `output` (uploaded as it is and read back whole), then `params` as the uniform buffer,
+    /// then zero-filled scratch buffers of the given sizes.
     pub fn dispatch(
         &self,
         pipeline: &wgpu::ComputePipeline,
         inputs: &[&[u8]],
         output: &mut [u8],
         params: &[u8],
+        scratch: &[u64],
         workgroups: [u32; 3],
     ) -> Result<(), KernelError> {
         self.healthy()?;
@@ -171,6 +187,23 @@ impl Gpu {
             binding: buffers.len() as u32,
             resource: uniform.as_entire_binding(),
         });
+        let scratch_buffers: Vec<wgpu::Buffer> = scratch
+            .iter()
+            .map(|&size| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("scratch"),
+                    size: size.next_multiple_of(4).max(4),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        for (i, b) in scratch_buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: (buffers.len() + 1 + i) as u32,
+                resource: b.as_entire_binding(),
+            });
+        }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
@@ -233,7 +266,7 @@ impl Gpu {
         }
     }
 
-    fn bind_group_layout(&self, storage: usize) -> wgpu::BindGroupLayout {
+    fn bind_group_layout(&self, storage: usize, scratch: usize) -> wgpu::BindGroupLayout {
         let buffer = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -251,6 +284,13 @@ impl Gpu {
             })
             .collect();
         entries.push(buffer(storage as u32, wgpu::BufferBindingType::Uniform));
+        entries.extend((0..scratch).map(|i| {
+            let binding = (storage + 1 + i) as u32;
+            buffer(
+                binding,
+                wgpu::BufferBindingType::Storage { read_only: false },
+            )
+        }));
         self.device
             .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: None,

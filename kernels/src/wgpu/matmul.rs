@@ -49,6 +49,17 @@ pub fn params(p: &MatmulProblem) -> Vec<u8> {
     bytemuck::bytes_of(&params).to_vec()
 }
 
+/// Loop iterations one naive invocation runs (its k loop).
+pub fn naive_loops(p: &MatmulProblem) -> u64 {
+    p.k as u64 + 1
+}
+
+/// Loop iterations one tiled invocation runs, counting every loop of the shader as written:
+/// per 32-deep k slab, 16 loads and 32 register-block steps; then the 4×4 stores.
+pub fn tiled_loops(p: &MatmulProblem) -> u64 {
+    p.k.div_ceil(32) as u64 * (1 + 16 + 32) + 4 * (1 + 4)
+}
+
 /// Workgroups for the naive kernel: 16×16 invocations, one per output element.
 pub fn naive_grid(p: &MatmulProblem) -> [usize; 3] {
     [p.n.div_ceil(16), p.m.div_ceil(16), p.batch]

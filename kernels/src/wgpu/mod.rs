@@ -1,6 +1,7 @@
 //! The wgpu backends: every adapter wgpu finds (Vulkan, GL, Metal, DX12) is its own backend,
 //! running the WGSL kernels in f32, f16 (packed in u32, or native where SHADER_F16 exists) and bf16.
 
+mod attention;
 mod discover;
 mod gpu;
 mod matmul;
@@ -11,18 +12,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
-    Accumulator, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, NumericContract,
-    OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
+    Accumulator, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo,
+    NumericContract, OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant,
+    VariantInfo,
 };
 
 pub use discover::{Discovery, MissingApi, discover};
 use gpu::Gpu;
-use registry::{KERNELS, WgslKernel};
+use registry::{KERNELS, LaunchPlan, WgslKernel};
 
 /// A text patch applied to a kernel's assembled WGSL module before compilation.
 pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// Compiled pipelines by (kernel name, variant).
+/// Compiled pipelines by (`op/name`, variant).
 type PipelineCache = Arc<Mutex<HashMap<(String, Variant), Arc<wgpu::ComputePipeline>>>>;
 
 /// The variants every WGSL kernel is built for.
@@ -32,6 +34,9 @@ const VARIANTS: [Variant; 4] = [
     Variant::native(Precision::F16),
     Variant::portable(Precision::BF16),
 ];
+
+/// Room left for the harness's guard region when checking binding sizes.
+const GUARD_ALLOWANCE: u64 = 4096;
 
 /// One wgpu adapter as a crosscheck backend.
 #[derive(Clone)]
@@ -57,8 +62,9 @@ impl WgpuBackend {
         &self.gpu.info
     }
 
-    /// A copy of this backend (same device) whose `kernel` module is rewritten by `patch` before
-    /// compilation: how tests and the mutation catalogue run a deliberately broken shader.
+    /// A copy of this backend (same device) whose `kernel` module (named `op/name`, e.g.
+    /// `attention/flash`) is rewritten by `patch` before compilation: how tests and the mutation
+    /// catalogue run a deliberately broken shader.
     pub fn with_patch(
         &self,
         kernel: &str,
@@ -70,28 +76,22 @@ impl WgpuBackend {
         patched
     }
 
-    /// The complete WGSL module compiled for `kernel` (named `op/name` or `name`) in `variant`,
-    /// patches applied: generated storage prelude followed by the kernel body.
+    /// The complete WGSL module compiled for `kernel` (`op/name`) in `variant`, patches applied:
+    /// generated storage prelude followed by the kernel body.
     pub fn module_source(&self, kernel: &str, variant: Variant) -> Option<String> {
-        let k = KERNELS
-            .iter()
-            .find(|k| k.name == kernel || format!("{}/{}", k.op, k.name) == kernel)?;
+        let k = KERNELS.iter().find(|k| label(k) == kernel)?;
         let mut source = k.module(variant);
-        for (_, patch) in self.patches.iter().filter(|(name, _)| name == k.name) {
+        for (_, patch) in self.patches.iter().filter(|(name, _)| *name == kernel) {
             source = patch(&source);
         }
         Some(source)
     }
 
-    /// Every (kernel, variant) module this backend would compile, for shader validation tools.
+    /// Every (`op/name`, variant, module) this backend would compile, for shader validation tools.
     pub fn modules() -> Vec<(String, Variant, String)> {
         KERNELS
             .iter()
-            .flat_map(|k| {
-                VARIANTS
-                    .iter()
-                    .map(move |&v| (format!("{}/{}", k.op, k.name), v, k.module(v)))
-            })
+            .flat_map(|k| VARIANTS.iter().map(move |&v| (label(k), v, k.module(v))))
             .collect()
     }
 
@@ -108,7 +108,7 @@ impl WgpuBackend {
             })
     }
 
-    fn contract(variant: Variant) -> NumericContract {
+    fn contract(kernel: &WgslKernel, variant: Variant) -> NumericContract {
         NumericContract {
             accumulator: Accumulator::F32,
             // WGSL leaves the rounding of f32 → f16 conversions to the implementation; bf16 is
@@ -118,6 +118,8 @@ impl WgpuBackend {
                 Precision::F32 | Precision::BF16 => OutputRounding::NearestEven,
             },
             subnormals: Subnormals::MayFlush,
+            functions: FunctionAccuracy::WGSL,
+            softmax: kernel.softmax,
             deterministic: true,
             batch_invariant: true,
         }
@@ -134,59 +136,96 @@ impl WgpuBackend {
         variant: Variant,
     ) -> Result<Arc<wgpu::ComputePipeline>, KernelError> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (kernel.name.to_string(), variant);
+        let key = (label(kernel), variant);
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
         let source = self
-            .module_source(kernel.name, variant)
+            .module_source(&key.0, variant)
             .expect("kernel is registered");
-        let label = format!("{}/{} {variant}", kernel.op, kernel.name);
-        let pipeline = Arc::new(self.gpu.compile(&label, &source, kernel.inputs.len() + 1)?);
+        let name = format!("{} {variant}", key.0);
+        let storage = kernel.inputs.len() + 1;
+        let pipeline = Arc::new(
+            self.gpu
+                .compile(&name, &source, storage, kernel.scratch.len())?,
+        );
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
 
-    /// Checks every binding and the launch against the device's limits.
-    fn check_limits(
+    /// The launch for `problem`, checked against the kernel's and the device's limits.
+    fn plan(
         &self,
-        problem: &Problem,
+        kernel: &WgslKernel,
         variant: Variant,
-        grid: [usize; 3],
-    ) -> Result<(), KernelError> {
+        problem: &Problem,
+    ) -> Result<LaunchPlan, KernelError> {
+        let plan = kernel
+            .launch
+            .plan(problem)
+            .map_err(KernelError::Unsupported)?;
         let limits = &self.gpu.limits;
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        let elements: Vec<(&str, usize)> = problem
+        let element_bytes = variant.precision.bytes() as u64;
+        // (name, elements, bytes) of every binding.
+        let buffers = problem
             .input_specs()
             .into_iter()
-            .map(|(name, shape, _)| (name, shape.iter().product()))
-            .chain([("output", problem.output_len())])
-            .collect();
-        for (name, count) in elements {
-            let bytes = (count as u64 * variant.precision.bytes() as u64).next_multiple_of(4)
-                + GUARD_ALLOWANCE;
-            if bytes > max_binding || count as u64 > u32::MAX as u64 {
+            .map(|(name, shape, _)| (name, shape.iter().product::<usize>() as u64))
+            .chain([("output", problem.output_len() as u64)])
+            .map(|(name, count)| (name, count, count * element_bytes))
+            .map(|(name, count, bytes)| {
+                (
+                    name,
+                    count,
+                    if name == "output" {
+                        bytes + GUARD_ALLOWANCE
+                    } else {
+                        bytes
+                    },
+                )
+            })
+            .chain(
+                plan.scratch
+                    .iter()
+                    .map(|&bytes| ("scratch", bytes / 4, bytes)),
+            );
+        for (name, count, bytes) in buffers {
+            // WGSL indexes elements with u32.
+            if bytes > max_binding || count > u32::MAX as u64 {
                 return Err(KernelError::Unsupported(format!(
                     "{name} needs {bytes} bytes ({count} elements); {} binds at most {max_binding} bytes and indexes with u32",
                     self.name
                 )));
             }
         }
-        let max_groups = limits.max_compute_workgroups_per_dimension as usize;
-        if grid.iter().any(|&g| g > max_groups) {
+        if let Some(limit) = self
+            .gpu
+            .loop_limit
+            .filter(|&limit| plan.loop_iterations > limit)
+        {
             return Err(KernelError::Unsupported(format!(
-                "launch needs {grid:?} workgroups; {} allows at most {max_groups} per dimension",
-                self.name
+                "{} ends a shader invocation after {limit} loop iterations; this launch needs up to {} per invocation",
+                self.gpu.info.name, plan.loop_iterations
             )));
         }
-        Ok(())
+        let max_groups = limits.max_compute_workgroups_per_dimension as usize;
+        if plan.grid.iter().any(|&g| g > max_groups) {
+            return Err(KernelError::Unsupported(format!(
+                "launch needs {:?} workgroups; {} allows at most {max_groups} per dimension",
+                plan.grid, self.name
+            )));
+        }
+        Ok(plan)
     }
 }
 
-/// Room left for the harness's guard region when checking binding sizes.
-const GUARD_ALLOWANCE: u64 = 4096;
+/// `op/name` of a kernel.
+fn label(kernel: &WgslKernel) -> String {
+    format!("{}/{}", kernel.op, kernel.name)
+}
 
 impl Backend for WgpuBackend {
     fn name(&self) -> &str {
@@ -219,7 +258,7 @@ impl Backend for WgpuBackend {
                     .iter()
                     .map(|&v| VariantInfo {
                         variant: v,
-                        contract: Self::contract(v),
+                        contract: Self::contract(k, v),
                         unavailable: self.unavailable(v),
                     })
                     .collect(),
@@ -239,11 +278,7 @@ impl Backend for WgpuBackend {
         if let Some(reason) = self.unavailable(variant) {
             return Err(KernelError::Unsupported(reason));
         }
-        let (grid, _) = k
-            .launch
-            .plan(problem)
-            .ok_or_else(|| KernelError::Unsupported("wrong op".into()))?;
-        self.check_limits(problem, variant, grid)
+        self.plan(k, variant, problem).map(|_| ())
     }
 
     fn run(
@@ -257,18 +292,17 @@ impl Backend for WgpuBackend {
         self.check(kernel, variant, problem)?;
         problem.validate_buffers(variant, inputs, output)?;
         let k = self.kernel(kernel, problem)?;
-        let (grid, params) = k
-            .launch
-            .plan(problem)
-            .ok_or_else(|| KernelError::Unsupported("wrong op".into()))?;
+        let plan = self.plan(k, variant, problem)?;
         let pipeline = self.pipeline(k, variant)?;
         let input_bytes: Vec<&[u8]> = inputs.iter().map(|t| t.bytes.as_slice()).collect();
+        let grid = plan.grid.map(|g| g as u32);
         self.gpu.dispatch(
             &pipeline,
             &input_bytes,
             output.bytes_mut(),
-            &params,
-            grid.map(|g| g as u32),
+            &plan.params,
+            &plan.scratch,
+            grid,
         )
     }
 }

@@ -12,8 +12,15 @@ const BF16_HELPERS: &str = include_str!("shaders/bf16.wgsl");
 /// Writes the prelude that goes before a kernel body: the `enable` directive if the variant needs
 /// one, a read-only binding and a `load_<name>` accessor per input (bindings 0, 1, ...), a
 /// writable binding and a `store_<name>` accessor for the output (the next binding), and the
-/// uniform `p` of type `Params` (declared by `params`) after that.
-pub fn prelude(variant: Variant, inputs: &[&str], output: &str, params: &str) -> String {
+/// uniform `p` of type `Params` (declared by `params`) after that, then one `array<f32>` per
+/// scratch buffer name.
+pub fn prelude(
+    variant: Variant,
+    inputs: &[&str],
+    output: &str,
+    params: &str,
+    scratch: &[&str],
+) -> String {
     let mut s = String::new();
     if variant.path == Path::Native {
         s.push_str("enable f16;\n\n");
@@ -29,10 +36,17 @@ pub fn prelude(variant: Variant, inputs: &[&str], output: &str, params: &str) ->
         s.push_str(BF16_HELPERS);
     }
     s.push_str(params);
+    let params_binding = inputs.len() + 1;
     s.push_str(&format!(
-        "@group(0) @binding({}) var<uniform> p: Params;\n\n",
-        inputs.len() + 1
+        "@group(0) @binding({params_binding}) var<uniform> p: Params;\n"
     ));
+    for (i, name) in scratch.iter().enumerate() {
+        let binding = params_binding + 1 + i;
+        s.push_str(&format!(
+            "@group(0) @binding({binding}) var<storage, read_write> {name}: array<f32>;\n"
+        ));
+    }
+    s.push('\n');
     s
 }
 

@@ -1,24 +1,15 @@
-//! Seeded input tensors for a case. Values are drawn in f32, rounded to the storage precision by
-//! the reference codec, and the stored bytes are what both the kernel and the oracle read.
+//! Matmul inputs: the exact-tier integers and the bound-tier distributions.
 
-use crosscheck_reference::codec;
-use crosscheck_spec::{HostTensor, Layout, MatmulProblem, Precision, Problem};
+use crosscheck_spec::{HostTensor, MatmulProblem, Precision};
+use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::case::{Case, Distribution};
+use super::{normal, stream, tensor, uniform};
+use crate::case::Distribution;
 
 /// Largest magnitude of an exact-tier integer.
 const EXACT_MAX: i32 = 8;
-
-/// The inputs of `case`, in the order the backend receives them.
-pub fn inputs(case: &Case) -> Vec<HostTensor> {
-    let precision = case.variant.precision;
-    match &case.problem {
-        Problem::Matmul(p) => matmul_inputs(p, precision, case.distribution, case.seed),
-    }
-}
 
 /// The largest value below which every integer is exact both in the f32 accumulator and in the
 /// output's storage precision: 2^min(24, digits).
@@ -26,7 +17,8 @@ pub fn exact_limit(precision: Precision) -> f64 {
     (2.0f64).powi(precision.digits().min(24))
 }
 
-fn matmul_inputs(
+/// A and B for `p`.
+pub fn inputs(
     p: &MatmulProblem,
     precision: Precision,
     dist: Distribution,
@@ -35,7 +27,7 @@ fn matmul_inputs(
     let mut rng_a = stream(seed, 0);
     let mut rng_b = stream(seed, 1);
     let (a_vals, b_vals) = match dist {
-        Distribution::Exact => exact_matmul_values(p, precision, &mut rng_a, &mut rng_b),
+        Distribution::Exact => exact_values(p, precision, &mut rng_a, &mut rng_b),
         _ => {
             let range = wide_exponents(precision, p.k);
             let a = (0..p.a_shape().iter().product())
@@ -52,11 +44,10 @@ fn matmul_inputs(
         tensor(p.b_shape(), p.b_layout, precision, &b_vals),
     ]
 }
-
 /// Exact-tier values: B integers in [-8, 8]; A integers whose absolute row sums are capped so
 /// that Σ|a||b| ≤ [`exact_limit`]. Entries to zero are picked at random positions so that late
 /// k indices (tile edges) carry values as often as early ones. Values are in storage order.
-fn exact_matmul_values(
+fn exact_values(
     p: &MatmulProblem,
     precision: Precision,
     rng_a: &mut ChaCha8Rng,
@@ -107,38 +98,17 @@ pub fn wide_exponents(precision: Precision, k: usize) -> (i32, i32) {
     (lo, hi.max(lo))
 }
 
+/// One bound-tier value (distributions of other ops fall back to normal).
 fn draw(dist: Distribution, (lo, hi): (i32, i32), rng: &mut ChaCha8Rng) -> f32 {
     match dist {
-        Distribution::Exact => rng.random_range(-EXACT_MAX..=EXACT_MAX) as f32,
-        Distribution::Uniform => rng.random_range(-1.0f32..=1.0),
-        Distribution::Normal => {
-            // Box–Muller: two uniforms give one standard normal.
-            let u1: f64 = 1.0 - rng.random::<f64>();
-            let u2: f64 = rng.random::<f64>();
-            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-        }
+        Distribution::Uniform => uniform(rng),
         Distribution::Wide => {
             let exp = rng.random_range(lo..=hi);
             let significand = rng.random_range(1.0f32..2.0);
             let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
             sign * significand * (2.0f32).powi(exp)
         }
-    }
-}
-
-/// An independent, reproducible random stream per (seed, tensor).
-fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(tensor);
-    rng
-}
-
-fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
-    HostTensor {
-        shape,
-        layout,
-        precision,
-        bytes: codec::encode(precision, values),
+        _ => normal(rng),
     }
 }
 
@@ -146,7 +116,8 @@ fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32
 mod tests {
     use super::*;
     use crate::case::Case;
-    use crosscheck_spec::Variant;
+    use crate::generate::data::inputs as case_inputs;
+    use crosscheck_spec::{Layout, Problem, Variant};
 
     fn case(p: MatmulProblem, precision: Precision, distribution: Distribution, seed: u64) -> Case {
         Case {
@@ -174,10 +145,10 @@ mod tests {
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
         let c = case(problem(5, 6, 7), Precision::F16, Distribution::Normal, 9);
-        assert_eq!(inputs(&c), inputs(&c));
+        assert_eq!(case_inputs(&c), case_inputs(&c));
         assert_ne!(
-            inputs(&c),
-            inputs(&Case {
+            case_inputs(&c),
+            case_inputs(&Case {
                 seed: 10,
                 ..c.clone()
             })
@@ -190,7 +161,7 @@ mod tests {
             for k in [1, 31, 300] {
                 let p = problem(9, 11, k);
                 let c = case(p, precision, Distribution::Exact, 3);
-                let t = inputs(&c);
+                let t = case_inputs(&c);
                 let r = crosscheck_reference::matmul(&p, &t[0], &t[1]);
                 let worst = r.gauge.iter().cloned().fold(0.0, f64::max);
                 assert!(
@@ -206,7 +177,7 @@ mod tests {
     fn wide_values_span_many_binades_without_overflow() {
         let p = problem(4, 4, 300);
         for precision in Precision::ALL {
-            let t = inputs(&case(p, precision, Distribution::Wide, 1));
+            let t = case_inputs(&case(p, precision, Distribution::Wide, 1));
             let vals = t[0].to_f32();
             let (min, max) = vals.iter().fold((f32::MAX, 0.0f32), |(lo, hi), v| {
                 (lo.min(v.abs()), hi.max(v.abs()))

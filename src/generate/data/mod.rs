@@ -1,0 +1,51 @@
+//! Seeded input tensors for a case. Values are drawn in f32, rounded to the storage precision by
+//! the reference codec, and the stored bytes are what both the kernel and the oracle read.
+
+mod attention;
+mod matmul;
+
+use crosscheck_reference::codec;
+use crosscheck_spec::{HostTensor, Layout, Precision, Problem};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::case::Case;
+pub use matmul::{exact_limit, wide_exponents};
+
+/// The inputs of `case`, in the order the backend receives them.
+pub fn inputs(case: &Case) -> Vec<HostTensor> {
+    let precision = case.variant.precision;
+    match &case.problem {
+        Problem::Matmul(p) => matmul::inputs(p, precision, case.distribution, case.seed),
+        Problem::Attention(p) => attention::inputs(p, precision, case.distribution, case.seed),
+    }
+}
+
+/// An independent, reproducible random stream per (seed, tensor).
+fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(tensor);
+    rng
+}
+
+/// A standard normal sample (Box–Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random::<f64>();
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+/// A uniform sample on [-1, 1].
+fn uniform(rng: &mut ChaCha8Rng) -> f32 {
+    rng.random_range(-1.0f32..=1.0)
+}
+
+/// Stores `values` in `precision` (rounded to nearest even by the reference codec).
+fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
+    HostTensor {
+        shape,
+        layout,
+        precision,
+        bytes: codec::encode(precision, values),
+    }
+}

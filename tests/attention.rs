@@ -1,0 +1,171 @@
+//! Attention conformance on every backend: shrinking properties over shapes, heads, masks,
+//! scales and every distribution (large logits, near-uniform, peaked, constant V, NaN in K or
+//! V), plus fixed cases for the semantics users rely on: masks aligned to the end, fully masked
+//! rows, GQA/MQA head mapping, multi-head-latent widths and the exact tier.
+
+use crosscheck::case::{Case, Distribution};
+use crosscheck::generate::shapes;
+use crosscheck::testing::{backend_or_skip, check_case, check_property, runnable_variants};
+use crosscheck_spec::{Op, Problem};
+
+const KERNELS: [&str; 2] = ["naive", "flash"];
+
+fn property(api: &str) {
+    let Some(backend) = backend_or_skip(api, "attention properties") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for kernel in KERNELS {
+        for variant in runnable_variants(backend.as_ref(), (Op::Attention, kernel)) {
+            let strategy = shapes::case(Op::Attention, backend.name(), kernel, variant);
+            if let Err(e) = check_property(backend.as_ref(), strategy) {
+                failures.push(format!(
+                    "attention/{kernel} {variant} on {}: {e}",
+                    backend.name()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// (problem id, distribution): each names a semantic that a port gets wrong.
+const SEMANTICS: &[(&str, Distribution)] = &[
+    // Decoding with a KV cache: one query at the end of 300 keys, causal, MQA.
+    ("b1h4g1q1k300d64v64.causal", Distribution::Normal),
+    // More queries than keys: the first rows see nothing and must be zeros.
+    ("b1h1g1q9k4d8v8.causal", Distribution::Normal),
+    // len_q < len_kv: the causal mask is aligned to the end, not the start.
+    ("b1h2g2q5k37d16v16.causal", Distribution::Normal),
+    // Sliding window, with and without causal; a window of 1 leaves one key per row.
+    ("b1h2g1q33k33d32v32.causal.w7", Distribution::Normal),
+    ("b1h1g1q20k50d8v8.w5", Distribution::Normal),
+    ("b2h2g2q17k17d16v16.causal.w1", Distribution::Normal),
+    // GQA with several kv heads (h / ratio, not h % heads_kv), and multi-head latent widths.
+    ("b2h8g2q9k21d24v8", Distribution::Normal),
+    ("b1h4g4q7k19d192v128.causal", Distribution::Normal),
+    // Default scale 1/√d_qk versus a custom one.
+    ("b1h1g1q8k8d64v16", Distribution::Normal),
+    ("b1h1g1q8k8d64v16.s0.3", Distribution::Normal),
+    // Max subtraction, online rescaling across tiles, dominant keys, flat attention.
+    ("b1h2g1q3k70d64v64", Distribution::LargeLogits),
+    ("b1h1g1q40k300d16v16.causal", Distribution::LargeLogits),
+    ("b1h2g1q5k90d32v32", Distribution::Peaked),
+    ("b1h2g1q5k90d32v32", Distribution::NearUniform),
+    // Exact tier: V constant along keys; NaN reaching exactly the rows that see it.
+    ("b1h2g1q17k67d48v40.causal", Distribution::ConstV),
+    ("b1h2g2q13k29d16v16.causal", Distribution::NanKey),
+    ("b1h2g2q13k29d16v16.causal.w6", Distribution::NanValue),
+];
+
+fn semantics(api: &str) {
+    let Some(backend) = backend_or_skip(api, "attention semantics") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for kernel in KERNELS {
+        for variant in runnable_variants(backend.as_ref(), (Op::Attention, kernel)) {
+            for (i, &(problem, distribution)) in SEMANTICS.iter().enumerate() {
+                let case = Case {
+                    kernel: kernel.into(),
+                    backend: backend.name().into(),
+                    variant,
+                    problem: problem_from_id(problem),
+                    distribution,
+                    seed: i as u64,
+                };
+                if let Err(e) = check_case(backend.as_ref(), &case) {
+                    failures.push(e);
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn problem_from_id(id: &str) -> Problem {
+    let case: Case = format!("attention.naive:cpu:f32:{id}:normal:0x0")
+        .parse()
+        .expect("valid problem id");
+    case.problem
+}
+
+#[test]
+fn semantics_cpu() {
+    semantics("cpu");
+}
+
+#[test]
+fn semantics_vulkan() {
+    semantics("vulkan");
+}
+
+#[test]
+fn semantics_gl() {
+    semantics("gl");
+}
+
+#[test]
+fn properties_cpu() {
+    property("cpu");
+}
+
+#[test]
+fn properties_vulkan() {
+    property("vulkan");
+}
+
+#[test]
+fn properties_gl() {
+    property("gl");
+}
+
+/// The bound is not vacuous: with V constant along keys, or a single visible key, the weight
+/// term vanishes and only the accumulation rounding γ_N·|v| is left (N = 128 for the CPU flash
+/// kernel at 40 keys), while generic data gets a real weight allowance on top.
+#[test]
+fn constant_v_and_single_key_rows_leave_only_rounding_room() {
+    use crosscheck::generate::inputs;
+    use crosscheck::run::expect::expectation;
+    use crosscheck_kernels::CpuBackend;
+    use crosscheck_spec::{Backend, Precision, Variant};
+    let flash = CpuBackend
+        .kernels()
+        .into_iter()
+        .find(|k| k.op == Op::Attention && k.name == "flash")
+        .unwrap();
+    let contract = flash.variants[0].contract;
+    let case = |problem: &str, distribution| Case {
+        kernel: "flash".into(),
+        backend: "cpu".into(),
+        variant: Variant::portable(Precision::F32),
+        problem: problem_from_id(problem),
+        distribution,
+        seed: 5,
+    };
+    let rounding_only = |c: &Case| {
+        let e = expectation(c, &inputs(c), &contract);
+        let u = (2.0f64).powi(-24);
+        e.values
+            .iter()
+            .zip(&e.allowed_error)
+            .all(|(v, a)| *a <= 130.0 * u * v.abs() + 1e-30)
+    };
+    assert!(rounding_only(&case(
+        "b1h1g1q8k40d16v8",
+        Distribution::ConstV
+    )));
+    assert!(rounding_only(&case(
+        "b1h1g1q8k8d16v8.causal.w1",
+        Distribution::Normal
+    )));
+    assert!(!rounding_only(&case(
+        "b1h1g1q8k40d16v8",
+        Distribution::Normal
+    )));
+}
