@@ -7,7 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Op, Problem, Variant};
+use crosscheck_spec::{
+    AttentionProblem, Layout, MatmulProblem, Op, Problem, QuantMatmulProblem, QuantizeProblem,
+    Variant,
+};
 
 use crate::judge::Tier;
 
@@ -35,11 +38,21 @@ pub enum Distribution {
     NanKey,
     /// Attention: one NaN in V; exactly the rows that see its key must be NaN in its column.
     NanValue,
+    /// Quantized: normal values with about a quarter of the blocks (rows, tiles) all zero.
+    ZeroBlocks,
+    /// Quantized: normal values with one outlier 1000 times larger in every block of 32.
+    Outliers,
+    /// Quantize: values built to land exactly on the format's rounding ties and thresholds.
+    Ties,
+    /// Quantize: magnitudes up to 2000 (beyond E4M3's 448), and for unscaled FP8 also ±∞ and NaN.
+    Beyond448,
+    /// Dequantize: random bytes (random codes, any f16 scale; f32 scales kept finite and normal).
+    RandomBytes,
 }
 
 impl Distribution {
     /// Every distribution, in report order.
-    pub const ALL: [Distribution; 10] = [
+    pub const ALL: [Distribution; 15] = [
         Distribution::Exact,
         Distribution::Uniform,
         Distribution::Normal,
@@ -50,6 +63,11 @@ impl Distribution {
         Distribution::ConstV,
         Distribution::NanKey,
         Distribution::NanValue,
+        Distribution::ZeroBlocks,
+        Distribution::Outliers,
+        Distribution::Ties,
+        Distribution::Beyond448,
+        Distribution::RandomBytes,
     ];
 
     /// The distributions that apply to `op`.
@@ -67,6 +85,9 @@ impl Distribution {
                 NanKey,
                 NanValue,
             ],
+            Op::Quantize => &[Uniform, Normal, ZeroBlocks, Outliers, Ties, Beyond448],
+            Op::Dequantize => &[Uniform, Normal, ZeroBlocks, Outliers, RandomBytes],
+            Op::QuantMatmul => &[Uniform, Normal, ZeroBlocks, Outliers],
         }
     }
 
@@ -83,6 +104,11 @@ impl Distribution {
             Distribution::ConstV => "constv",
             Distribution::NanKey => "nankey",
             Distribution::NanValue => "nanvalue",
+            Distribution::ZeroBlocks => "zeroblocks",
+            Distribution::Outliers => "outliers",
+            Distribution::Ties => "ties",
+            Distribution::Beyond448 => "beyond448",
+            Distribution::RandomBytes => "randombytes",
         }
     }
 
@@ -137,9 +163,11 @@ impl Case {
         self.to_string()
     }
 
-    /// The tier that judges this case: exact for integer-exact inputs, bound otherwise.
+    /// The tier that judges this case: exact for quantize and dequantize (the format defines
+    /// every bit) and for the exact distributions, bound otherwise.
     pub fn tier(&self) -> Tier {
-        if self.distribution == Distribution::Exact {
+        let bit_exact_op = matches!(self.op(), Op::Quantize | Op::Dequantize);
+        if bit_exact_op || self.distribution.exact() {
             Tier::Exact
         } else {
             Tier::Bound
@@ -230,6 +258,10 @@ fn problem_id(problem: &Problem) -> String {
             }
             id
         }
+        Problem::Quantize(p) | Problem::Dequantize(p) => {
+            format!("{}.r{}c{}", p.format, p.rows, p.cols)
+        }
+        Problem::QuantMatmul(p) => format!("{}.m{}n{}k{}", p.weights, p.m, p.n, p.k),
     }
 }
 
@@ -238,7 +270,35 @@ pub(crate) fn parse_problem(op: Op, s: &str) -> Result<Problem, String> {
     match op {
         Op::Matmul => parse_matmul(s).map(Problem::Matmul),
         Op::Attention => parse_attention(s).map(Problem::Attention),
+        Op::Quantize => parse_quantize(s).map(Problem::Quantize),
+        Op::Dequantize => parse_quantize(s).map(Problem::Dequantize),
+        Op::QuantMatmul => parse_qmatmul(s).map(Problem::QuantMatmul),
     }
+}
+
+/// Parses `q8_0.r3c64`: format, rows, columns.
+fn parse_quantize(s: &str) -> Result<QuantizeProblem, String> {
+    let bad = || format!("quantized problem `{s}` should look like q8_0.r3c64 (format.rows.cols)");
+    let (format, dims) = s.rsplit_once('.').ok_or_else(bad)?;
+    let values = labelled_numbers(dims, &['r', 'c']).ok_or_else(bad)?;
+    Ok(QuantizeProblem {
+        format: format.parse()?,
+        rows: values[0],
+        cols: values[1],
+    })
+}
+
+/// Parses `q4_0.m2n5k64`: weight format, m, n, k.
+fn parse_qmatmul(s: &str) -> Result<QuantMatmulProblem, String> {
+    let bad = || format!("qmatmul problem `{s}` should look like q4_0.m2n5k64 (weights.m.n.k)");
+    let (weights, dims) = s.rsplit_once('.').ok_or_else(bad)?;
+    let values = labelled_numbers(dims, &['m', 'n', 'k']).ok_or_else(bad)?;
+    Ok(QuantMatmulProblem {
+        weights: weights.parse()?,
+        m: values[0],
+        n: values[1],
+        k: values[2],
+    })
 }
 
 /// Parses `b1h8g2q17k33d64v64[.causal][.w16][.s0.125]` (the scale, which has a dot, comes last).
@@ -401,6 +461,27 @@ mod tests {
                 .parse::<Case>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn quantized_ids_round_trip() {
+        for id in [
+            "quantize.q8_0:cpu:f32:q8_0.r3c64:ties:0x1",
+            "dequantize.fp8:wgpu-gl:f32:fp8-e4m3-128x128.r130c7:randombytes:0x2",
+            "qmatmul.fp8:cpu:f32:fp8-e4m3-128x128.m2n5k130:outliers:0x3",
+        ] {
+            assert_eq!(id.parse::<Case>().unwrap().id(), id);
+        }
+        assert!(
+            "quantize.q8_0:cpu:f32:q9_0.r3c64:ties:0x1"
+                .parse::<Case>()
+                .unwrap_err()
+                .contains("unknown quantized format")
+        );
+        let case: Case = "quantize.q8_0:cpu:f32:q8_0.r3c64:normal:0x1"
+            .parse()
+            .unwrap();
+        assert_eq!(case.tier(), Tier::Exact);
     }
 
     #[test]

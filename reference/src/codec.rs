@@ -13,6 +13,8 @@ pub fn encode(precision: Precision, values: &[f32]) -> Vec<u8> {
             Precision::F32 => out.extend_from_slice(&v.to_le_bytes()),
             Precision::F16 => out.extend_from_slice(&f32_to_f16_bits(v).to_le_bytes()),
             Precision::BF16 => out.extend_from_slice(&f32_to_bf16_bits(v).to_le_bytes()),
+            // Raw bytes: values are 0..=255 by construction (out-of-range values saturate).
+            Precision::U8 => out.push(v as u8),
         }
     }
     out
@@ -33,6 +35,7 @@ pub fn decode(precision: Precision, bytes: &[u8]) -> Vec<f32> {
             .chunks_exact(2)
             .map(|b| bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
             .collect(),
+        Precision::U8 => bytes.iter().map(|&b| b as f32).collect(),
     }
 }
 
@@ -42,6 +45,7 @@ pub fn bits_to_f64(precision: Precision, bits: u32) -> f64 {
         Precision::F32 => f32::from_bits(bits) as f64,
         Precision::F16 => f16_bits_to_f32(bits as u16) as f64,
         Precision::BF16 => bf16_bits_to_f32(bits as u16) as f64,
+        Precision::U8 => (bits & 0xff) as f64,
     }
 }
 
@@ -172,7 +176,7 @@ mod tests {
             6.1035156e-5,
             f32::INFINITY,
         ];
-        for p in Precision::ALL {
+        for p in Precision::FLOATS {
             let back = decode(p, &encode(p, &values));
             assert_eq!(
                 back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -7,7 +7,9 @@
 pub mod attention;
 pub mod codec;
 pub mod matmul;
+pub mod qmatmul;
+pub mod quant;
 pub mod rounding;
 
 pub use matmul::{MatmulReference, matmul};
-pub use rounding::{Rounding, round_to};
+pub use rounding::{FloatFormat, Rounding, round_in, round_to};

@@ -14,17 +14,51 @@ pub enum Rounding {
     Up,
 }
 
+/// A binary floating-point grid: significand digits, smallest normal exponent, largest finite
+/// value. IEEE formats and also FP8 E4M3 (whose largest finite value is 448, not 480).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloatFormat {
+    /// Significand digits, counting the implicit bit.
+    pub digits: i32,
+    /// Exponent of the smallest normal value.
+    pub min_exp: i32,
+    /// Largest finite value.
+    pub max_finite: f64,
+}
+
+impl From<Precision> for FloatFormat {
+    fn from(p: Precision) -> Self {
+        FloatFormat {
+            digits: p.digits(),
+            min_exp: p.min_exp(),
+            max_finite: p.max_finite(),
+        }
+    }
+}
+
+/// OCP FP8 E4M3: 4 digits, smallest normal 2⁻⁶, largest finite 448 (S.1111.111 is NaN).
+pub const E4M3: FloatFormat = FloatFormat {
+    digits: 4,
+    min_exp: -6,
+    max_finite: 448.0,
+};
+
 /// Rounds `x` to the nearest value of `precision` in direction `mode` (result returned as f64,
 /// exactly representable in `precision`). NaN stays NaN, infinities stay, and finite values
 /// beyond the largest finite value go to infinity or saturate at it as the direction demands.
 pub fn round_to(x: f64, precision: Precision, mode: Rounding) -> f64 {
+    round_in(x, precision.into(), mode)
+}
+
+/// [`round_to`] for any [`FloatFormat`].
+pub fn round_in(x: f64, format: FloatFormat, mode: Rounding) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
-    let p = precision.digits();
+    let p = format.digits;
     // Exponent of the leading bit of |x| (exact: f64 values here are normal).
     let exp = exponent_of(x);
-    let quantum_exp = exp.max(precision.min_exp()) - (p - 1);
+    let quantum_exp = exp.max(format.min_exp) - (p - 1);
     let quantum = pow2(quantum_exp);
     // x / quantum is exact (scaling by a power of two within f64's range).
     let scaled = x / quantum;
@@ -34,7 +68,7 @@ pub fn round_to(x: f64, precision: Precision, mode: Rounding) -> f64 {
         Rounding::Up => scaled.ceil(),
     };
     let rounded = integral * quantum;
-    let max = precision.max_finite();
+    let max = format.max_finite;
     if rounded.abs() <= max {
         return rounded;
     }

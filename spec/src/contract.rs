@@ -9,6 +9,8 @@ pub enum Accumulator {
     F32,
     /// binary64 accumulation (u = 2^-53).
     F64,
+    /// Exact 32-bit integer accumulation (int8 products).
+    I32,
 }
 
 impl Accumulator {
@@ -18,6 +20,7 @@ impl Accumulator {
             Accumulator::F16 => (2.0f64).powi(-11),
             Accumulator::F32 => (2.0f64).powi(-24),
             Accumulator::F64 => (2.0f64).powi(-53),
+            Accumulator::I32 => 0.0,
         }
     }
 
@@ -28,6 +31,7 @@ impl Accumulator {
             Accumulator::F16 => (2.0f64).powi(-14),
             Accumulator::F32 => (2.0f64).powi(-126),
             Accumulator::F64 => f64::MIN_POSITIVE,
+            Accumulator::I32 => 0.0,
         }
     }
 
@@ -37,6 +41,7 @@ impl Accumulator {
             Accumulator::F16 => "f16",
             Accumulator::F32 => "f32",
             Accumulator::F64 => "f64",
+            Accumulator::I32 => "i32",
         }
     }
 }

@@ -12,17 +12,32 @@ pub enum Op {
     Matmul,
     /// Scaled dot-product attention with GQA, causal and sliding-window masks.
     Attention,
+    /// f32 → a quantized format.
+    Quantize,
+    /// A quantized format → f32.
+    Dequantize,
+    /// Matmul with quantized weights (and, for int8 and FP8, quantized activations).
+    QuantMatmul,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 2] = [Op::Matmul, Op::Attention];
+    pub const ALL: [Op; 5] = [
+        Op::Matmul,
+        Op::Attention,
+        Op::Quantize,
+        Op::Dequantize,
+        Op::QuantMatmul,
+    ];
 
     /// Lower-case name used in reports and case ids.
     pub fn name(self) -> &'static str {
         match self {
             Op::Matmul => "matmul",
             Op::Attention => "attention",
+            Op::Quantize => "quantize",
+            Op::Dequantize => "dequantize",
+            Op::QuantMatmul => "qmatmul",
         }
     }
 }

@@ -12,6 +12,7 @@ mod kernel;
 mod output;
 mod precision;
 mod problem;
+mod quant;
 mod tensor;
 
 pub use backend::{Backend, DeviceInfo};
@@ -22,5 +23,6 @@ pub use error::KernelError;
 pub use kernel::{KernelInfo, Op, VariantInfo};
 pub use output::OutputBuffer;
 pub use precision::{Path, Precision, Variant};
-pub use problem::{AttentionProblem, MatmulProblem, Problem};
+pub use problem::{AttentionProblem, InputSpec, MatmulProblem, Problem, Storage};
+pub use quant::{FP8_TILE, GGML_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
 pub use tensor::{HostTensor, Layout};

@@ -12,17 +12,21 @@ pub enum Precision {
     F16,
     /// bfloat16: the top half of a binary32.
     BF16,
+    /// Raw bytes: quantized blocks, opaque to everything but their format's codec. Behaves as
+    /// the integers 0..=255 (8 digits, quantum 1), so bytes are judged exactly. Not a variant.
+    U8,
 }
 
 impl Precision {
-    /// Every storage precision, in report order.
-    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::BF16];
+    /// The floating-point storage precisions (the variants' precisions), in report order.
+    pub const FLOATS: [Precision; 3] = [Precision::F32, Precision::F16, Precision::BF16];
 
     /// Bytes per stored element.
     pub fn bytes(self) -> usize {
         match self {
             Precision::F32 => 4,
             Precision::F16 | Precision::BF16 => 2,
+            Precision::U8 => 1,
         }
     }
 
@@ -31,7 +35,7 @@ impl Precision {
         match self {
             Precision::F32 => 24,
             Precision::F16 => 11,
-            Precision::BF16 => 8,
+            Precision::BF16 | Precision::U8 => 8,
         }
     }
 
@@ -40,6 +44,7 @@ impl Precision {
         match self {
             Precision::F32 | Precision::BF16 => -126,
             Precision::F16 => -14,
+            Precision::U8 => 7,
         }
     }
 
@@ -48,6 +53,7 @@ impl Precision {
         match self {
             Precision::F32 | Precision::BF16 => 127,
             Precision::F16 => 15,
+            Precision::U8 => 7,
         }
     }
 
@@ -77,6 +83,7 @@ impl Precision {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
             Precision::BF16 => "bf16",
+            Precision::U8 => "u8",
         }
     }
 
@@ -90,6 +97,7 @@ impl Precision {
             Precision::BF16 => {
                 half::bf16::from_bits(u16::from_le_bytes([bytes[0], bytes[1]])).to_f32()
             }
+            Precision::U8 => bytes[0] as f32,
         }
     }
 
@@ -98,6 +106,7 @@ impl Precision {
         match self {
             Precision::F32 => u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
             Precision::F16 | Precision::BF16 => u16::from_le_bytes([bytes[0], bytes[1]]) as u32,
+            Precision::U8 => bytes[0] as u32,
         }
     }
 }
@@ -167,7 +176,7 @@ impl FromStr for Variant {
             Some(base) => (base, Path::Native),
             None => (s, Path::Portable),
         };
-        let precision = Precision::ALL
+        let precision = Precision::FLOATS
             .into_iter()
             .find(|p| p.name() == name)
             .ok_or_else(|| format!("unknown precision `{s}` (expected f32, f16, f16n or bf16)"))?;
@@ -187,11 +196,13 @@ mod tests {
         assert_eq!(Precision::F32.min_normal(), f32::MIN_POSITIVE as f64);
         assert_eq!(Precision::F16.min_subnormal(), (2.0f64).powi(-24));
         assert_eq!(Precision::BF16.min_subnormal(), (2.0f64).powi(-133));
+        assert_eq!(Precision::U8.max_finite(), 255.0);
+        assert_eq!(Precision::U8.min_subnormal(), 1.0);
     }
 
     #[test]
     fn variant_labels_round_trip() {
-        for p in Precision::ALL {
+        for p in Precision::FLOATS {
             for v in [Variant::portable(p), Variant::native(p)] {
                 assert_eq!(v.label().parse::<Variant>().unwrap(), v);
             }

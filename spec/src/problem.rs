@@ -1,6 +1,9 @@
 //! Problem descriptors: what a kernel is asked to compute, independent of the data.
 
-use crate::{HostTensor, KernelError, Layout, Op, OutputBuffer, Variant};
+use crate::{
+    HostTensor, KernelError, Layout, Op, OutputBuffer, Precision, QuantMatmulProblem,
+    QuantizeProblem, Variant,
+};
 
 /// C[b] = A[b] · B[b or 0] for b in 0..batch, with A m×k, B k×n and C m×n row-major.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,6 +188,65 @@ pub enum Problem {
     Matmul(MatmulProblem),
     /// Scaled dot-product attention.
     Attention(AttentionProblem),
+    /// Quantize an f32 matrix.
+    Quantize(QuantizeProblem),
+    /// Dequantize a quantized matrix.
+    Dequantize(QuantizeProblem),
+    /// Matmul with quantized weights.
+    QuantMatmul(QuantMatmulProblem),
+}
+
+/// How an input or output tensor is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// In the variant's storage precision.
+    Variant,
+    /// In this precision whatever the variant (f32 activations, raw quantized bytes).
+    Fixed(Precision),
+}
+
+impl Storage {
+    /// The precision under `variant`.
+    pub fn precision(self, variant: Variant) -> Precision {
+        match self {
+            Storage::Variant => variant.precision,
+            Storage::Fixed(p) => p,
+        }
+    }
+}
+
+/// What one input of a problem must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// Name in messages (`A`, `Q`, `W`, ...).
+    pub name: &'static str,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Layout of the innermost matrix.
+    pub layout: Layout,
+    /// Storage precision.
+    pub storage: Storage,
+}
+
+impl InputSpec {
+    fn new(name: &'static str, shape: Vec<usize>, layout: Layout, storage: Storage) -> Self {
+        InputSpec {
+            name,
+            shape,
+            layout,
+            storage,
+        }
+    }
+
+    /// A tensor of `len` raw bytes.
+    fn bytes(name: &'static str, len: usize) -> Self {
+        InputSpec::new(
+            name,
+            vec![len],
+            Layout::RowMajor,
+            Storage::Fixed(Precision::U8),
+        )
+    }
 }
 
 impl Problem {
@@ -193,6 +255,9 @@ impl Problem {
         match self {
             Problem::Matmul(_) => Op::Matmul,
             Problem::Attention(_) => Op::Attention,
+            Problem::Quantize(_) => Op::Quantize,
+            Problem::Dequantize(_) => Op::Dequantize,
+            Problem::QuantMatmul(_) => Op::QuantMatmul,
         }
     }
 
@@ -201,21 +266,51 @@ impl Problem {
         match self {
             Problem::Matmul(p) => p.validate(),
             Problem::Attention(p) => p.validate(),
+            Problem::Quantize(p) | Problem::Dequantize(p) => p.validate(),
+            Problem::QuantMatmul(p) => p.validate(),
         }
     }
 
-    /// Shapes and layouts of the inputs, in the order [`crate::Backend::run`] receives them.
-    pub fn input_specs(&self) -> Vec<(&'static str, Vec<usize>, Layout)> {
+    /// What each input must look like, in the order [`crate::Backend::run`] receives them.
+    pub fn input_specs(&self) -> Vec<InputSpec> {
+        let float = |name, shape, layout| InputSpec::new(name, shape, layout, Storage::Variant);
+        let f32 = |name, shape| {
+            InputSpec::new(
+                name,
+                shape,
+                Layout::RowMajor,
+                Storage::Fixed(Precision::F32),
+            )
+        };
         match self {
             Problem::Matmul(p) => vec![
-                ("A", p.a_shape(), p.a_layout),
-                ("B", p.b_shape(), p.b_layout),
+                float("A", p.a_shape(), p.a_layout),
+                float("B", p.b_shape(), p.b_layout),
             ],
             Problem::Attention(p) => vec![
-                ("Q", p.q_shape(), Layout::RowMajor),
-                ("K", p.k_shape(), Layout::RowMajor),
-                ("V", p.v_shape(), Layout::RowMajor),
+                float("Q", p.q_shape(), Layout::RowMajor),
+                float("K", p.k_shape(), Layout::RowMajor),
+                float("V", p.v_shape(), Layout::RowMajor),
             ],
+            Problem::Quantize(p) => vec![f32("X", vec![p.rows, p.cols])],
+            Problem::Dequantize(p) => vec![InputSpec::bytes("Q", p.encoded_len())],
+            Problem::QuantMatmul(p) => {
+                let a = match p.activations() {
+                    None => f32("A", vec![p.m, p.k]),
+                    Some(format) => InputSpec::bytes("A", format.encoded_len(p.m, p.k)),
+                };
+                vec![a, InputSpec::bytes("W", p.weights.encoded_len(p.n, p.k))]
+            }
+        }
+    }
+
+    /// How the output is stored under `variant`: raw bytes for quantize, f32 for the other
+    /// quantized ops, the variant's precision otherwise.
+    pub fn output_precision(&self, variant: Variant) -> Precision {
+        match self {
+            Problem::Matmul(_) | Problem::Attention(_) => variant.precision,
+            Problem::Quantize(_) => Precision::U8,
+            Problem::Dequantize(_) | Problem::QuantMatmul(_) => Precision::F32,
         }
     }
 
@@ -224,6 +319,9 @@ impl Problem {
         match self {
             Problem::Matmul(p) => p.c_shape(),
             Problem::Attention(p) => p.o_shape(),
+            Problem::Quantize(p) => vec![p.encoded_len()],
+            Problem::Dequantize(p) => vec![p.rows, p.cols],
+            Problem::QuantMatmul(p) => vec![p.m, p.n],
         }
     }
 
@@ -238,6 +336,8 @@ impl Problem {
             Problem::Attention(p) => [p.heads_q, p.len_q, p.len_kv, p.d_qk + p.d_v]
                 .iter()
                 .fold(p.batch, |acc, &d| acc.saturating_mul(d)),
+            Problem::Quantize(p) | Problem::Dequantize(p) => p.rows.saturating_mul(p.cols),
+            Problem::QuantMatmul(p) => p.m.saturating_mul(p.n).saturating_mul(p.k),
         }
     }
 
@@ -256,13 +356,14 @@ impl Problem {
         output: &OutputBuffer,
     ) -> Result<(), KernelError> {
         self.validate()?;
-        if output.len() != self.output_len() || output.precision() != variant.precision {
+        let out_precision = self.output_precision(variant);
+        if output.len() != self.output_len() || output.precision() != out_precision {
             return Err(KernelError::InvalidProblem(format!(
                 "output buffer holds {} {} elements, the problem needs {} {}",
                 output.len(),
                 output.precision(),
                 self.output_len(),
-                variant.precision
+                out_precision
             )));
         }
         let specs = self.input_specs();
@@ -274,25 +375,26 @@ impl Problem {
                 inputs.len()
             )));
         }
-        for ((name, shape, layout), t) in specs.iter().zip(inputs) {
+        for (spec, t) in specs.iter().zip(inputs) {
             let problem =
-                |what: String| KernelError::InvalidProblem(format!("input {name}: {what}"));
-            if &t.shape != shape {
+                |what: String| KernelError::InvalidProblem(format!("input {}: {what}", spec.name));
+            if t.shape != spec.shape {
                 return Err(problem(format!(
                     "shape {:?} but the problem needs {:?}",
-                    t.shape, shape
+                    t.shape, spec.shape
                 )));
             }
-            if t.layout != *layout {
+            if t.layout != spec.layout {
                 return Err(problem(format!(
                     "layout {:?} but the problem says {:?}",
-                    t.layout, layout
+                    t.layout, spec.layout
                 )));
             }
-            if t.precision != variant.precision {
+            let precision = spec.storage.precision(variant);
+            if t.precision != precision {
                 return Err(problem(format!(
-                    "stored as {} but the variant is {}",
-                    t.precision, variant
+                    "stored as {} but the problem needs {precision}",
+                    t.precision
                 )));
             }
             let want = t.len() * t.precision.bytes();
@@ -300,7 +402,7 @@ impl Problem {
                 return Err(problem(format!(
                     "{} bytes but {:?} in {} needs {want}",
                     t.bytes.len(),
-                    shape,
+                    spec.shape,
                     t.precision
                 )));
             }
@@ -393,7 +495,7 @@ mod tests {
             );
         }
         let shapes = Problem::Attention(attention()).input_specs();
-        assert_eq!(shapes[2].1, vec![1, 2, 7, 128]);
+        assert_eq!(shapes[2].shape, vec![1, 2, 7, 128]);
         assert_eq!(
             Problem::Attention(attention()).output_shape(),
             vec![1, 8, 3, 128]

@@ -1,7 +1,10 @@
 //! proptest strategies over problems and cases. Dimensions are biased towards 1, primes and
 //! tile sizes ±1, where edge bugs live; everything shrinks towards the smallest shape.
 
-use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Op, Problem, Variant};
+use crosscheck_spec::{
+    AttentionProblem, GGML_BLOCK, Layout, MatmulProblem, Op, Problem, QuantFormat,
+    QuantMatmulProblem, QuantizeProblem, Variant,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -119,11 +122,70 @@ pub fn attention_problem() -> impl Strategy<Value = AttentionProblem> {
         })
 }
 
+/// The formats a quantized kernel of this name handles (its family), or all of them.
+fn formats_of(family: &str) -> Vec<QuantFormat> {
+    let mine: Vec<QuantFormat> = QuantFormat::ALL
+        .into_iter()
+        .filter(|f| f.family() == family)
+        .collect();
+    if mine.is_empty() {
+        QuantFormat::ALL.to_vec()
+    } else {
+        mine
+    }
+}
+
+/// Row lengths for a format: whole GGML blocks (32 to 320) where it needs them, else any
+/// length in 1..=[`MAX_DIM`] (FP8 tiles then end short whenever it is not a multiple of 128).
+fn row_length(format: QuantFormat) -> BoxedStrategy<usize> {
+    if format.check_cols(1).is_err() {
+        (1usize..=10).prop_map(|b| b * GGML_BLOCK).boxed()
+    } else {
+        dim(MAX_DIM).boxed()
+    }
+}
+
+/// Quantize/dequantize problems for a kernel family: rows in 1..=[`MAX_DIM`] (past 128, so
+/// 128×128 FP8 blocks come in several rows), and the format's row lengths.
+pub fn quantize_problem(family: &str) -> impl Strategy<Value = QuantizeProblem> + use<> {
+    select(formats_of(family)).prop_flat_map(|format| {
+        (dim(MAX_DIM), row_length(format)).prop_map(move |(rows, cols)| QuantizeProblem {
+            format,
+            rows,
+            cols,
+        })
+    })
+}
+
+/// Quantized matmuls for a weight family: m in 1..=64 tokens, n in 1..=[`MAX_DIM`] channels and k
+/// as the weights' rows allow (short last 128-blocks for FP8).
+pub fn qmatmul_problem(family: &str) -> impl Strategy<Value = QuantMatmulProblem> + use<> {
+    let weights: Vec<QuantFormat> = formats_of(family)
+        .into_iter()
+        .filter(|f| !matches!(f, QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile))
+        .collect();
+    select(weights).prop_flat_map(|weights| {
+        (dim(64), dim(MAX_DIM), row_length(weights)).prop_map(move |(m, n, k)| QuantMatmulProblem {
+            weights,
+            m,
+            n,
+            k,
+        })
+    })
+}
+
 /// Cases for one (backend, kernel, variant) cell of `op`.
 pub fn case(op: Op, backend: &str, kernel: &str, variant: Variant) -> BoxedStrategy<Case> {
     let problem = match op {
         Op::Matmul => matmul_problem().prop_map(Problem::Matmul).boxed(),
         Op::Attention => attention_problem().prop_map(Problem::Attention).boxed(),
+        Op::Quantize => quantize_problem(kernel).prop_map(Problem::Quantize).boxed(),
+        Op::Dequantize => quantize_problem(kernel)
+            .prop_map(Problem::Dequantize)
+            .boxed(),
+        Op::QuantMatmul => qmatmul_problem(kernel)
+            .prop_map(Problem::QuantMatmul)
+            .boxed(),
     };
     let (backend, kernel) = (backend.to_string(), kernel.to_string());
     (problem, distribution(op), any::<u64>())

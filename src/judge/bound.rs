@@ -1,7 +1,9 @@
 //! Per-element error allowances derived from a kernel's declared contract (see docs/numerics.md).
 
 use crosscheck_reference::attention::AttentionRow;
-use crosscheck_spec::{AttentionProblem, NumericContract, Softmax, Subnormals};
+use crosscheck_spec::{
+    Accumulator, AttentionProblem, NumericContract, QuantMatmulProblem, Softmax, Subnormals,
+};
 
 /// Unit roundoff of the f64 oracle.
 const ORACLE_UNIT_ROUNDOFF: f64 = 1.0 / (1u64 << 53) as f64;
@@ -35,6 +37,38 @@ pub fn underflow_error(contract: &NumericContract) -> f64 {
 pub fn matmul(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
     let relative = gamma(k, contract.accumulator.unit_roundoff()) + gamma(k, ORACLE_UNIT_ROUNDOFF);
     let floor = 2.0 * k as f64 * underflow_error(contract);
+    gauge.iter().map(|g| relative * g + floor).collect()
+}
+
+/// Allowed accumulated error of each output of a quantized matmul (docs/numerics.md).
+///
+/// The quantization is the format's error, not the kernel's: the oracle multiplies the exactly
+/// dequantized operands. With an exact i32 accumulator (int8 × int8) the only rounding is the
+/// final scaling — the i32 sum converted to f32 and multiplied by two f32 scales — so the
+/// allowance is γ₃(u)·|y|. Otherwise each product of a block (exact in f32 for E4M3 codes and for
+/// f16 scale × 8-bit codes, one rounding for f32 activations) passes through at most k − 1
+/// additions and two scalings: (γ_{k+2}(u) + γ_k(u_f64))·Σ|a||w| + 2(k + 2)·η.
+pub fn qmatmul(
+    contract: &NumericContract,
+    p: &QuantMatmulProblem,
+    values: &[f64],
+    gauge: &[f64],
+) -> Vec<f64> {
+    let f32_u = Accumulator::F32.unit_roundoff();
+    let eta = underflow_error(&NumericContract {
+        accumulator: Accumulator::F32,
+        ..*contract
+    });
+    if contract.accumulator == Accumulator::I32 {
+        let relative = gamma(3, f32_u) + gamma(2, ORACLE_UNIT_ROUNDOFF);
+        return values
+            .iter()
+            .map(|y| relative * y.abs() + 3.0 * eta)
+            .collect();
+    }
+    let u = contract.accumulator.unit_roundoff();
+    let relative = gamma(p.k + 2, u) + gamma(p.k, ORACLE_UNIT_ROUNDOFF);
+    let floor = 2.0 * (p.k + 2) as f64 * eta;
     gauge.iter().map(|g| relative * g + floor).collect()
 }
 

@@ -7,7 +7,7 @@ pub mod stats;
 pub mod verdict;
 
 use crosscheck_reference::codec;
-use crosscheck_spec::{NumericContract, OutputBuffer};
+use crosscheck_spec::{NumericContract, OutputBuffer, Precision};
 
 use crate::guards::GuardReport;
 pub use verdict::{ElementCheck, Failure, Tier, Verdict};
@@ -32,7 +32,10 @@ pub fn judge(
         let value = codec::bits_to_f64(precision, precision.bits(element));
         let oracle = values[index];
         let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
-        let is_unwritten = unwritten.next_if_eq(&&index).is_some();
+        // Raw bytes have no spare pattern: a byte that still holds the poison but is exactly
+        // what was due cannot be told from a written one, and is not charged.
+        let holds_poison = unwritten.next_if_eq(&&index).is_some();
+        let is_unwritten = holds_poison && !(precision == Precision::U8 && value == oracle);
         let inside = lo <= value && value <= hi || (value.is_nan() && oracle.is_nan());
         let ratio = if is_unwritten {
             f64::INFINITY
@@ -64,10 +67,15 @@ pub fn judge(
             first_offset: guards.out_of_bounds[0],
         });
     }
-    if !guards.unwritten.is_empty() {
+    let unwritten_indices: Vec<usize> = checks
+        .iter()
+        .filter(|c| c.unwritten)
+        .map(|c| c.index)
+        .collect();
+    if let Some(&first) = unwritten_indices.first() {
         failures.push(Failure::Unwritten {
-            count: guards.unwritten.len(),
-            first: guards.unwritten[0],
+            count: unwritten_indices.len(),
+            first,
         });
     }
     let mismatched = checks

@@ -12,6 +12,9 @@ pub fn element_label(problem: &Problem, index: usize) -> String {
     let name = match problem {
         Problem::Matmul(_) => "C",
         Problem::Attention(_) => "O",
+        Problem::Quantize(_) => "byte",
+        Problem::Dequantize(_) => "X",
+        Problem::QuantMatmul(_) => "C",
     };
     let shape = problem.output_shape();
     let mut coords = vec![0; shape.len()];

@@ -1,22 +1,49 @@
-//! The matrix table: rows op/kernel, columns backend × variant, then notes and failures.
+//! The matrix tables: rows op/kernel, columns backend × variant (one table per set of columns,
+//! so quantized ops with their single f32 column do not pad the float table), then notes and
+//! failures with repro lines.
 
 use std::fmt::Write;
 
 use crosscheck_kernels::MissingApi;
+use crosscheck_spec::{Op, Variant};
 
 use crate::report::case::{ratio, summary};
 use crate::run::{CellKey, CellStatus, MatrixReport};
 
 /// Width of one cell column.
-const CELL: usize = 10;
+const CELL: usize = 11;
 /// Failing cases listed per failing cell.
 const FAILURES_PER_CELL: usize = 3;
 
-/// Renders the report: backends, table, legend, n/a reasons and failures with repro lines.
+/// The columns of a table: per backend, its variants.
+type Columns = Vec<(String, Vec<Variant>)>;
+
+/// Renders the report: backends, tables, legend, n/a reasons and failures with repro lines.
 pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
-    let mut out = String::new();
-    writeln!(out, "backends").unwrap();
-    let name_width = report
+    let mut out = backends(report, missing);
+    let mut notes: Vec<String> = Vec::new();
+    for (columns, rows) in tables(report) {
+        out.push_str(&table(report, &columns, &rows, &mut notes));
+        out.push('\n');
+    }
+    writeln!(
+        out,
+        "PASS x: every case passed; x is the worst err/bound ratio (≤ 1 passes; smaller means more headroom).\n\
+         PASS exact: every case was judged bit for bit. f16 = f16 packed in u32 and computed in f32;\n\
+         f16n = native f16 storage (WGSL `enable f16;`)."
+    )
+    .unwrap();
+    for (i, note) in notes.iter().enumerate() {
+        writeln!(out, "n/a[{}] {note}", i + 1).unwrap();
+    }
+    out.push_str(&skipped(report));
+    out.push_str(&failures(report));
+    out
+}
+
+fn backends(report: &MatrixReport, missing: &[MissingApi]) -> String {
+    let mut out = String::from("backends\n");
+    let width = report
         .backends
         .iter()
         .map(|b| b.name.len())
@@ -26,7 +53,7 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
     for b in &report.backends {
         writeln!(
             out,
-            "  {:name_width$}  {} ({}; {})",
+            "  {:width$}  {} ({}; {})",
             b.name, b.device.device, b.device.api, b.device.driver
         )
         .unwrap();
@@ -34,31 +61,73 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
     for m in missing {
         writeln!(
             out,
-            "  {:name_width$}  unavailable: {}\n  {:name_width$}  hint: {}",
+            "  {:width$}  unavailable: {}\n  {:width$}  hint: {}",
             m.backend, m.reason, "", m.hint
         )
         .unwrap();
     }
-    writeln!(out).unwrap();
+    out.push('\n');
+    out
+}
 
-    let row_width = report
-        .rows
+/// Groups the rows by the columns they have cells in, in order of first appearance.
+fn tables(report: &MatrixReport) -> Vec<(Columns, Vec<(Op, String)>)> {
+    let mut groups: Vec<(Columns, Vec<(Op, String)>)> = Vec::new();
+    for (op, kernel) in &report.rows {
+        let columns: Columns = report
+            .backends
+            .iter()
+            .map(|b| {
+                let present = b.variants.iter().copied().filter(|&variant| {
+                    report
+                        .cell(&CellKey {
+                            op: *op,
+                            kernel: kernel.clone(),
+                            backend: b.name.clone(),
+                            variant,
+                        })
+                        .is_some()
+                });
+                (b.name.clone(), present.collect::<Vec<_>>())
+            })
+            .filter(|(_, variants)| !variants.is_empty())
+            .collect();
+        match groups.iter_mut().find(|(c, _)| *c == columns) {
+            Some((_, rows)) => rows.push((*op, kernel.clone())),
+            None => groups.push((columns, vec![(*op, kernel.clone())])),
+        }
+    }
+    groups
+}
+
+fn table(
+    report: &MatrixReport,
+    columns: &Columns,
+    rows: &[(Op, String)],
+    notes: &mut Vec<String>,
+) -> String {
+    let row_width = rows
         .iter()
         .map(|(op, k)| op.name().len() + 1 + k.len())
         .max()
         .unwrap_or(0)
         .max(9);
-    let mut notes: Vec<String> = Vec::new();
+    // A backend's group is as wide as its cells, or its name if that is wider.
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|(name, v)| (v.len() * CELL).max(name.len() + 1))
+        .collect();
     let mut header1 = format!("{:row_width$} ", "");
     let mut header2 = format!("{:row_width$} ", "op/kernel");
-    for b in &report.backends {
-        let width = b.variants.len() * CELL;
-        write!(header1, "│ {:width$}", b.name).unwrap();
-        write!(header2, "│ ").unwrap();
-        for v in &b.variants {
-            write!(header2, "{:CELL$}", v.label()).unwrap();
-        }
+    for ((name, variants), &width) in columns.iter().zip(&widths) {
+        write!(header1, "│ {name:width$}").unwrap();
+        let labels: String = variants
+            .iter()
+            .map(|v| format!("{:CELL$}", v.label()))
+            .collect();
+        write!(header2, "│ {labels:width$}").unwrap();
     }
+    let mut out = String::new();
     writeln!(out, "{}", header1.trim_end()).unwrap();
     writeln!(out, "{}", header2.trim_end()).unwrap();
     let rule: String = header2
@@ -66,55 +135,67 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
         .map(|c| if c == '│' { '┼' } else { '─' })
         .collect();
     writeln!(out, "{}", rule.trim_end()).unwrap();
-    for (op, kernel) in &report.rows {
+    for (op, kernel) in rows {
         let mut line = format!("{:row_width$} ", format!("{op}/{kernel}"));
-        for b in &report.backends {
-            write!(line, "│ ").unwrap();
-            for &variant in &b.variants {
-                let key = CellKey {
-                    op: *op,
-                    kernel: kernel.clone(),
-                    backend: b.name.clone(),
-                    variant,
-                };
-                let text = match report.cell(&key) {
-                    None => "—".to_string(),
-                    Some(CellStatus::Pass {
-                        worst_ratio,
-                        skipped,
-                        ..
-                    }) => {
-                        let mark = if skipped.is_empty() { "" } else { "*" };
-                        format!("PASS {}{mark}", short_ratio(*worst_ratio))
-                    }
-                    Some(CellStatus::Fail { .. }) => "FAIL".to_string(),
-                    Some(CellStatus::NotApplicable(reason)) => {
-                        let note = format!("{} {}: {reason}", b.name, variant.label());
-                        let n = match notes.iter().position(|r| *r == note) {
-                            Some(i) => i + 1,
-                            None => {
-                                notes.push(note);
-                                notes.len()
-                            }
-                        };
-                        format!("n/a[{n}]")
-                    }
-                };
-                write!(line, "{text:CELL$}").unwrap();
-            }
+        for ((name, variants), &width) in columns.iter().zip(&widths) {
+            let cells: String = variants
+                .iter()
+                .map(|&variant| {
+                    let key = CellKey {
+                        op: *op,
+                        kernel: kernel.clone(),
+                        backend: name.clone(),
+                        variant,
+                    };
+                    format!(
+                        "{:CELL$}",
+                        cell_text(report.cell(&key), name, variant, notes)
+                    )
+                })
+                .collect();
+            write!(line, "│ {cells:width$}").unwrap();
         }
         writeln!(out, "{}", line.trim_end()).unwrap();
     }
-    writeln!(out).unwrap();
-    writeln!(
-        out,
-        "PASS x: every case passed; x is the worst err/bound ratio (≤ 1 passes; smaller means more headroom).\n\
-         f16 = f16 packed in u32 and computed in f32; f16n = native f16 storage (WGSL `enable f16;`)."
-    )
-    .unwrap();
-    for (i, note) in notes.iter().enumerate() {
-        writeln!(out, "n/a[{}] {note}", i + 1).unwrap();
+    out
+}
+
+fn cell_text(
+    status: Option<&CellStatus>,
+    backend: &str,
+    variant: Variant,
+    notes: &mut Vec<String>,
+) -> String {
+    match status {
+        None => "—".into(),
+        Some(CellStatus::Pass {
+            worst_ratio,
+            exact_only,
+            skipped,
+            ..
+        }) => {
+            let mark = if skipped.is_empty() { "" } else { "*" };
+            let value = if *exact_only {
+                "exact".to_string()
+            } else {
+                short_ratio(*worst_ratio)
+            };
+            format!("PASS {value}{mark}")
+        }
+        Some(CellStatus::Fail { .. }) => "FAIL".into(),
+        Some(CellStatus::NotApplicable(reason)) => {
+            let note = format!("{backend} {}: {reason}", variant.label());
+            let n = notes.iter().position(|r| *r == note).unwrap_or_else(|| {
+                notes.push(note);
+                notes.len() - 1
+            }) + 1;
+            format!("n/a[{n}]")
+        }
     }
+}
+
+fn skipped(report: &MatrixReport) -> String {
+    let mut out = String::new();
     for (key, status) in &report.cells {
         if let CellStatus::Pass { skipped, .. } | CellStatus::Fail { skipped, .. } = status {
             for (case, reason) in skipped {
@@ -129,17 +210,21 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
             }
         }
     }
-    let failing: Vec<_> = report.cells.iter().filter(|(_, s)| s.failed()).collect();
-    if !failing.is_empty() {
-        writeln!(out, "\nfailures").unwrap();
-    }
-    for (key, status) in failing {
+    out
+}
+
+fn failures(report: &MatrixReport) -> String {
+    let mut out = String::new();
+    for (key, status) in &report.cells {
         let CellStatus::Fail {
             cases, failures, ..
         } = status
         else {
             continue;
         };
+        if out.is_empty() {
+            out.push_str("\nfailures\n");
+        }
         writeln!(
             out,
             "FAIL {} on {} {}: {} of {cases} cases failed",

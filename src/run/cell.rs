@@ -83,11 +83,8 @@ pub fn run_case(backend: &dyn Backend, case: &Case) -> Result<CaseResult, String
         Ok(Ok(())) => {}
     }
     let inputs = generate::inputs(case);
-    let mut output = OutputBuffer::new(
-        case.variant.precision,
-        case.problem.output_len(),
-        GUARD_BYTES,
-    );
+    let out_precision = case.problem.output_precision(case.variant);
+    let mut output = OutputBuffer::new(out_precision, case.problem.output_len(), GUARD_BYTES);
     guards::arm(&mut output);
     let started = Instant::now();
     let input_refs: Vec<_> = inputs.iter().collect();

@@ -55,5 +55,34 @@ pub fn expectation(case: &Case, inputs: &[HostTensor], contract: &NumericContrac
                 allowed_error,
             }
         }
+        // The format defines every bit: the reference codec's bytes (or f32 values), exactly.
+        Problem::Quantize(p) => {
+            let x = inputs[0].to_f32();
+            let bytes = reference::quant::encode(p.format, p.rows, p.cols, &x);
+            exact_values(bytes.into_iter().map(f64::from).collect())
+        }
+        Problem::Dequantize(p) => {
+            let values = reference::quant::decode(p.format, p.rows, p.cols, &inputs[0].bytes);
+            exact_values(values.into_iter().map(f64::from).collect())
+        }
+        Problem::QuantMatmul(p) => {
+            let r = reference::qmatmul::qmatmul(p, &inputs[0], &inputs[1]);
+            let allowed_error = bound::qmatmul(contract, p, &r.values, &r.gauge);
+            Expectation {
+                tier,
+                values: r.values,
+                allowed_error,
+            }
+        }
+    }
+}
+
+/// An exact-tier expectation: these values and no room.
+fn exact_values(values: Vec<f64>) -> Expectation {
+    let allowed_error = vec![0.0; values.len()];
+    Expectation {
+        tier: Tier::Exact,
+        values,
+        allowed_error,
     }
 }

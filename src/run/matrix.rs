@@ -39,6 +39,8 @@ pub enum CellStatus {
         cases: usize,
         /// Largest err/bound ratio over all cases.
         worst_ratio: f64,
+        /// Every case was judged by the exact tier (the outputs were bit-exact).
+        exact_only: bool,
         /// Planned cases the backend could not run (e.g. beyond its limits), with the reason.
         skipped: Vec<(Case, String)>,
     },
@@ -193,6 +195,7 @@ pub fn run_matrix(
 fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> CellStatus {
     let mut worst_ratio = 0.0f64;
     let mut judged = 0;
+    let mut exact_only = true;
     let mut failures = Vec::new();
     let mut skipped: Vec<(Case, String)> = Vec::new();
     for case in cases {
@@ -200,6 +203,7 @@ fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> C
             Ok(CaseResult::Judged { verdict, .. }) => {
                 judged += 1;
                 worst_ratio = worst_ratio.max(verdict.worst_ratio);
+                exact_only &= verdict.tier == crate::judge::Tier::Exact;
                 if !verdict.passed() {
                     failures.push((case.clone(), verdict));
                 }
@@ -219,6 +223,7 @@ fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> C
         (cases, true) => CellStatus::Pass {
             cases,
             worst_ratio,
+            exact_only,
             skipped,
         },
         (cases, false) => CellStatus::Fail {

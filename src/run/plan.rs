@@ -1,7 +1,7 @@
 //! The default plan: which cases each matrix cell runs. Fixed edge cases in the exact and bound
 //! tiers, plus seeded random cases drawn from the same strategies the property tests use.
 
-use crosscheck_spec::{Op, Variant};
+use crosscheck_spec::{Op, Problem, Variant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -62,6 +62,55 @@ const ATTENTION_FIXED: &[(&str, Distribution)] = &[
     ("b1h2g1q17k33d16v16.w8", Distribution::NanValue),
 ];
 
+/// Fixed quantize cases per format: rounding ties, zero blocks, outliers, short FP8 tiles, blocks
+/// spanning several 128-row bands, and values beyond E4M3's range.
+const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
+    ("q8_0.r1c32", Distribution::Ties),
+    ("q8_0.r3c96", Distribution::Normal),
+    ("q8_0.r4c64", Distribution::ZeroBlocks),
+    ("q8_0.r2c320", Distribution::Outliers),
+    ("q4_0.r1c32", Distribution::Ties),
+    ("q4_0.r3c96", Distribution::Normal),
+    ("q4_0.r4c64", Distribution::ZeroBlocks),
+    ("q4_0.r2c320", Distribution::Outliers),
+    ("int8.r1c1", Distribution::Normal),
+    ("int8.r7c33", Distribution::Ties),
+    ("int8.r3c300", Distribution::Outliers),
+    ("int8.r4c17", Distribution::ZeroBlocks),
+    ("fp8-e4m3.r3c50", Distribution::Beyond448),
+    ("fp8-e4m3.r2c64", Distribution::Ties),
+    ("fp8-e4m3-1x128.r3c130", Distribution::Ties),
+    ("fp8-e4m3-1x128.r2c300", Distribution::Normal),
+    ("fp8-e4m3-128x128.r130c129", Distribution::Outliers),
+    ("fp8-e4m3-128x128.r5c7", Distribution::ZeroBlocks),
+];
+
+/// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.
+const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
+    ("q8_0.r3c96", Distribution::Normal),
+    ("q8_0.r2c64", Distribution::RandomBytes),
+    ("q4_0.r3c96", Distribution::Normal),
+    ("q4_0.r2c64", Distribution::RandomBytes),
+    ("int8.r3c33", Distribution::Outliers),
+    ("int8.r2c17", Distribution::RandomBytes),
+    ("fp8-e4m3.r2c64", Distribution::RandomBytes),
+    ("fp8-e4m3-1x128.r3c130", Distribution::Normal),
+    ("fp8-e4m3-128x128.r130c129", Distribution::RandomBytes),
+];
+
+/// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
+/// last block along k.
+const QMATMUL_FIXED: &[(&str, Distribution)] = &[
+    ("q8_0.m1n64k256", Distribution::Normal),
+    ("q8_0.m7n33k96", Distribution::Outliers),
+    ("q4_0.m1n64k256", Distribution::Normal),
+    ("q4_0.m7n33k96", Distribution::ZeroBlocks),
+    ("int8.m1n64k300", Distribution::Normal),
+    ("int8.m9n17k33", Distribution::Outliers),
+    ("fp8-e4m3-128x128.m1n130k300", Distribution::Normal),
+    ("fp8-e4m3-128x128.m5n7k129", Distribution::Outliers),
+];
+
 impl Plan {
     /// The cases of one cell.
     pub fn cases(&self, op: Op, backend: &str, kernel: &str, variant: Variant) -> Vec<Case> {
@@ -76,11 +125,25 @@ impl Plan {
         let fixed = match op {
             Op::Matmul => MATMUL_FIXED,
             Op::Attention => ATTENTION_FIXED,
+            Op::Quantize => QUANTIZE_FIXED,
+            Op::Dequantize => DEQUANTIZE_FIXED,
+            Op::QuantMatmul => QMATMUL_FIXED,
         };
-        let fixed = fixed.iter().enumerate().map(|(i, &(problem, dist))| {
-            let problem = parse_problem(op, problem).expect("fixed problems are well-formed");
-            case(problem, dist, self.seed.wrapping_add(i as u64))
-        });
+        let fixed = fixed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &(problem, dist))| {
+                let problem = parse_problem(op, problem).expect("fixed problems are well-formed");
+                // Quantized kernels are named by the format family they handle.
+                let family = match &problem {
+                    Problem::Quantize(q) | Problem::Dequantize(q) => Some(q.format.family()),
+                    Problem::QuantMatmul(q) => Some(q.weights.family()),
+                    _ => None,
+                };
+                family
+                    .is_none_or(|f| f == kernel)
+                    .then(|| case(problem, dist, self.seed.wrapping_add(i as u64)))
+            });
         let random = self.draw(shapes::case(op, backend, kernel, variant));
         fixed.chain(random).collect()
     }

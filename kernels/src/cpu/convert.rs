@@ -31,6 +31,11 @@ pub fn store(values: &[f32], output: &mut OutputBuffer) {
                 dst.copy_from_slice(&half::f16::from_f32(*v).to_bits().to_le_bytes());
             }
         }
+        Precision::U8 => {
+            for (dst, v) in payload.iter_mut().zip(values) {
+                *dst = *v as u8;
+            }
+        }
         Precision::BF16 => {
             for (dst, v) in payload.chunks_exact_mut(2).zip(values) {
                 dst.copy_from_slice(&half::bf16::from_f32(*v).to_bits().to_le_bytes());

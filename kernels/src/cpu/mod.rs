@@ -6,11 +6,12 @@ mod attention_rows;
 mod convert;
 mod matmul_naive;
 mod matmul_tiled;
+mod quant;
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError,
     KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, OutputRounding, Precision,
-    Problem, Softmax, Subnormals, Variant, VariantInfo,
+    Problem, QuantMatmulProblem, QuantizeProblem, Softmax, Subnormals, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
@@ -22,6 +23,19 @@ pub struct CpuBackend;
 enum Kernel {
     Matmul(fn(&MatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
     Attention(fn(&AttentionProblem, &HostTensor, &HostTensor, &HostTensor) -> Vec<f32>),
+    Quantize(fn(&QuantizeProblem, &HostTensor) -> Vec<u8>),
+    Dequantize(fn(&QuantizeProblem, &HostTensor) -> Vec<f32>),
+    QuantMatmul(fn(&QuantMatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
+}
+
+impl Kernel {
+    /// Quantized kernels take f32 (activations and outputs) only.
+    fn quantized(self) -> bool {
+        matches!(
+            self,
+            Kernel::Quantize(_) | Kernel::Dequantize(_) | Kernel::QuantMatmul(_)
+        )
+    }
 }
 
 /// One registered kernel.
@@ -65,14 +79,102 @@ const KERNELS: &[Entry] = &[
             key_tile: attention_flash::KEY_TILE,
         },
     },
+    quant(
+        Op::Quantize,
+        "q8_0",
+        "blocks of 32 in parallel, d = amax/127, ties away from zero",
+        Kernel::Quantize(quant::quantize::q8_0),
+    ),
+    quant(
+        Op::Quantize,
+        "q4_0",
+        "blocks of 32 in parallel, d = signed max/−8, nibbles j | j+16",
+        Kernel::Quantize(quant::quantize::q4_0),
+    ),
+    quant(
+        Op::Quantize,
+        "int8",
+        "rows in parallel, scale = amax/127, ties away from zero",
+        Kernel::Quantize(quant::quantize::int8),
+    ),
+    quant(
+        Op::Quantize,
+        "fp8",
+        "E4M3 by bit manipulation; 1×128 / 128×128 scales = amax/448",
+        Kernel::Quantize(quant::quantize::fp8),
+    ),
+    quant(
+        Op::Dequantize,
+        "q8_0",
+        "d·q in f32",
+        Kernel::Dequantize(quant::dequantize::q8_0),
+    ),
+    quant(
+        Op::Dequantize,
+        "q4_0",
+        "d·(q − 8) in f32",
+        Kernel::Dequantize(quant::dequantize::q4_0),
+    ),
+    quant(
+        Op::Dequantize,
+        "int8",
+        "q·scale in f32",
+        Kernel::Dequantize(quant::dequantize::int8),
+    ),
+    quant(
+        Op::Dequantize,
+        "fp8",
+        "E4M3·scale in f32",
+        Kernel::Dequantize(quant::dequantize::fp8),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "q8_0",
+        "per block: f32 dot of a·q, times d, summed in f32",
+        Kernel::QuantMatmul(quant::qmatmul::q8_0),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "q4_0",
+        "per block: f32 dot of a·(q − 8), times d, summed in f32",
+        Kernel::QuantMatmul(quant::qmatmul::q4_0),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "int8",
+        "i32 sums of int8 products, times both scales in f32",
+        Kernel::QuantMatmul(quant::qmatmul::int8),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "fp8",
+        "per 128-block: f32 dot of E4M3 products, times both scales",
+        Kernel::QuantMatmul(quant::qmatmul::fp8),
+    ),
 ];
 
-/// What the CPU kernels declare: f32 arithmetic with IEEE subnormals, round-to-nearest-even
-/// outputs, correctly rounded division, the platform's expf within 1 ulp, and a computed
-/// 1/√d (a square root and a division) within 1.5 ulp.
-fn contract(softmax: Softmax) -> NumericContract {
+/// A quantized kernel entry (the softmax schedule does not apply).
+const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel) -> Entry {
+    Entry {
+        op,
+        name,
+        summary,
+        kernel,
+        softmax: Softmax::TwoPass,
+    }
+}
+
+/// What the CPU kernels declare: f32 arithmetic (exact i32 sums for int8 × int8) with IEEE
+/// subnormals, round-to-nearest-even outputs, correctly rounded division, the platform's expf
+/// within 1 ulp, and a computed 1/√d (a square root and a division) within 1.5 ulp.
+fn contract(entry: &Entry) -> NumericContract {
+    let exact_int8 = entry.op == Op::QuantMatmul && entry.name == "int8";
     NumericContract {
-        accumulator: Accumulator::F32,
+        accumulator: if exact_int8 {
+            Accumulator::I32
+        } else {
+            Accumulator::F32
+        },
         output_rounding: OutputRounding::NearestEven,
         subnormals: Subnormals::Preserved,
         functions: FunctionAccuracy {
@@ -81,7 +183,7 @@ fn contract(softmax: Softmax) -> NumericContract {
             div_ulp: 0.5,
             inverse_sqrt_ulp: 1.5,
         },
-        softmax,
+        softmax: entry.softmax,
         deterministic: true,
         batch_invariant: true,
     }
@@ -117,11 +219,12 @@ impl Backend for CpuBackend {
                 op: e.op,
                 name: e.name.to_string(),
                 summary: e.summary.to_string(),
-                variants: Precision::ALL
+                variants: Precision::FLOATS
                     .into_iter()
+                    .filter(|&p| !e.kernel.quantized() || p == Precision::F32)
                     .map(|p| VariantInfo {
                         variant: Variant::portable(p),
-                        contract: contract(e.softmax),
+                        contract: contract(e),
                         unavailable: None,
                     })
                     .collect(),
@@ -136,7 +239,23 @@ impl Backend for CpuBackend {
                 "cpu kernels have no native {variant} path"
             )));
         }
-        Self::entry(kernel, problem.op()).map(|_| ())
+        let entry = Self::entry(kernel, problem.op())?;
+        if entry.kernel.quantized() && variant.precision != Precision::F32 {
+            return Err(KernelError::Unsupported(format!(
+                "quantized kernels take f32, not {variant}"
+            )));
+        }
+        let family = match problem {
+            Problem::Quantize(q) | Problem::Dequantize(q) => Some(q.format.family()),
+            Problem::QuantMatmul(q) => Some(q.weights.family()),
+            _ => None,
+        };
+        match family {
+            Some(f) if f != kernel => Err(KernelError::Unsupported(format!(
+                "kernel `{kernel}` handles {kernel} formats, not {f}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn run(
@@ -152,6 +271,12 @@ impl Backend for CpuBackend {
         let result = match (Self::entry(kernel, problem.op())?.kernel, problem) {
             (Kernel::Matmul(f), Problem::Matmul(p)) => f(p, inputs[0], inputs[1]),
             (Kernel::Attention(f), Problem::Attention(p)) => f(p, inputs[0], inputs[1], inputs[2]),
+            (Kernel::Quantize(f), Problem::Quantize(p)) => {
+                output.payload_mut().copy_from_slice(&f(p, inputs[0]));
+                return Ok(());
+            }
+            (Kernel::Dequantize(f), Problem::Dequantize(p)) => f(p, inputs[0]),
+            (Kernel::QuantMatmul(f), Problem::QuantMatmul(p)) => f(p, inputs[0], inputs[1]),
             _ => {
                 return Err(KernelError::Unsupported(format!(
                     "`{kernel}` is not a {} kernel",

@@ -5,6 +5,7 @@ mod attention;
 mod discover;
 mod gpu;
 mod matmul;
+mod quant;
 mod registry;
 mod storage;
 
@@ -12,9 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
-    Accumulator, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo,
-    NumericContract, OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant,
-    VariantInfo,
+    Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo, NumericContract,
+    OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
 };
 
 pub use discover::{Discovery, MissingApi, discover};
@@ -26,14 +26,6 @@ pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// Compiled pipelines by (`op/name`, variant).
 type PipelineCache = Arc<Mutex<HashMap<(String, Variant), Arc<wgpu::ComputePipeline>>>>;
-
-/// The variants every WGSL kernel is built for.
-const VARIANTS: [Variant; 4] = [
-    Variant::portable(Precision::F32),
-    Variant::portable(Precision::F16),
-    Variant::native(Precision::F16),
-    Variant::portable(Precision::BF16),
-];
 
 /// Room left for the harness's guard region when checking binding sizes.
 const GUARD_ALLOWANCE: u64 = 4096;
@@ -91,7 +83,7 @@ impl WgpuBackend {
     pub fn modules() -> Vec<(String, Variant, String)> {
         KERNELS
             .iter()
-            .flat_map(|k| VARIANTS.iter().map(move |&v| (label(k), v, k.module(v))))
+            .flat_map(|k| k.variants.iter().map(move |&v| (label(k), v, k.module(v))))
             .collect()
     }
 
@@ -110,12 +102,12 @@ impl WgpuBackend {
 
     fn contract(kernel: &WgslKernel, variant: Variant) -> NumericContract {
         NumericContract {
-            accumulator: Accumulator::F32,
+            accumulator: kernel.accumulator,
             // WGSL leaves the rounding of f32 → f16 conversions to the implementation; bf16 is
             // rounded by our own integer code, and f32 outputs are the accumulator itself.
             output_rounding: match variant.precision {
                 Precision::F16 => OutputRounding::Faithful,
-                Precision::F32 | Precision::BF16 => OutputRounding::NearestEven,
+                Precision::F32 | Precision::BF16 | Precision::U8 => OutputRounding::NearestEven,
             },
             subnormals: Subnormals::MayFlush,
             functions: FunctionAccuracy::WGSL,
@@ -168,25 +160,27 @@ impl WgpuBackend {
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        let element_bytes = variant.precision.bytes() as u64;
         // (name, elements, bytes) of every binding.
+        let out_precision = problem.output_precision(variant);
         let buffers = problem
             .input_specs()
             .into_iter()
-            .map(|(name, shape, _)| (name, shape.iter().product::<usize>() as u64))
-            .chain([("output", problem.output_len() as u64)])
-            .map(|(name, count)| (name, count, count * element_bytes))
-            .map(|(name, count, bytes)| {
+            .map(|spec| {
+                let count = spec.shape.iter().product::<usize>() as u64;
                 (
-                    name,
+                    spec.name,
                     count,
-                    if name == "output" {
-                        bytes + GUARD_ALLOWANCE
-                    } else {
-                        bytes
-                    },
+                    count * spec.storage.precision(variant).bytes() as u64,
                 )
             })
+            .chain([{
+                let count = problem.output_len() as u64;
+                (
+                    "output",
+                    count,
+                    count * out_precision.bytes() as u64 + GUARD_ALLOWANCE,
+                )
+            }])
             .chain(
                 plan.scratch
                     .iter()
@@ -254,7 +248,8 @@ impl Backend for WgpuBackend {
                 op: k.op,
                 name: k.name.to_string(),
                 summary: k.summary.to_string(),
-                variants: VARIANTS
+                variants: k
+                    .variants
                     .iter()
                     .map(|&v| VariantInfo {
                         variant: v,
@@ -269,7 +264,7 @@ impl Backend for WgpuBackend {
     fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
         problem.validate()?;
         let k = self.kernel(kernel, problem)?;
-        if !VARIANTS.contains(&variant) {
+        if !k.variants.contains(&variant) {
             return Err(KernelError::Unsupported(format!(
                 "{} is not built for {variant}",
                 k.name

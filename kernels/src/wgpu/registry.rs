@@ -1,8 +1,12 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
-use crosscheck_spec::{AttentionProblem, MatmulProblem, Op, Problem, Softmax, Variant};
+use crosscheck_spec::{
+    Accumulator, AttentionProblem, MatmulProblem, Op, Precision, Problem, QuantizeProblem, Softmax,
+    Variant,
+};
 
-use super::{attention, matmul, storage};
+use super::storage::{self, Binding};
+use super::{attention, matmul, quant};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
@@ -37,6 +41,22 @@ pub enum Launch {
         /// Largest d_qk and d_v.
         max_head_dim: usize,
     },
+    /// A quantize (or, with `dequantize`, dequantize) kernel of one format family.
+    Quant {
+        /// True for dequantize kernels.
+        dequantize: bool,
+        /// The format family it handles (`q8_0`, `q4_0`, `int8`, `fp8`).
+        family: &'static str,
+        /// Workgroup counts and uniform bytes.
+        launch: fn(&QuantizeProblem) -> ([usize; 3], Vec<u8>),
+        /// Upper bound on one invocation's loop iterations.
+        loops: fn(&QuantizeProblem) -> u64,
+    },
+    /// A quantized matmul of one weight format family.
+    QuantMatmul {
+        /// The weight format family.
+        family: &'static str,
+    },
 }
 
 impl Launch {
@@ -45,18 +65,30 @@ impl Launch {
         match self {
             Launch::Matmul { .. } => matmul::PARAMS_WGSL,
             Launch::Attention { .. } => attention::PARAMS_WGSL,
+            Launch::Quant { .. } => quant::QUANT_PARAMS_WGSL,
+            Launch::QuantMatmul { .. } => quant::QMATMUL_PARAMS_WGSL,
         }
     }
 
     /// The launch for `problem`, or why this kernel cannot take it.
     pub fn plan(&self, problem: &Problem) -> Result<LaunchPlan, String> {
+        let plain = |(grid, params): ([usize; 3], Vec<u8>), loop_iterations| LaunchPlan {
+            grid,
+            params,
+            scratch: Vec::new(),
+            loop_iterations,
+        };
+        let family_check = |family: &str, wanted: &str| {
+            if family == wanted {
+                Ok(())
+            } else {
+                Err(format!("kernel for {family} formats, not {wanted}"))
+            }
+        };
         match (self, problem) {
-            (Launch::Matmul { grid, loops }, Problem::Matmul(p)) => Ok(LaunchPlan {
-                grid: grid(p),
-                params: matmul::params(p),
-                scratch: Vec::new(),
-                loop_iterations: loops(p),
-            }),
+            (Launch::Matmul { grid, loops }, Problem::Matmul(p)) => {
+                Ok(plain((grid(p), matmul::params(p)), loops(p)))
+            }
             (
                 Launch::Attention {
                     grid,
@@ -79,6 +111,31 @@ impl Launch {
                     loop_iterations: loops(p),
                 })
             }
+            (
+                Launch::Quant {
+                    dequantize: false,
+                    family,
+                    launch,
+                    loops,
+                },
+                Problem::Quantize(p),
+            )
+            | (
+                Launch::Quant {
+                    dequantize: true,
+                    family,
+                    launch,
+                    loops,
+                },
+                Problem::Dequantize(p),
+            ) => {
+                family_check(family, p.format.family())?;
+                Ok(plain(launch(p), loops(p)))
+            }
+            (Launch::QuantMatmul { family }, Problem::QuantMatmul(p)) => {
+                family_check(family, p.weights.family())?;
+                Ok(plain(quant::qmatmul_launch(p), quant::qmatmul_loops(p)))
+            }
             _ => Err(format!("not a {} kernel", problem.op())),
         }
     }
@@ -94,93 +151,297 @@ pub struct WgslKernel {
     pub summary: &'static str,
     /// The kernel body (bindings and accessors are generated per variant).
     pub body: &'static str,
-    /// Input buffer names, in binding order.
-    pub inputs: &'static [&'static str],
-    /// Output buffer name.
-    pub output: &'static str,
+    /// Input bindings, in order.
+    pub inputs: &'static [Binding],
+    /// Output binding.
+    pub output: Binding,
     /// Scratch buffer names (f32 arrays bound after the parameters).
     pub scratch: &'static [&'static str],
+    /// Shared WGSL helper sources appended to the prelude.
+    pub helpers: &'static [&'static str],
+    /// The variants it is built for.
+    pub variants: &'static [Variant],
     /// Launch geometry.
     pub launch: Launch,
+    /// Accumulator it declares.
+    pub accumulator: Accumulator,
     /// The softmax schedule it declares (attention).
     pub softmax: Softmax,
 }
 
 impl WgslKernel {
-    /// The complete WGSL module for `variant`: generated storage prelude, then the kernel body.
+    /// The complete WGSL module for `variant`: generated prelude, then the kernel body.
     pub fn module(&self, variant: Variant) -> String {
+        let helpers = self.helpers.concat();
         storage::prelude(
             variant,
             self.inputs,
             self.output,
             self.launch.params_wgsl(),
             self.scratch,
+            &helpers,
         ) + self.body
     }
 }
 
+/// Floating-point kernels run in every variant.
+const FLOAT_VARIANTS: &[Variant] = &[
+    Variant::portable(Precision::F32),
+    Variant::portable(Precision::F16),
+    Variant::native(Precision::F16),
+    Variant::portable(Precision::BF16),
+];
+
+/// Quantized kernels take f32 (activations and outputs).
+const F32_ONLY: &[Variant] = &[Variant::portable(Precision::F32)];
+
+const QUANT_COMMON: &str = include_str!("shaders/quant_common.wgsl");
+const WORKGROUP_MAX: &str = include_str!("shaders/workgroup_max.wgsl");
+
+/// A floating-point kernel entry.
+const fn float(
+    op: Op,
+    name: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    inputs: &'static [Binding],
+    output: &'static str,
+    launch: Launch,
+) -> WgslKernel {
+    WgslKernel {
+        op,
+        name,
+        summary,
+        body,
+        inputs,
+        output: Binding::float(output),
+        scratch: &[],
+        helpers: &[],
+        variants: FLOAT_VARIANTS,
+        launch,
+        accumulator: Accumulator::F32,
+        softmax: Softmax::TwoPass,
+    }
+}
+
+/// A quantize (or dequantize) kernel entry for one format family.
+const fn quantizer(
+    dequantize: bool,
+    family: &'static str,
+    summary: &'static str,
+    body: &'static str,
+) -> WgslKernel {
+    type LaunchFn = fn(&QuantizeProblem) -> ([usize; 3], Vec<u8>);
+    let (op, inputs, output, launch, loops): (_, _, _, LaunchFn, fn(&QuantizeProblem) -> u64) =
+        if dequantize {
+            (
+                Op::Dequantize,
+                QUANTIZED_INPUT,
+                Binding::f32("out"),
+                quant::dequantize_launch,
+                quant::dequantize_loops,
+            )
+        } else {
+            (
+                Op::Quantize,
+                F32_INPUT,
+                Binding::bytes("out"),
+                quant::quantize_launch,
+                quant::quantize_loops,
+            )
+        };
+    WgslKernel {
+        op,
+        name: family,
+        summary,
+        body,
+        inputs,
+        output,
+        scratch: &[],
+        helpers: &[QUANT_COMMON, WORKGROUP_MAX],
+        variants: F32_ONLY,
+        launch: Launch::Quant {
+            dequantize,
+            family,
+            launch,
+            loops,
+        },
+        accumulator: Accumulator::F32,
+        softmax: Softmax::TwoPass,
+    }
+}
+
+/// A quantized matmul entry for one weight format family.
+const fn qmatmul(
+    family: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    inputs: &'static [Binding],
+    accumulator: Accumulator,
+) -> WgslKernel {
+    WgslKernel {
+        op: Op::QuantMatmul,
+        name: family,
+        summary,
+        body,
+        inputs,
+        output: Binding::f32("c"),
+        scratch: &[],
+        helpers: &[QUANT_COMMON],
+        variants: F32_ONLY,
+        launch: Launch::QuantMatmul { family },
+        accumulator,
+        softmax: Softmax::TwoPass,
+    }
+}
+
+const MATMUL_INPUTS: &[Binding] = &[Binding::float("a"), Binding::float("b")];
+const F32_INPUT: &[Binding] = &[Binding::f32("x")];
+const QUANTIZED_INPUT: &[Binding] = &[Binding::bytes("q")];
+const F32_TIMES_QUANTIZED: &[Binding] = &[Binding::f32("a"), Binding::bytes("w")];
+const QUANTIZED_TIMES_QUANTIZED: &[Binding] = &[Binding::bytes("a"), Binding::bytes("w")];
+const ATTENTION_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::float("k"),
+    Binding::float("v"),
+];
+
 /// Every WGSL kernel. Adding a kernel means one shader file and one entry here.
 pub const KERNELS: &[WgslKernel] = &[
-    WgslKernel {
-        op: Op::Matmul,
-        name: "naive",
-        summary: "one invocation per output element, f32 dot product straight from storage",
-        body: include_str!("shaders/matmul_naive.wgsl"),
-        inputs: &["a", "b"],
-        output: "c",
-        scratch: &[],
-        launch: Launch::Matmul {
+    float(
+        Op::Matmul,
+        "naive",
+        "one invocation per output element, f32 dot product straight from storage",
+        include_str!("shaders/matmul_naive.wgsl"),
+        MATMUL_INPUTS,
+        "c",
+        Launch::Matmul {
             grid: matmul::naive_grid,
             loops: matmul::naive_loops,
         },
-        softmax: Softmax::TwoPass,
-    },
-    WgslKernel {
-        op: Op::Matmul,
-        name: "tiled",
-        summary: "32x32 workgroup tiles staged in workgroup memory, 4x4 register block per invocation",
-        body: include_str!("shaders/matmul_tiled.wgsl"),
-        inputs: &["a", "b"],
-        output: "c",
-        scratch: &[],
-        launch: Launch::Matmul {
+    ),
+    float(
+        Op::Matmul,
+        "tiled",
+        "32x32 workgroup tiles staged in workgroup memory, 4x4 register block per invocation",
+        include_str!("shaders/matmul_tiled.wgsl"),
+        MATMUL_INPUTS,
+        "c",
+        Launch::Matmul {
             grid: matmul::tiled_grid,
             loops: matmul::tiled_loops,
         },
-        softmax: Softmax::TwoPass,
-    },
+    ),
     WgslKernel {
-        op: Op::Attention,
-        name: "naive",
-        summary: "a workgroup per query row: scores to a scratch buffer, reduced max, exp, reduced sum, P·V",
-        body: include_str!("shaders/attention_naive.wgsl"),
-        inputs: &["q", "k", "v"],
-        output: "o",
         scratch: &["scores"],
-        launch: Launch::Attention {
-            grid: attention::naive_grid,
-            loops: attention::naive_loops,
-            scratch: attention::naive_scratch,
-            max_head_dim: usize::MAX,
-        },
-        softmax: Softmax::TwoPass,
+        ..float(
+            Op::Attention,
+            "naive",
+            "a workgroup per query row: scores to a scratch buffer, reduced max, exp, reduced sum, P·V",
+            include_str!("shaders/attention_naive.wgsl"),
+            ATTENTION_INPUTS,
+            "o",
+            Launch::Attention {
+                grid: attention::naive_grid,
+                loops: attention::naive_loops,
+                scratch: attention::naive_scratch,
+                max_head_dim: usize::MAX,
+            },
+        )
     },
     WgslKernel {
-        op: Op::Attention,
-        name: "flash",
-        summary: "one dispatch: K/V tiles of 16 keys in workgroup memory, online softmax with rescaling",
-        body: include_str!("shaders/attention_flash.wgsl"),
-        inputs: &["q", "k", "v"],
-        output: "o",
-        scratch: &[],
-        launch: Launch::Attention {
-            grid: attention::flash_grid,
-            loops: attention::flash_loops,
-            scratch: attention::no_scratch,
-            max_head_dim: attention::FLASH_MAX_HEAD_DIM,
-        },
         softmax: Softmax::Online {
             key_tile: attention::FLASH_KEY_TILE,
         },
+        ..float(
+            Op::Attention,
+            "flash",
+            "one dispatch: K/V tiles of 16 keys in workgroup memory, online softmax with rescaling",
+            include_str!("shaders/attention_flash.wgsl"),
+            ATTENTION_INPUTS,
+            "o",
+            Launch::Attention {
+                grid: attention::flash_grid,
+                loops: attention::flash_loops,
+                scratch: attention::no_scratch,
+                max_head_dim: attention::FLASH_MAX_HEAD_DIM,
+            },
+        )
     },
+    quantizer(
+        false,
+        "q8_0",
+        "a block per invocation; exact division, f16 and rounding in integer ops",
+        include_str!("shaders/quantize_q8_0.wgsl"),
+    ),
+    quantizer(
+        false,
+        "q4_0",
+        "a block per invocation; exact division, the +8.5 and truncation in integer ops",
+        include_str!("shaders/quantize_q4_0.wgsl"),
+    ),
+    quantizer(
+        false,
+        "int8",
+        "a workgroup per row: reduced amax, exact division, rounding in integer ops",
+        include_str!("shaders/quantize_int8.wgsl"),
+    ),
+    quantizer(
+        false,
+        "fp8",
+        "raw: a value per invocation; scaled: a workgroup per tile, reduced amax",
+        include_str!("shaders/quantize_fp8.wgsl"),
+    ),
+    quantizer(
+        true,
+        "q8_0",
+        "a value per invocation: d·q",
+        include_str!("shaders/dequantize_q8_0.wgsl"),
+    ),
+    quantizer(
+        true,
+        "q4_0",
+        "a value per invocation: d·(q − 8)",
+        include_str!("shaders/dequantize_q4_0.wgsl"),
+    ),
+    quantizer(
+        true,
+        "int8",
+        "a value per invocation: q·scale",
+        include_str!("shaders/dequantize_int8.wgsl"),
+    ),
+    quantizer(
+        true,
+        "fp8",
+        "a value per invocation: E4M3·scale",
+        include_str!("shaders/dequantize_fp8.wgsl"),
+    ),
+    qmatmul(
+        "q8_0",
+        "an output per invocation: per block, f32 dot of a·q, times d",
+        include_str!("shaders/qmatmul_q8_0.wgsl"),
+        F32_TIMES_QUANTIZED,
+        Accumulator::F32,
+    ),
+    qmatmul(
+        "q4_0",
+        "an output per invocation: per block, f32 dot of a·(q − 8), times d",
+        include_str!("shaders/qmatmul_q4_0.wgsl"),
+        F32_TIMES_QUANTIZED,
+        Accumulator::F32,
+    ),
+    qmatmul(
+        "int8",
+        "an output per invocation: i32 sums of int8 products, times both scales",
+        include_str!("shaders/qmatmul_int8.wgsl"),
+        QUANTIZED_TIMES_QUANTIZED,
+        Accumulator::I32,
+    ),
+    qmatmul(
+        "fp8",
+        "an output per invocation: per 128-block, f32 dot of E4M3 products, times both scales",
+        include_str!("shaders/qmatmul_fp8.wgsl"),
+        QUANTIZED_TIMES_QUANTIZED,
+        Accumulator::F32,
+    ),
 ];

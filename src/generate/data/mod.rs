@@ -3,6 +3,7 @@
 
 mod attention;
 mod matmul;
+mod quant;
 
 use crosscheck_reference::codec;
 use crosscheck_spec::{HostTensor, Layout, Precision, Problem};
@@ -18,6 +19,9 @@ pub fn inputs(case: &Case) -> Vec<HostTensor> {
     match &case.problem {
         Problem::Matmul(p) => matmul::inputs(p, precision, case.distribution, case.seed),
         Problem::Attention(p) => attention::inputs(p, precision, case.distribution, case.seed),
+        Problem::Quantize(p) => quant::quantize_inputs(p, case.distribution, case.seed),
+        Problem::Dequantize(p) => quant::dequantize_inputs(p, case.distribution, case.seed),
+        Problem::QuantMatmul(p) => quant::qmatmul_inputs(p, case.distribution, case.seed),
     }
 }
 

@@ -1,0 +1,8 @@
+//! CPU quantized kernels: quantize, dequantize and quantized matmul for every format. Written
+//! from the format definitions independently of the reference codecs (E4M3 by bit
+//! manipulation, f16 scales with the `half` crate), so that each checks the other.
+
+pub mod dequantize;
+pub mod e4m3;
+pub mod qmatmul;
+pub mod quantize;

@@ -1,0 +1,101 @@
+//! CPU quantizers, one per format family; blocks and rows in parallel.
+
+use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantFormat, QuantizeProblem};
+use rayon::prelude::*;
+
+use super::e4m3;
+
+/// Q8_0 bytes of the problem's rows.
+pub fn q8_0(_: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    let values = x.to_f32();
+    let blocks: Vec<Vec<u8>> = values
+        .par_chunks(GGML_BLOCK)
+        .map(|block| {
+            let amax = block.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+            let d = amax / 127.0;
+            let id = if d == 0.0 { 0.0 } else { 1.0 / d };
+            let mut out = half::f16::from_f32(d).to_le_bytes().to_vec();
+            // Round half away from zero.
+            out.extend(block.iter().map(|v| {
+                let s = v * id;
+                let r = s.abs().trunc() + if s.abs().fract() >= 0.5 { 1.0 } else { 0.0 };
+                (r.copysign(s) as i32) as i8 as u8
+            }));
+            out
+        })
+        .collect();
+    blocks.concat()
+}
+
+/// Q4_0 bytes of the problem's rows.
+pub fn q4_0(_: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    let values = x.to_f32();
+    let blocks: Vec<Vec<u8>> = values
+        .par_chunks(GGML_BLOCK)
+        .map(|block| {
+            let signed_max = block
+                .iter()
+                .copied()
+                .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+            let d = signed_max / -8.0;
+            let id = if d == 0.0 { 0.0 } else { 1.0 / d };
+            let nibble = |v: f32| {
+                let shifted = v * id + 8.5;
+                (shifted.trunc() as i32).clamp(0, 15) as u8
+            };
+            let mut out = half::f16::from_f32(d).to_le_bytes().to_vec();
+            out.extend(
+                (0..GGML_BLOCK / 2)
+                    .map(|j| nibble(block[j]) | nibble(block[j + GGML_BLOCK / 2]) << 4),
+            );
+            out
+        })
+        .collect();
+    blocks.concat()
+}
+
+/// Int8 rows: f32 scale = amax / 127, then codes round(x / scale) (half away), clamped ±127.
+pub fn int8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    let values = x.to_f32();
+    let rows: Vec<Vec<u8>> = values
+        .par_chunks(p.cols)
+        .map(|row| {
+            let scale = row.iter().map(|v| v.abs()).fold(0.0f32, f32::max) / 127.0;
+            let mut out = scale.to_le_bytes().to_vec();
+            out.extend(row.iter().map(|v| {
+                let q = if scale == 0.0 {
+                    0.0
+                } else {
+                    (v / scale).round()
+                };
+                q.clamp(-127.0, 127.0) as i8 as u8
+            }));
+            out
+        })
+        .collect();
+    rows.concat()
+}
+
+/// FP8 E4M3: raw, or with 1×128 / 128×128 scales (amax / 448) ahead of the codes.
+pub fn fp8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    let values = x.to_f32();
+    let tile_rows = match p.format {
+        QuantFormat::Fp8E4M3Tile => 1,
+        QuantFormat::Fp8E4M3Block => FP8_TILE,
+        _ => return values.par_iter().map(|&v| e4m3::from_f32(v)).collect(),
+    };
+    let tiles_per_row = p.cols.div_ceil(FP8_TILE);
+    let tile_of = |i: usize| (i / p.cols / tile_rows) * tiles_per_row + (i % p.cols) / FP8_TILE;
+    let mut amax = vec![0.0f32; p.rows.div_ceil(tile_rows) * tiles_per_row];
+    for (i, v) in values.iter().enumerate() {
+        let a = &mut amax[tile_of(i)];
+        *a = a.max(v.abs());
+    }
+    let scales: Vec<f32> = amax.iter().map(|a| a / 448.0).collect();
+    let mut out: Vec<u8> = scales.iter().flat_map(|s| s.to_le_bytes()).collect();
+    out.par_extend(values.par_iter().enumerate().map(|(i, v)| {
+        let s = scales[tile_of(i)];
+        if s == 0.0 { 0 } else { e4m3::from_f32(v / s) }
+    }));
+    out
+}

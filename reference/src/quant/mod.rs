@@ -1,0 +1,99 @@
+//! Codecs for the quantized formats: the source of truth for their bits. Each follows its
+//! format's definition operation by operation in f32 (as the GGML and DeepSeek references do),
+//! so the bytes are the ones those stacks write. Layouts are in `spec/src/quant.rs` and
+//! `docs/formats.md`.
+
+mod fp8;
+mod ggml;
+mod int8;
+
+use crosscheck_spec::QuantFormat;
+
+pub use fp8::{e4m3_bits_to_f32, f32_to_e4m3_bits};
+
+/// Quantizes a row-major rows × cols matrix of f32 values into `format`'s bytes.
+/// The caller has checked the shape with [`QuantFormat::check_cols`].
+pub fn encode(format: QuantFormat, rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
+    assert_eq!(
+        values.len(),
+        rows * cols,
+        "{format}: {} values for {rows}×{cols}",
+        values.len()
+    );
+    match format {
+        QuantFormat::Q8_0 => ggml::encode_q8_0(values),
+        QuantFormat::Q4_0 => ggml::encode_q4_0(values),
+        QuantFormat::Int8 => int8::encode(rows, cols, values),
+        QuantFormat::Fp8E4M3 => values.iter().map(|&v| f32_to_e4m3_bits(v)).collect(),
+        QuantFormat::Fp8E4M3Tile => fp8::encode_scaled(rows, cols, 1, values),
+        QuantFormat::Fp8E4M3Block => {
+            fp8::encode_scaled(rows, cols, crosscheck_spec::FP8_TILE, values)
+        }
+    }
+}
+
+/// The exact real values a quantized matrix stands for (scale × code, computed in f64, where
+/// every such product is exact).
+pub fn dequantize_exact(format: QuantFormat, rows: usize, cols: usize, bytes: &[u8]) -> Vec<f64> {
+    assert_eq!(
+        bytes.len(),
+        format.encoded_len(rows, cols),
+        "{format}: {} bytes for {rows}×{cols}",
+        bytes.len()
+    );
+    match format {
+        QuantFormat::Q8_0 => ggml::decode_q8_0(bytes),
+        QuantFormat::Q4_0 => ggml::decode_q4_0(bytes),
+        QuantFormat::Int8 => int8::decode(rows, cols, bytes),
+        QuantFormat::Fp8E4M3 => bytes.iter().map(|&b| e4m3_bits_to_f32(b) as f64).collect(),
+        QuantFormat::Fp8E4M3Tile => fp8::decode_scaled(rows, cols, 1, bytes),
+        QuantFormat::Fp8E4M3Block => {
+            fp8::decode_scaled(rows, cols, crosscheck_spec::FP8_TILE, bytes)
+        }
+    }
+}
+
+/// Dequantizes to f32 as the format defines it: the f32 product scale × code, i.e. the exact
+/// value rounded to nearest even (exact for Q8_0, Q4_0 and unscaled E4M3).
+pub fn decode(format: QuantFormat, rows: usize, cols: usize, bytes: &[u8]) -> Vec<f32> {
+    dequantize_exact(format, rows, cols, bytes)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
+}
+
+/// f32 → f16 bits, round to nearest even (GGML_FP32_TO_FP16).
+fn f16_bits(x: f32) -> u16 {
+    crate::codec::f32_to_f16_bits(x)
+}
+
+/// f16 bits → f32 (exact).
+fn f16_value(bits: u16) -> f32 {
+    crate::codec::f16_bits_to_f32(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_decodes_close_to_what_it_encoded() {
+        // Integer codes resolve amax / 127 (Q8_0, int8) or amax / 8 (Q4_0); E4M3 keeps 3
+        // mantissa bits (1/16 relative) down to its subnormals.
+        let values: Vec<f32> = (0..64).map(|i| (i as f32 - 32.0) * 0.25).collect();
+        let amax = 8.0f32;
+        for format in QuantFormat::ALL {
+            let bytes = encode(format, 2, 32, &values);
+            assert_eq!(bytes.len(), format.encoded_len(2, 32));
+            let back = decode(format, 2, 32, &bytes);
+            for (x, y) in values.iter().zip(&back) {
+                let allowed = match format {
+                    QuantFormat::Q8_0 | QuantFormat::Int8 => amax / 254.0,
+                    QuantFormat::Q4_0 => amax / 16.0,
+                    _ => x.abs() / 16.0 + amax / 448.0 * (2.0f32).powi(-10),
+                };
+                assert!((x - y).abs() <= allowed * 1.0001, "{format}: {x} → {y}");
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Quantized storage formats and the problems that produce, consume and multiply them.
+//! The byte layouts here are the contract; `docs/formats.md` documents them for users.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::KernelError;
+
+/// Values per GGML block (Q8_0 and Q4_0).
+pub const GGML_BLOCK: usize = 32;
+
+/// Side of a DeepSeek-style FP8 scaling tile (1×128 for activations, 128×128 for weights).
+pub const FP8_TILE: usize = 128;
+
+/// A quantized format of a rows × cols matrix of f32 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QuantFormat {
+    /// GGML Q8_0: blocks of 32 values along each row, each an f16 scale d (little-endian) and 32
+    /// signed bytes q; value = d·q. 34 bytes per block; cols must be a multiple of 32.
+    Q8_0,
+    /// GGML Q4_0: blocks of 32, each an f16 scale d and 16 bytes; byte j holds element j in its
+    /// low nibble and element j + 16 in its high nibble; value = d·(q − 8). 18 bytes per block.
+    Q4_0,
+    /// Symmetric int8 with one f32 scale per row (per output channel of weights, per token of
+    /// activations): each row is its f32 scale (little-endian) then `cols` signed bytes;
+    /// value = q·scale.
+    Int8,
+    /// OCP FP8 E4M3, one byte per value, no scaling; conversion saturates at ±448.
+    Fp8E4M3,
+    /// E4M3 with one f32 scale per 1×128 tile of each row (DeepSeek-V3 activations): all the
+    /// scales (rows × ⌈cols/128⌉, row-major, little-endian), then rows × cols bytes;
+    /// value = e4m3·scale. A last tile shorter than 128 has its own scale.
+    Fp8E4M3Tile,
+    /// E4M3 with one f32 scale per 128×128 block (DeepSeek-V3 weights): the scales
+    /// (⌈rows/128⌉ × ⌈cols/128⌉, row-major), then rows × cols bytes.
+    Fp8E4M3Block,
+}
+
+impl QuantFormat {
+    /// Every format, in report order.
+    pub const ALL: [QuantFormat; 6] = [
+        QuantFormat::Q8_0,
+        QuantFormat::Q4_0,
+        QuantFormat::Int8,
+        QuantFormat::Fp8E4M3,
+        QuantFormat::Fp8E4M3Tile,
+        QuantFormat::Fp8E4M3Block,
+    ];
+
+    /// Name used on the command line and in case ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuantFormat::Q8_0 => "q8_0",
+            QuantFormat::Q4_0 => "q4_0",
+            QuantFormat::Int8 => "int8",
+            QuantFormat::Fp8E4M3 => "fp8-e4m3",
+            QuantFormat::Fp8E4M3Tile => "fp8-e4m3-1x128",
+            QuantFormat::Fp8E4M3Block => "fp8-e4m3-128x128",
+        }
+    }
+
+    /// The kernel family that handles this format: `q8_0`, `q4_0`, `int8` or `fp8`.
+    pub fn family(self) -> &'static str {
+        match self {
+            QuantFormat::Q8_0 => "q8_0",
+            QuantFormat::Q4_0 => "q4_0",
+            QuantFormat::Int8 => "int8",
+            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => "fp8",
+        }
+    }
+
+    /// Whether `cols` is a valid row length (GGML formats need whole blocks of 32).
+    pub fn check_cols(self, cols: usize) -> Result<(), String> {
+        match self {
+            QuantFormat::Q8_0 | QuantFormat::Q4_0 if cols % GGML_BLOCK != 0 => Err(format!(
+                "{} needs rows of a multiple of {GGML_BLOCK} values, not {cols}",
+                self.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Bytes of a rows × cols matrix in this format.
+    pub fn encoded_len(self, rows: usize, cols: usize) -> usize {
+        let tiles = |n: usize| n.div_ceil(FP8_TILE);
+        match self {
+            QuantFormat::Q8_0 => rows * (cols / GGML_BLOCK) * (2 + GGML_BLOCK),
+            QuantFormat::Q4_0 => rows * (cols / GGML_BLOCK) * (2 + GGML_BLOCK / 2),
+            QuantFormat::Int8 => rows * (4 + cols),
+            QuantFormat::Fp8E4M3 => rows * cols,
+            QuantFormat::Fp8E4M3Tile => 4 * rows * tiles(cols) + rows * cols,
+            QuantFormat::Fp8E4M3Block => 4 * tiles(rows) * tiles(cols) + rows * cols,
+        }
+    }
+}
+
+impl fmt::Display for QuantFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for QuantFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        QuantFormat::ALL
+            .into_iter()
+            .find(|q| q.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = QuantFormat::ALL.iter().map(|q| q.name()).collect();
+                format!(
+                    "unknown quantized format `{s}` (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Quantizing (f32 → format) or dequantizing (format → f32) a rows × cols matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QuantizeProblem {
+    /// The format.
+    pub format: QuantFormat,
+    /// Rows of the matrix.
+    pub rows: usize,
+    /// Values per row.
+    pub cols: usize,
+}
+
+impl QuantizeProblem {
+    /// Checks dimensions and the format's row-length rule.
+    pub fn validate(&self) -> Result<(), KernelError> {
+        if self.rows == 0 || self.cols == 0 {
+            return Err(KernelError::InvalidProblem(format!(
+                "{} of {}×{} values",
+                self.format, self.rows, self.cols
+            )));
+        }
+        self.format
+            .check_cols(self.cols)
+            .map_err(KernelError::InvalidProblem)?;
+        self.rows
+            .checked_mul(self.cols)
+            .and_then(|n| n.checked_mul(4))
+            .map(|_| ())
+            .ok_or_else(|| {
+                KernelError::InvalidProblem(format!("{self:?} overflows the address space"))
+            })
+    }
+
+    /// Bytes of the quantized matrix.
+    pub fn encoded_len(&self) -> usize {
+        self.format.encoded_len(self.rows, self.cols)
+    }
+}
+
+/// C (f32, m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format; the
+/// activations A are f32 for Q8_0 and Q4_0 weights, int8 per token for int8 weights, and FP8
+/// with 1×128 tiles for FP8 weights with 128×128 blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QuantMatmulProblem {
+    /// Format of the weights: Q8_0, Q4_0, Int8 or Fp8E4M3Block.
+    pub weights: QuantFormat,
+    /// Rows of A and C (tokens).
+    pub m: usize,
+    /// Rows of W, columns of C (output channels).
+    pub n: usize,
+    /// Length of every dot product (input channels).
+    pub k: usize,
+}
+
+impl QuantMatmulProblem {
+    /// Format of the activations, or `None` when they are plain f32.
+    pub fn activations(&self) -> Option<QuantFormat> {
+        match self.weights {
+            QuantFormat::Int8 => Some(QuantFormat::Int8),
+            QuantFormat::Fp8E4M3Block => Some(QuantFormat::Fp8E4M3Tile),
+            _ => None,
+        }
+    }
+
+    /// Checks dimensions, the weight format and the formats' rules on k.
+    pub fn validate(&self) -> Result<(), KernelError> {
+        let invalid = |what: String| Err(KernelError::InvalidProblem(format!("qmatmul: {what}")));
+        if self.m == 0 || self.n == 0 || self.k == 0 {
+            return invalid(format!(
+                "dimension of 0 in m {} n {} k {}",
+                self.m, self.n, self.k
+            ));
+        }
+        if matches!(
+            self.weights,
+            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile
+        ) {
+            return invalid(format!(
+                "weights in {} (use q8_0, q4_0, int8 or fp8-e4m3-128x128)",
+                self.weights
+            ));
+        }
+        self.weights
+            .check_cols(self.k)
+            .map_err(KernelError::InvalidProblem)?;
+        let fits = |a: usize, b: usize| a.checked_mul(b).and_then(|x| x.checked_mul(4)).is_some();
+        if fits(self.m, self.k) && fits(self.n, self.k) && fits(self.m, self.n) {
+            Ok(())
+        } else {
+            invalid(format!("{self:?} overflows the address space"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_lengths_follow_the_layouts() {
+        assert_eq!(QuantFormat::Q8_0.encoded_len(2, 64), 2 * 2 * 34);
+        assert_eq!(QuantFormat::Q4_0.encoded_len(1, 32), 18);
+        assert_eq!(QuantFormat::Int8.encoded_len(3, 5), 3 * 9);
+        assert_eq!(
+            QuantFormat::Fp8E4M3Tile.encoded_len(2, 130),
+            4 * 2 * 2 + 260
+        );
+        assert_eq!(QuantFormat::Fp8E4M3Block.encoded_len(129, 1), 4 * 2 + 129);
+    }
+
+    #[test]
+    fn names_round_trip_and_shapes_are_checked() {
+        for q in QuantFormat::ALL {
+            assert_eq!(q.name().parse::<QuantFormat>().unwrap(), q);
+        }
+        assert!(
+            QuantizeProblem {
+                format: QuantFormat::Q4_0,
+                rows: 1,
+                cols: 33
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            QuantizeProblem {
+                format: QuantFormat::Int8,
+                rows: 1,
+                cols: 33
+            }
+            .validate()
+            .is_ok()
+        );
+        let qm = QuantMatmulProblem {
+            weights: QuantFormat::Fp8E4M3Block,
+            m: 1,
+            n: 1,
+            k: 130,
+        };
+        assert!(qm.validate().is_ok());
+        assert_eq!(qm.activations(), Some(QuantFormat::Fp8E4M3Tile));
+        assert!(
+            QuantMatmulProblem {
+                weights: QuantFormat::Fp8E4M3,
+                ..qm
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

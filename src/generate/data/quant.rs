@@ -1,0 +1,289 @@
+//! Quantized inputs: f32 values for quantize and for quantized-matmul operands (encoded by the
+//! reference codec where the problem wants bytes), and bytes for dequantize. Distributions are
+//! defined per the format's unit — a block of 32, a row, or a scale tile — so that zero blocks,
+//! outliers and ties land where the format's scales are computed.
+
+use crosscheck_reference::quant;
+use crosscheck_spec::{
+    FP8_TILE, GGML_BLOCK, HostTensor, Layout, Precision, QuantFormat, QuantMatmulProblem,
+    QuantizeProblem,
+};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::{normal, stream, tensor, uniform};
+use crate::case::Distribution;
+
+/// X (f32) for quantize.
+pub fn quantize_inputs(p: &QuantizeProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {
+    let values = values(p.format, p.rows, p.cols, dist, &mut stream(seed, 0));
+    vec![tensor(
+        vec![p.rows, p.cols],
+        Layout::RowMajor,
+        Precision::F32,
+        &values,
+    )]
+}
+
+/// Q (bytes) for dequantize: reference-encoded values, or random bytes.
+pub fn dequantize_inputs(p: &QuantizeProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {
+    let mut rng = stream(seed, 0);
+    let bytes = match dist {
+        Distribution::RandomBytes => random_bytes(p.format, p.rows, p.cols, &mut rng),
+        _ => quant::encode(
+            p.format,
+            p.rows,
+            p.cols,
+            &values(p.format, p.rows, p.cols, dist, &mut rng),
+        ),
+    };
+    vec![bytes_tensor(bytes)]
+}
+
+/// A (f32 or bytes) and W (bytes) for a quantized matmul.
+pub fn qmatmul_inputs(p: &QuantMatmulProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {
+    let a_format = p.activations().unwrap_or(QuantFormat::Fp8E4M3); // unit layout for f32 activations
+    let a_values = values(a_format, p.m, p.k, dist, &mut stream(seed, 0));
+    let a = match p.activations() {
+        None => tensor(vec![p.m, p.k], Layout::RowMajor, Precision::F32, &a_values),
+        Some(format) => bytes_tensor(quant::encode(format, p.m, p.k, &a_values)),
+    };
+    let w_values = values(p.weights, p.n, p.k, dist, &mut stream(seed, 1));
+    vec![
+        a,
+        bytes_tensor(quant::encode(p.weights, p.n, p.k, &w_values)),
+    ]
+}
+
+fn bytes_tensor(bytes: Vec<u8>) -> HostTensor {
+    HostTensor {
+        shape: vec![bytes.len()],
+        layout: Layout::RowMajor,
+        precision: Precision::U8,
+        bytes,
+    }
+}
+
+/// The unit of element `i` of a rows × cols matrix: the group that shares a scale (or, for raw
+/// FP8, a run of 32), and the number of units.
+fn unit_of(format: QuantFormat, rows: usize, cols: usize, i: usize) -> usize {
+    let (r, c) = (i / cols, i % cols);
+    let tiles_per_row = cols.div_ceil(FP8_TILE);
+    match format {
+        QuantFormat::Q8_0 | QuantFormat::Q4_0 | QuantFormat::Fp8E4M3 => i / GGML_BLOCK,
+        QuantFormat::Int8 => r,
+        QuantFormat::Fp8E4M3Tile => r * tiles_per_row + c / FP8_TILE,
+        QuantFormat::Fp8E4M3Block => (r / FP8_TILE) * tiles_per_row + c / FP8_TILE,
+    }
+    .min(rows * cols)
+}
+
+/// f32 values of a rows × cols matrix to be stored in `format`.
+fn values(
+    format: QuantFormat,
+    rows: usize,
+    cols: usize,
+    dist: Distribution,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f32> {
+    let n = rows * cols;
+    let units = (0..n)
+        .map(|i| unit_of(format, rows, cols, i))
+        .max()
+        .map_or(0, |u| u + 1);
+    match dist {
+        Distribution::Uniform => (0..n).map(|_| uniform(rng)).collect(),
+        Distribution::ZeroBlocks => {
+            let zero: Vec<bool> = (0..units).map(|_| rng.random_range(0..4) == 0).collect();
+            (0..n)
+                .map(|i| {
+                    if zero[unit_of(format, rows, cols, i)] {
+                        0.0
+                    } else {
+                        normal(rng)
+                    }
+                })
+                .collect()
+        }
+        Distribution::Outliers => {
+            let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
+            for run in v.chunks_mut(GGML_BLOCK) {
+                let at = rng.random_range(0..run.len());
+                run[at] *= 1000.0;
+            }
+            v
+        }
+        Distribution::Ties => ties(format, rows, cols, units, rng),
+        Distribution::Beyond448 => (0..n)
+            .map(|_| {
+                let special = format == QuantFormat::Fp8E4M3 && rng.random_range(0..16) == 0;
+                let v = if special {
+                    [f32::INFINITY, f32::NAN, 448.0, 464.0][rng.random_range(0..4)]
+                } else {
+                    rng.random_range(0.0f32..2000.0)
+                };
+                if rng.random::<bool>() { -v } else { v }
+            })
+            .collect(),
+        _ => (0..n).map(|_| normal(rng)).collect(),
+    }
+}
+
+/// Values on the format's rounding ties and thresholds. Each unit gets a power-of-two scale
+/// 2^e (so scales and their reciprocals are exact), its first element the largest magnitude
+/// (127·2^e, ±8·2^e or 448·2^e), and the others codes that land exactly on a tie: k + ½ for
+/// Q8_0 and int8, N − 8.5 (and its f32 neighbours) for Q4_0, midpoints between E4M3 codes.
+fn ties(
+    format: QuantFormat,
+    rows: usize,
+    cols: usize,
+    units: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f32> {
+    let signs = |rng: &mut ChaCha8Rng| if rng.random::<bool>() { -1.0f32 } else { 1.0 };
+    let unit_scale: Vec<(f32, f32)> = (0..units)
+        .map(|_| ((2.0f32).powi(rng.random_range(-4..=4)), signs(rng)))
+        .collect();
+    let mut seen = vec![false; units];
+    (0..rows * cols)
+        .map(|i| {
+            let u = unit_of(format, rows, cols, i);
+            let (scale, unit_sign) = unit_scale[u];
+            let first = !std::mem::replace(&mut seen[u], true);
+            match format {
+                QuantFormat::Q8_0 | QuantFormat::Int8 if first => unit_sign * 127.0 * scale,
+                QuantFormat::Q8_0 | QuantFormat::Int8 => {
+                    signs(rng) * (rng.random_range(-127..=126) as f32 + 0.5) * scale
+                }
+                // m = ±8·scale makes d = m / −8 = ∓scale; x = −t·(m / 8) then gives x · id = t exactly.
+                QuantFormat::Q4_0 if first => unit_sign * 8.0 * scale,
+                QuantFormat::Q4_0 => {
+                    let t = rng.random_range(1..=15) as f32 - 8.5;
+                    let nudge = [
+                        0.0,
+                        (2.0f32).powi(-21),
+                        -(2.0f32).powi(-21),
+                        (2.0f32).powi(-20),
+                    ][rng.random_range(0..4)];
+                    -(t + nudge) * unit_sign * scale
+                }
+                QuantFormat::Fp8E4M3 => signs(rng) * e4m3_midpoint(rng),
+                _ if first => unit_sign * 448.0 * scale,
+                _ => signs(rng) * e4m3_midpoint(rng) * scale,
+            }
+        })
+        .collect()
+}
+
+/// Halfway between two adjacent E4M3 values below 448 (or 464, halfway to the 480 that does
+/// not exist, which must saturate to 448).
+fn e4m3_midpoint(rng: &mut ChaCha8Rng) -> f32 {
+    let code = rng.random_range(0u8..0x7e);
+    let (lo, hi) = (
+        quant::e4m3_bits_to_f32(code),
+        quant::e4m3_bits_to_f32(code + 1),
+    );
+    if code == 0x7d && rng.random::<bool>() {
+        464.0
+    } else {
+        (lo + hi) / 2.0
+    }
+}
+
+/// Random bytes in the format's layout: codes and f16 scales of any bits; f32 scales random but
+/// finite and normal (so that products stay in f32's normal range on every device).
+fn random_bytes(format: QuantFormat, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..format.encoded_len(rows, cols))
+        .map(|_| rng.random::<u8>())
+        .collect();
+    let mut normal_scale = |at: usize, rng: &mut ChaCha8Rng| {
+        let exp = rng.random_range(-20i32..=20);
+        let v = (1.0 + rng.random::<f32>())
+            * (2.0f32).powi(exp)
+            * if rng.random::<bool>() { -1.0 } else { 1.0 };
+        bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    };
+    match format {
+        QuantFormat::Int8 => (0..rows).for_each(|r| normal_scale(r * (4 + cols), rng)),
+        QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
+            let scales = (format.encoded_len(rows, cols) - rows * cols) / 4;
+            (0..scales).for_each(|s| normal_scale(4 * s, rng));
+        }
+        _ => {}
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_land_exactly_on_ties() {
+        let v = values(
+            QuantFormat::Q8_0,
+            1,
+            64,
+            Distribution::Ties,
+            &mut stream(1, 0),
+        );
+        for block in v.chunks(32) {
+            let d = block[0].abs() / 127.0;
+            assert!(
+                block[1..].iter().all(|x| (x / d).fract().abs() == 0.5),
+                "{block:?}"
+            );
+        }
+        let v = values(
+            QuantFormat::Int8,
+            3,
+            10,
+            Distribution::Ties,
+            &mut stream(2, 0),
+        );
+        for row in v.chunks(10) {
+            let s = row[0].abs() / 127.0;
+            assert!(row[1..].iter().all(|x| (x / s).fract().abs() == 0.5));
+        }
+    }
+
+    #[test]
+    fn q4_0_ties_hit_the_truncation_thresholds() {
+        let v = values(
+            QuantFormat::Q4_0,
+            2,
+            64,
+            Distribution::Ties,
+            &mut stream(5, 0),
+        );
+        for block in v.chunks(32) {
+            let id = -8.0 / block[0];
+            for x in &block[1..] {
+                let t = x * id + 8.5;
+                assert!((t - t.round()).abs() <= (2.0f32).powi(-20), "{x} → {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_blocks_zero_whole_units() {
+        let v = values(
+            QuantFormat::Q4_0,
+            4,
+            256,
+            Distribution::ZeroBlocks,
+            &mut stream(3, 0),
+        );
+        let zero_blocks = v.chunks(32).filter(|b| b.iter().all(|x| *x == 0.0)).count();
+        assert!(zero_blocks > 0 && zero_blocks < 32, "{zero_blocks}");
+    }
+
+    #[test]
+    fn random_bytes_keep_f32_scales_normal() {
+        let b = random_bytes(QuantFormat::Int8, 5, 3, &mut stream(4, 0));
+        for row in b.chunks(7) {
+            let s = f32::from_le_bytes(row[..4].try_into().unwrap());
+            assert!(s.is_normal());
+        }
+    }
+}
