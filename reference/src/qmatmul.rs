@@ -1,7 +1,7 @@
 //! The f64 oracle of quantized matmuls: C = A · Wᵀ from the exactly dequantized operands, with
 //! the gauge Σ|a||w| the accumulation bound scales with.
 
-use crosscheck_spec::{HostTensor, QuantMatmulProblem};
+use crosscheck_spec::{HostTensor, QuantFormat, QuantMatmulProblem};
 
 use crate::{codec, quant};
 
@@ -15,7 +15,12 @@ pub struct QuantMatmulReference {
 }
 
 /// Computes the reference from the stored operands (A as the problem says, W quantized).
+/// Int8 × int8 is computed as the format defines it: the integer sum of code products, exact,
+/// times both scales (in f64, two roundings relative to the result).
 pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
+    if p.weights == QuantFormat::Int8 {
+        return int8(p, a, w);
+    }
     let a_values: Vec<f64> = match p.activations() {
         None => codec::decode(a.precision, &a.bytes)
             .into_iter()
@@ -37,4 +42,63 @@ pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantM
         }
     }
     QuantMatmulReference { values, gauge }
+}
+
+/// Rows of (scale, codes) of an int8 matrix with `k` columns.
+fn int8_rows(bytes: &[u8], k: usize) -> Vec<(f64, Vec<i64>)> {
+    bytes
+        .chunks_exact(4 + k)
+        .map(|r| {
+            (
+                f32::from_le_bytes([r[0], r[1], r[2], r[3]]) as f64,
+                r[4..].iter().map(|&q| q as i8 as i64).collect(),
+            )
+        })
+        .collect()
+}
+
+fn int8(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
+    let (a_rows, w_rows) = (int8_rows(&a.bytes, p.k), int8_rows(&w.bytes, p.k));
+    let mut values = Vec::with_capacity(p.m * p.n);
+    let mut gauge = Vec::with_capacity(p.m * p.n);
+    for (sa, qa) in &a_rows {
+        for (sw, qw) in &w_rows {
+            let acc: i64 = qa.iter().zip(qw).map(|(x, y)| x * y).sum();
+            let abs: i64 = qa.iter().zip(qw).map(|(x, y)| (x * y).abs()).sum();
+            values.push(acc as f64 * sa * sw);
+            gauge.push(abs as f64 * (sa * sw).abs());
+        }
+    }
+    QuantMatmulReference { values, gauge }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crosscheck_spec::{Layout, Precision};
+
+    #[test]
+    fn int8_sums_are_exact_integers_times_the_scales() {
+        // Codes that cancel exactly: the result must be exactly 0, whatever the scales.
+        let p = QuantMatmulProblem {
+            weights: QuantFormat::Int8,
+            m: 1,
+            n: 1,
+            k: 2,
+        };
+        let row = |s: f32, q: [i8; 2]| {
+            let mut b = s.to_le_bytes().to_vec();
+            b.extend(q.iter().map(|&x| x as u8));
+            HostTensor {
+                shape: vec![6],
+                layout: Layout::RowMajor,
+                precision: Precision::U8,
+                bytes: b,
+            }
+        };
+        let r = qmatmul(&p, &row(0.1, [3, 5]), &row(0.7, [5, -3]));
+        assert_eq!(r.values, vec![0.0]);
+        let r = qmatmul(&p, &row(0.5, [3, 5]), &row(2.0, [5, 3]));
+        assert_eq!(r.values, vec![30.0]);
+    }
 }

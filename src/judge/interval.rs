@@ -31,7 +31,7 @@ pub fn allowed(
         ),
     };
     let tiny = precision.min_normal();
-    if contract.subnormals == Subnormals::MayFlush && lo < tiny && hi > -tiny {
+    if flushes(precision, contract) && lo < tiny && hi > -tiny {
         lo = lo.min(0.0);
         hi = hi.max(0.0);
     }
@@ -79,6 +79,12 @@ pub fn ratio(
     }
 }
 
+/// Whether the contract lets subnormal outputs of `precision` become zero (raw bytes have no
+/// subnormals: a byte is exact or wrong).
+fn flushes(precision: Precision, contract: &NumericContract) -> bool {
+    contract.subnormals == Subnormals::MayFlush && precision != Precision::U8
+}
+
 /// The values that the contract's final rounding may turn into `value`.
 fn preimage(value: f64, precision: Precision, contract: &NumericContract) -> (f64, f64) {
     let max = precision.max_finite();
@@ -104,7 +110,7 @@ fn preimage(value: f64, precision: Precision, contract: &NumericContract) -> (f6
         OutputRounding::Faithful => (below, above),
     };
     let tiny = precision.min_normal();
-    if contract.subnormals == Subnormals::MayFlush && value == 0.0 {
+    if flushes(precision, contract) && value == 0.0 {
         lo = lo.min(-tiny);
         hi = hi.max(tiny);
     }
@@ -206,6 +212,13 @@ mod tests {
         let flush = contract(OutputRounding::NearestEven, Subnormals::MayFlush);
         assert!(judge(0.0, tiny, 0.0, Precision::F16, &RNE) > 1.0);
         assert_eq!(judge(0.0, tiny, 0.0, Precision::F16, &flush), 0.0);
+    }
+
+    #[test]
+    fn bytes_are_never_flushed() {
+        let flush = contract(OutputRounding::NearestEven, Subnormals::MayFlush);
+        assert_eq!(allowed(30.0, 0.0, Precision::U8, &flush), (30.0, 30.0));
+        assert_eq!(judge(0.0, 30.0, 0.0, Precision::U8, &flush), f64::INFINITY);
     }
 
     #[test]

@@ -32,10 +32,10 @@ pub fn judge(
         let value = codec::bits_to_f64(precision, precision.bits(element));
         let oracle = values[index];
         let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
-        // Raw bytes have no spare pattern: a byte that still holds the poison but is exactly
-        // what was due cannot be told from a written one, and is not charged.
+        // Raw bytes have no spare pattern: a byte holding the poison (0xa5) may have been written
+        // with that value, so bytes are only ever judged as right or wrong.
         let holds_poison = unwritten.next_if_eq(&&index).is_some();
-        let is_unwritten = holds_poison && !(precision == Precision::U8 && value == oracle);
+        let is_unwritten = holds_poison && precision != Precision::U8;
         let inside = lo <= value && value <= hi || (value.is_nan() && oracle.is_nan());
         let ratio = if is_unwritten {
             f64::INFINITY

@@ -1,0 +1,105 @@
+//! Quantized formats on every backend: quantize and dequantize bit-exact against the reference
+//! codecs (GGML Q8_0/Q4_0, int8, OCP E4M3 with DeepSeek scaling), quantized matmuls within their
+//! derived bound. Fixed cases put values on rounding ties, in all-zero blocks, next to outliers,
+//! past E4M3's range and in short last FP8 blocks; properties shrink failures to small cases.
+
+use crosscheck::generate::shapes;
+use crosscheck::run::Plan;
+use crosscheck::testing::{backend_or_skip, check_case, check_property, runnable_variants};
+use crosscheck_spec::Op;
+
+const OPS: [Op; 3] = [Op::Quantize, Op::Dequantize, Op::QuantMatmul];
+const FAMILIES: [&str; 4] = ["q8_0", "q4_0", "int8", "fp8"];
+
+fn fixed(api: &str) {
+    let Some(backend) = backend_or_skip(api, "quantized fixed cases") else {
+        return;
+    };
+    let plan = Plan {
+        random_cases: 0,
+        ..Plan::default()
+    };
+    let mut failures = Vec::new();
+    for op in OPS {
+        for family in FAMILIES {
+            for variant in runnable_variants(backend.as_ref(), (op, family)) {
+                for case in plan.cases(op, backend.name(), family, variant) {
+                    if let Err(e) = check_case(backend.as_ref(), &case) {
+                        failures.push(e);
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn properties(api: &str) {
+    let Some(backend) = backend_or_skip(api, "quantized properties") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for op in OPS {
+        for family in FAMILIES {
+            for variant in runnable_variants(backend.as_ref(), (op, family)) {
+                let strategy = shapes::case(op, backend.name(), family, variant);
+                if let Err(e) = check_property(backend.as_ref(), strategy) {
+                    failures.push(format!("{op}/{family} on {}: {e}", backend.name()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn fixed_cpu() {
+    fixed("cpu");
+}
+
+#[test]
+fn fixed_vulkan() {
+    fixed("vulkan");
+}
+
+#[test]
+fn fixed_gl() {
+    fixed("gl");
+}
+
+#[test]
+fn properties_cpu() {
+    properties("cpu");
+}
+
+#[test]
+fn properties_vulkan() {
+    properties("vulkan");
+}
+
+#[test]
+fn properties_gl() {
+    properties("gl");
+}
+
+/// Every backend offers every quantized kernel (a missing one would silently shrink the suite).
+#[test]
+fn every_backend_offers_every_quantized_kernel() {
+    for backend in &crosscheck::registry().all {
+        let kernels = backend.kernels();
+        for op in OPS {
+            for family in FAMILIES {
+                assert!(
+                    kernels.iter().any(|k| k.op == op && k.name == family),
+                    "{} lacks {op}/{family}",
+                    backend.name()
+                );
+            }
+        }
+    }
+}
