@@ -8,6 +8,7 @@
 
 pub mod backends;
 pub mod case;
+pub mod convert;
 pub mod generate;
 pub mod guards;
 pub mod judge;
