@@ -25,7 +25,10 @@ impl FromStr for Format {
             "bf16" => Ok(Format::Half(Precision::BF16)),
             _ => s.parse().map(Format::Quant).map_err(|_| {
                 let quant: Vec<&str> = QuantFormat::ALL.iter().map(|q| q.name()).collect();
-                format!("unknown format `{s}` (expected f16, bf16, {})", quant.join(", "))
+                format!(
+                    "unknown format `{s}` (expected f16, bf16, {})",
+                    quant.join(", ")
+                )
             }),
         }
     }
@@ -41,7 +44,11 @@ impl fmt::Display for Format {
 }
 
 /// Rows and columns of `count` values: one row unless `row_length` is given.
-fn shape(format: Format, count: usize, row_length: Option<usize>) -> Result<(usize, usize), String> {
+fn shape(
+    format: Format,
+    count: usize,
+    row_length: Option<usize>,
+) -> Result<(usize, usize), String> {
     if count == 0 {
         return Err("the input holds no values".into());
     }
@@ -59,7 +66,10 @@ fn shape(format: Format, count: usize, row_length: Option<usize>) -> Result<(usi
 /// has per-row or per-tile scales; the whole input is one row otherwise).
 pub fn encode(format: Format, input: &[u8], row_length: Option<usize>) -> Result<Vec<u8>, String> {
     if input.len() % 4 != 0 {
-        return Err(format!("the input is {} bytes, not a whole number of little-endian f32 values", input.len()));
+        return Err(format!(
+            "the input is {} bytes, not a whole number of little-endian f32 values",
+            input.len()
+        ));
     }
     let values = codec::decode(Precision::F32, input);
     let (rows, cols) = shape(format, values.len(), row_length)?;
@@ -75,7 +85,10 @@ pub fn decode(format: Format, input: &[u8], row_length: Option<usize>) -> Result
     let values = match format {
         Format::Half(p) => {
             if input.len() % 2 != 0 {
-                return Err(format!("{} bytes are not a whole number of {p} values", input.len()));
+                return Err(format!(
+                    "{} bytes are not a whole number of {p} values",
+                    input.len()
+                ));
             }
             codec::decode(p, input)
         }
@@ -88,22 +101,34 @@ pub fn decode(format: Format, input: &[u8], row_length: Option<usize>) -> Result
 }
 
 /// Rows and columns of `len` bytes of `q`.
-fn quant_shape(q: QuantFormat, len: usize, row_length: Option<usize>) -> Result<(usize, usize), String> {
+fn quant_shape(
+    q: QuantFormat,
+    len: usize,
+    row_length: Option<usize>,
+) -> Result<(usize, usize), String> {
     let cols = match (q, row_length) {
         (_, Some(c)) => c,
         (QuantFormat::Q8_0 | QuantFormat::Q4_0, None) => {
             let block = q.encoded_len(1, GGML_BLOCK);
             if len % block != 0 {
-                return Err(format!("{len} bytes are not a whole number of {q} blocks ({block} bytes each)"));
+                return Err(format!(
+                    "{len} bytes are not a whole number of {q} blocks ({block} bytes each)"
+                ));
             }
             len / block * GGML_BLOCK
         }
         (QuantFormat::Fp8E4M3, None) => len,
-        (_, None) => return Err(format!("{q} has per-row or per-tile scales: give --row-length")),
+        (_, None) => {
+            return Err(format!(
+                "{q} has per-row or per-tile scales: give --row-length"
+            ));
+        }
     };
     q.check_cols(cols.max(1))?;
     // The smallest row count whose encoding has exactly `len` bytes.
-    let rows = (1..=len).find(|&r| q.encoded_len(r, cols) >= len).filter(|&r| q.encoded_len(r, cols) == len);
+    let rows = (1..=len)
+        .find(|&r| q.encoded_len(r, cols) >= len)
+        .filter(|&r| q.encoded_len(r, cols) == len);
     rows.map(|r| (r, cols))
         .ok_or_else(|| format!("{len} bytes are not a whole number of {q} rows of {cols} values"))
 }
@@ -119,13 +144,26 @@ mod tests {
     #[test]
     fn every_format_round_trips_through_encode_and_decode() {
         let values: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 16.0).collect();
-        for name in ["f16", "bf16", "q8_0", "q4_0", "int8", "fp8-e4m3", "fp8-e4m3-1x128", "fp8-e4m3-128x128"] {
+        for name in [
+            "f16",
+            "bf16",
+            "q8_0",
+            "q4_0",
+            "int8",
+            "fp8-e4m3",
+            "fp8-e4m3-1x128",
+            "fp8-e4m3-128x128",
+        ] {
             let format: Format = name.parse().unwrap();
             let rows = Some(64);
             let bytes = encode(format, &f32_bytes(&values), rows).unwrap();
             let back = codec::decode(Precision::F32, &decode(format, &bytes, rows).unwrap());
             assert_eq!(back.len(), values.len(), "{name}");
-            let worst = values.iter().zip(&back).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let worst = values
+                .iter()
+                .zip(&back)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             assert!(worst <= 0.5, "{name}: {worst}");
         }
     }
@@ -133,11 +171,32 @@ mod tests {
     #[test]
     fn bad_inputs_say_what_is_wrong() {
         let q8: Format = "q8_0".parse().unwrap();
-        assert!(encode(q8, &[0; 7], None).unwrap_err().contains("whole number"));
-        assert!(encode(q8, &f32_bytes(&[1.0; 33]), None).unwrap_err().contains("multiple of 32"));
-        assert!(decode(q8, &[0; 35], None).unwrap_err().contains("not a whole number"));
+        assert!(
+            encode(q8, &[0; 7], None)
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            encode(q8, &f32_bytes(&[1.0; 33]), None)
+                .unwrap_err()
+                .contains("multiple of 32")
+        );
+        assert!(
+            decode(q8, &[0; 35], None)
+                .unwrap_err()
+                .contains("not a whole number")
+        );
         let int8: Format = "int8".parse().unwrap();
-        assert!(decode(int8, &[0; 12], None).unwrap_err().contains("--row-length"));
-        assert!("q3_k".parse::<Format>().unwrap_err().contains("expected f16"));
+        assert!(
+            decode(int8, &[0; 12], None)
+                .unwrap_err()
+                .contains("--row-length")
+        );
+        assert!(
+            "q3_k"
+                .parse::<Format>()
+                .unwrap_err()
+                .contains("expected f16")
+        );
     }
 }

@@ -210,7 +210,7 @@ fn repro(id: &str) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    match run_case(backend.as_ref(), &case) {
+    match run_case(&backend, &case) {
         Ok(CaseResult::Judged { verdict, elapsed }) => {
             say_raw(&describe_case(&case, &verdict));
             say!(
@@ -295,7 +295,16 @@ fn convert(args: ConvertArgs, encoding: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     let format = args.format.to_string();
-    let (what, from, to) = if encoding { ("encoded", "f32", format.as_str()) } else { ("decoded", format.as_str(), "f32") };
-    say!("{what} {} bytes of {from} into {} bytes of {to}: {}", input.len(), output.len(), args.output.display());
+    let (what, from, to) = if encoding {
+        ("encoded", "f32", format.as_str())
+    } else {
+        ("decoded", format.as_str(), "f32")
+    };
+    say!(
+        "{what} {} bytes of {from} into {} bytes of {to}: {}",
+        input.len(),
+        output.len(),
+        args.output.display()
+    );
     ExitCode::SUCCESS
 }

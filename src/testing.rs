@@ -65,7 +65,7 @@ pub fn backend_or_skip(api: &str, test: &str) -> Option<Arc<dyn Backend>> {
 }
 
 /// Runs one case and returns its description if it failed or could not run.
-pub fn check_case(backend: &dyn Backend, case: &Case) -> Result<(), String> {
+pub fn check_case(backend: &Arc<dyn Backend>, case: &Case) -> Result<(), String> {
     match run_case(backend, case) {
         Ok(CaseResult::Judged { verdict, .. }) if verdict.passed() => Ok(()),
         Ok(CaseResult::Judged { verdict, .. }) => Err(format!(
@@ -82,7 +82,7 @@ pub fn check_case(backend: &dyn Backend, case: &Case) -> Result<(), String> {
 /// Runs the property "every case of `strategy` passes on `backend`": shrinks a failure to the
 /// smallest failing case and returns its description and repro line.
 pub fn check_property(
-    backend: &dyn Backend,
+    backend: &Arc<dyn Backend>,
     strategy: impl Strategy<Value = Case>,
 ) -> Result<(), String> {
     let mut runner = TestRunner::new(config());

@@ -18,7 +18,7 @@ fn property(api: &str) {
     for kernel in KERNELS {
         for variant in runnable_variants(backend.as_ref(), (Op::Attention, kernel)) {
             let strategy = shapes::case(Op::Attention, backend.name(), kernel, variant);
-            if let Err(e) = check_property(backend.as_ref(), strategy) {
+            if let Err(e) = check_property(&backend, strategy) {
                 failures.push(format!(
                     "attention/{kernel} {variant} on {}: {e}",
                     backend.name()
@@ -74,7 +74,7 @@ fn semantics(api: &str) {
                     distribution,
                     seed: i as u64,
                 };
-                if let Err(e) = check_case(backend.as_ref(), &case) {
+                if let Err(e) = check_case(&backend, &case) {
                     failures.push(e);
                 }
             }

@@ -129,33 +129,87 @@ fn encode_and_decode_round_trip_through_files() {
     let dir = scratch_dir("codec");
     let values: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 16.0).collect();
     let input = dir.join("x.f32");
-    std::fs::write(&input, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-    for (format, row_length, worst) in [("f16", "256", 0.0), ("q8_0", "256", 0.032), ("q4_0", "32", 0.5), ("fp8-e4m3-1x128", "128", 0.5)] {
+    std::fs::write(
+        &input,
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    for (format, row_length, worst) in [
+        ("f16", "256", 0.0),
+        ("q8_0", "256", 0.032),
+        ("q4_0", "32", 0.5),
+        ("fp8-e4m3-1x128", "128", 0.5),
+    ] {
         let encoded = dir.join(format!("x.{format}"));
         let decoded = dir.join(format!("y.{format}.f32"));
         let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
         let o = crosscheck(
-            &["encode", "--format", format, "--input", &path(&input), "--output", &path(&encoded), "--row-length", row_length],
+            &[
+                "encode",
+                "--format",
+                format,
+                "--input",
+                &path(&input),
+                "--output",
+                &path(&encoded),
+                "--row-length",
+                row_length,
+            ],
             &[],
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let o = crosscheck(
-            &["decode", "--format", format, "--input", &path(&encoded), "--output", &path(&decoded), "--row-length", row_length],
+            &[
+                "decode",
+                "--format",
+                format,
+                "--input",
+                &path(&encoded),
+                "--output",
+                &path(&decoded),
+                "--row-length",
+                row_length,
+            ],
             &[],
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        let back: Vec<f32> =
-            std::fs::read(&decoded).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        let back: Vec<f32> = std::fs::read(&decoded)
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
         assert_eq!(back.len(), values.len());
-        let err = values.iter().zip(&back).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let err = values
+            .iter()
+            .zip(&back)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(err <= worst, "{format}: {err}");
     }
     let encoded = dir.join("x.q8_0");
     let bytes = std::fs::read(&encoded).unwrap();
     assert_eq!(bytes.len(), 8 * 34, "eight Q8_0 blocks of 34 bytes");
     std::fs::write(dir.join("bad.f32"), [0u8; 7]).unwrap();
-    let o = crosscheck(&["encode", "--format", "q8_0", "--input", dir.join("bad.f32").to_str().unwrap(), "--output", "/dev/null"], &[]);
+    let o = crosscheck(
+        &[
+            "encode",
+            "--format",
+            "q8_0",
+            "--input",
+            dir.join("bad.f32").to_str().unwrap(),
+            "--output",
+            "/dev/null",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("not a whole number of little-endian f32"), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a whole number of little-endian f32"),
+        "{}",
+        text(&o)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

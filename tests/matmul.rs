@@ -50,7 +50,7 @@ fn exact_tier(api: &str) {
                         distribution: Distribution::Exact,
                         seed: (i * 4 + j) as u64,
                     };
-                    if let Err(e) = check_case(backend.as_ref(), &case) {
+                    if let Err(e) = check_case(&backend, &case) {
                         failures.push(e);
                     }
                 }
@@ -79,7 +79,7 @@ fn bound_tier(api: &str) {
     for kernel in KERNELS {
         for variant in runnable_variants(backend.as_ref(), (Op::Matmul, kernel)) {
             let strategy = shapes::matmul_case(backend.name(), kernel, variant);
-            if let Err(e) = check_property(backend.as_ref(), strategy) {
+            if let Err(e) = check_property(&backend, strategy) {
                 failures.push(format!(
                     "matmul/{kernel} {variant} on {}: {e}",
                     backend.name()

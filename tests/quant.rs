@@ -24,7 +24,7 @@ fn fixed(api: &str) {
         for family in FAMILIES {
             for variant in runnable_variants(backend.as_ref(), (op, family)) {
                 for case in plan.cases(op, backend.name(), family, variant) {
-                    if let Err(e) = check_case(backend.as_ref(), &case) {
+                    if let Err(e) = check_case(&backend, &case) {
                         failures.push(e);
                     }
                 }
@@ -48,7 +48,7 @@ fn properties(api: &str) {
         for family in FAMILIES {
             for variant in runnable_variants(backend.as_ref(), (op, family)) {
                 let strategy = shapes::case(op, backend.name(), family, variant);
-                if let Err(e) = check_property(backend.as_ref(), strategy) {
+                if let Err(e) = check_property(&backend, strategy) {
                     failures.push(format!("{op}/{family} on {}: {e}", backend.name()));
                 }
             }

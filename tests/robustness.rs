@@ -2,8 +2,11 @@
 //! write past the end, a panic, a shader that does not compile) are each caught and reported as
 //! such, and invalid problems get a typed error before anything runs, on every backend.
 
+use std::sync::Arc;
+
 use crosscheck::case::{Case, Distribution};
 use crosscheck::judge::Failure;
+use crosscheck::run::cell::run_case_within;
 use crosscheck::run::{CaseResult, run_case};
 use crosscheck::testing::backend_or_skip;
 use crosscheck_kernels::{CpuBackend, WgpuBackend};
@@ -19,6 +22,7 @@ enum Breakage {
     WriteOnePastTheEnd,
     PanicInRun,
     PanicInCheck,
+    NeverReturns,
 }
 
 /// A CPU backend that computes correctly, then breaks the result in one deliberate way.
@@ -63,6 +67,9 @@ impl Backend for Broken {
                     .copy_from_slice(&scratch.payload()[..size]);
             }
             Breakage::PanicInRun => panic!("deliberate panic in a test kernel"),
+            Breakage::NeverReturns => loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            },
             Breakage::PanicInCheck => unreachable!("check panicked first"),
         }
         Ok(())
@@ -88,7 +95,12 @@ fn case(backend: &str, kernel: &str, variant: Variant, m: usize, n: usize, k: us
     }
 }
 
-fn failures(backend: &dyn Backend, case: &Case) -> Vec<Failure> {
+fn failures(backend: impl Backend + 'static, case: &Case) -> Vec<Failure> {
+    check(&(Arc::new(backend) as Arc<dyn Backend>), case)
+}
+
+/// The failures of `case` on a backend already behind an Arc.
+fn check(backend: &Arc<dyn Backend>, case: &Case) -> Vec<Failure> {
     match run_case(backend, case) {
         Ok(CaseResult::Judged { verdict, .. }) => verdict.failures,
         other => panic!("{case} was not judged: {other:?}"),
@@ -104,7 +116,7 @@ fn an_unwritten_element_is_caught_and_named() {
     for variant in variants() {
         let c = case("broken-cpu", "naive", variant, 3, 5, 4);
         let last = c.problem.output_len() - 1;
-        let f = failures(&Broken(Breakage::LeaveLastUnwritten), &c);
+        let f = failures(Broken(Breakage::LeaveLastUnwritten), &c);
         assert_eq!(
             f,
             vec![Failure::Unwritten {
@@ -121,7 +133,7 @@ fn a_write_past_the_end_is_caught_and_named() {
     for variant in variants() {
         let c = case("broken-cpu", "tiled", variant, 3, 5, 4);
         let end = c.problem.output_len() * variant.precision.bytes();
-        let f = failures(&Broken(Breakage::WriteOnePastTheEnd), &c);
+        let f = failures(Broken(Breakage::WriteOnePastTheEnd), &c);
         assert!(
             matches!(f.as_slice(), [Failure::OutOfBounds { first_offset, .. }] if *first_offset == end),
             "{variant}: {f:?}"
@@ -133,14 +145,31 @@ fn a_write_past_the_end_is_caught_and_named() {
 fn a_panicking_backend_fails_only_its_case() {
     let v = Variant::portable(Precision::F32);
     for breakage in [Breakage::PanicInRun, Breakage::PanicInCheck] {
-        let f = failures(&Broken(breakage), &case("broken-cpu", "naive", v, 2, 2, 2));
+        let f = failures(Broken(breakage), &case("broken-cpu", "naive", v, 2, 2, 2));
         assert!(
             matches!(f.as_slice(), [Failure::Panicked(msg)] if msg.contains("deliberate panic")),
             "{f:?}"
         );
     }
     // The process and the real backend carry on.
-    assert!(failures(&CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
+    assert!(failures(CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
+}
+
+#[test]
+fn a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time() {
+    let v = Variant::portable(Precision::F32);
+    let hung: Arc<dyn Backend> = Arc::new(Broken(Breakage::NeverReturns));
+    let started = std::time::Instant::now();
+    let limit = std::time::Duration::from_millis(500);
+    let result = run_case_within(&hung, &case("broken-cpu", "naive", v, 2, 2, 2), limit).unwrap();
+    let verdict = result.verdict().expect("judged");
+    assert_eq!(
+        verdict.failures,
+        vec![Failure::Error(KernelError::Timeout(limit))]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The run carries on with the next case.
+    assert!(failures(CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
 }
 
 /// The wgpu backend of `api`, if present (a missing one is reported, or fails under CROSSCHECK_REQUIRE).
@@ -181,26 +210,26 @@ fn broken_shaders_are_caught(api: &str) {
     let broken_syntax = patched(&gpu, "var acc = 0.0;", "var acc = 0.0 +;");
     for variant in variants() {
         let c = case(gpu.name(), "naive", variant, 3, 5, 4);
-        let f = failures(&unwritten, &c);
+        let f = failures(unwritten.clone(), &c);
         assert_eq!(
             f,
             vec![Failure::Unwritten { count: 1, first: 0 }],
             "{api} {variant}"
         );
         let end = c.problem.output_len() * variant.precision.bytes();
-        let f = failures(&past_end, &c);
+        let f = failures(past_end.clone(), &c);
         assert!(
             matches!(f.as_slice(), [Failure::OutOfBounds { first_offset, .. }] if *first_offset == end),
             "{api} {variant}: {f:?}"
         );
-        let f = failures(&broken_syntax, &c);
+        let f = failures(broken_syntax.clone(), &c);
         assert!(
             matches!(f.as_slice(), [Failure::Error(KernelError::Device(msg))] if msg.contains("does not compile")),
             "{api} {variant}: {f:?}"
         );
         // The device survives all of it.
         assert!(
-            failures(&gpu, &c).is_empty(),
+            failures(gpu.clone(), &c).is_empty(),
             "{api} {variant}: correct kernel failed after broken ones"
         );
     }
@@ -311,7 +340,7 @@ fn invalid_problems_get_typed_errors_on_every_backend() {
             );
             let c = case(backend.name(), kernel, v, 3, 4, 5);
             assert!(
-                failures(backend.as_ref(), &c).is_empty(),
+                check(backend, &c).is_empty(),
                 "{name} broke after invalid problems"
             );
         }

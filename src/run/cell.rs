@@ -1,9 +1,10 @@
 //! Running one case on one backend: generate inputs, arm the guards, run the kernel in
 //! isolation, inspect the guards, and judge against the oracle.
 
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use crosscheck_spec::{Backend, KernelError, OutputBuffer};
+use crosscheck_spec::{Backend, HostTensor, KernelError, OutputBuffer};
 
 use crate::case::Case;
 use crate::generate;
@@ -36,9 +37,30 @@ impl CaseResult {
     }
 }
 
-/// Runs `case` on `backend`. `Err` means the case names a kernel or variant the backend does
-/// not offer at all (a wrong id), not a kernel failure.
-pub fn run_case(backend: &dyn Backend, case: &Case) -> Result<CaseResult, String> {
+/// Environment variable with the limit, in seconds, on one backend `run` (default 120).
+pub const TIMEOUT_VAR: &str = "CROSSCHECK_TIMEOUT_S";
+
+/// The limit on one backend `run`: `CROSSCHECK_TIMEOUT_S` or 120 s.
+pub fn default_timeout() -> Duration {
+    std::env::var(TIMEOUT_VAR)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(Duration::from_secs(120), Duration::from_secs_f64)
+}
+
+/// Runs `case` on `backend` within [`default_timeout`]. `Err` means the case names a kernel or
+/// variant the backend does not offer at all (a wrong id), not a kernel failure.
+pub fn run_case(backend: &Arc<dyn Backend>, case: &Case) -> Result<CaseResult, String> {
+    run_case_within(backend, case, default_timeout())
+}
+
+/// [`run_case`] with an explicit limit on the backend's `run`: past it the case gets a timeout
+/// verdict and the call is abandoned on its own thread, so the run carries on.
+pub fn run_case_within(
+    backend: &Arc<dyn Backend>,
+    case: &Case,
+    timeout: Duration,
+) -> Result<CaseResult, String> {
     let kernels = isolated(|| backend.kernels())
         .map_err(|p| format!("{} panicked listing kernels: {p}", backend.name()))?;
     let kernel = kernels
@@ -70,16 +92,16 @@ pub fn run_case(backend: &dyn Backend, case: &Case) -> Result<CaseResult, String
         return Ok(CaseResult::NotApplicable(reason.clone()));
     }
     let tier = case.tier();
-    let no_output = |failure| {
+    let no_output = |failure, elapsed| {
         Ok(CaseResult::Judged {
             verdict: Verdict::no_output(tier, failure),
-            elapsed: Duration::ZERO,
+            elapsed,
         })
     };
     match isolated(|| backend.check(&case.kernel, case.variant, &case.problem)) {
-        Err(panic) => return no_output(Failure::Panicked(panic)),
+        Err(panic) => return no_output(Failure::Panicked(panic), Duration::ZERO),
         Ok(Err(KernelError::Unsupported(reason))) => return Ok(CaseResult::NotApplicable(reason)),
-        Ok(Err(e)) => return no_output(Failure::Error(e)),
+        Ok(Err(e)) => return no_output(Failure::Error(e), Duration::ZERO),
         Ok(Ok(())) => {}
     }
     let inputs = generate::inputs(case);
@@ -87,22 +109,16 @@ pub fn run_case(backend: &dyn Backend, case: &Case) -> Result<CaseResult, String
     let mut output = OutputBuffer::new(out_precision, case.problem.output_len(), GUARD_BYTES);
     guards::arm(&mut output);
     let started = Instant::now();
-    let input_refs: Vec<_> = inputs.iter().collect();
-    let ran = isolated(|| {
-        backend.run(
-            &case.kernel,
-            case.variant,
-            &case.problem,
-            &input_refs,
-            &mut output,
-        )
-    });
+    let (inputs, output) = match run_with_deadline(backend.clone(), case, inputs, output, timeout) {
+        Ran::Done(Ok(()), inputs, output) => (inputs, output),
+        Ran::Done(Err(e), ..) => return no_output(Failure::Error(e), started.elapsed()),
+        Ran::Panicked(panic) => return no_output(Failure::Panicked(panic), started.elapsed()),
+        Ran::TimedOut => return no_output(Failure::Error(KernelError::Timeout(timeout)), timeout),
+        Ran::NotStarted(why) => {
+            return no_output(Failure::Error(KernelError::Device(why)), Duration::ZERO);
+        }
+    };
     let elapsed = started.elapsed();
-    match ran {
-        Err(panic) => return no_output(Failure::Panicked(panic)),
-        Ok(Err(e)) => return no_output(Failure::Error(e)),
-        Ok(Ok(())) => {}
-    }
     let seen = guards::inspect(&output);
     let expected = expectation(case, &inputs, &info.contract);
     let verdict = judge::judge(
@@ -114,4 +130,45 @@ pub fn run_case(backend: &dyn Backend, case: &Case) -> Result<CaseResult, String
         &seen,
     );
     Ok(CaseResult::Judged { verdict, elapsed })
+}
+
+/// How a backend's `run` ended.
+enum Ran {
+    /// It returned (the inputs and output come back with its result).
+    Done(Result<(), KernelError>, Vec<HostTensor>, OutputBuffer),
+    /// It panicked.
+    Panicked(String),
+    /// It did not return in time.
+    TimedOut,
+    /// It could not be started.
+    NotStarted(String),
+}
+
+/// Calls `backend.run` on a thread of its own and waits at most `timeout` for it.
+fn run_with_deadline(
+    backend: Arc<dyn Backend>,
+    case: &Case,
+    inputs: Vec<HostTensor>,
+    mut output: OutputBuffer,
+    timeout: Duration,
+) -> Ran {
+    let (tx, rx) = mpsc::channel();
+    let (kernel, variant, problem) = (case.kernel.clone(), case.variant, case.problem.clone());
+    let spawned = std::thread::Builder::new()
+        .name("crosscheck-run".into())
+        .spawn(move || {
+            let result = {
+                let refs: Vec<&HostTensor> = inputs.iter().collect();
+                isolated(|| backend.run(&kernel, variant, &problem, &refs, &mut output))
+            };
+            let _ = tx.send((result, inputs, output));
+        });
+    if let Err(e) = spawned {
+        return Ran::NotStarted(format!("could not start a thread for the kernel: {e}"));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok((Ok(result), inputs, output)) => Ran::Done(result, inputs, output),
+        Ok((Err(panic), ..)) => Ran::Panicked(panic),
+        Err(_) => Ran::TimedOut,
+    }
 }

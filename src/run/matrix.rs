@@ -177,7 +177,7 @@ pub fn run_matrix(
             progress.cell(&key);
             let status = match unavailable {
                 Some(reason) => CellStatus::NotApplicable(reason),
-                None => run_cell(backend.as_ref(), &cases, progress),
+                None => run_cell(&backend, &cases, progress),
             };
             (key, status)
         })
@@ -192,7 +192,7 @@ pub fn run_matrix(
 
 /// Runs the cases of one cell. A cell is n/a only if every case is; otherwise the judged cases
 /// decide it.
-fn run_cell(backend: &dyn Backend, cases: &[Case], progress: &dyn Progress) -> CellStatus {
+fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress) -> CellStatus {
     let mut worst_ratio = 0.0f64;
     let mut judged = 0;
     let mut exact_only = true;
