@@ -48,11 +48,14 @@ pub enum Distribution {
     Beyond448,
     /// Dequantize: random bytes (random codes, any f16 scale; f32 scales kept finite and normal).
     RandomBytes,
+    /// Special values: −0 and subnormals of the storage precision, and (where the op defines
+    /// them) ±∞ and NaN, judged with IEEE semantics.
+    Specials,
 }
 
 impl Distribution {
     /// Every distribution, in report order.
-    pub const ALL: [Distribution; 15] = [
+    pub const ALL: [Distribution; 16] = [
         Distribution::Exact,
         Distribution::Uniform,
         Distribution::Normal,
@@ -68,13 +71,14 @@ impl Distribution {
         Distribution::Ties,
         Distribution::Beyond448,
         Distribution::RandomBytes,
+        Distribution::Specials,
     ];
 
     /// The distributions that apply to `op`.
     pub fn for_op(op: Op) -> &'static [Distribution] {
         use Distribution::*;
         match op {
-            Op::Matmul => &[Exact, Uniform, Normal, Wide],
+            Op::Matmul => &[Exact, Uniform, Normal, Wide, Specials],
             Op::Attention => &[
                 Uniform,
                 Normal,
@@ -84,8 +88,11 @@ impl Distribution {
                 ConstV,
                 NanKey,
                 NanValue,
+                Specials,
             ],
-            Op::Quantize => &[Uniform, Normal, ZeroBlocks, Outliers, Ties, Beyond448],
+            Op::Quantize => &[
+                Uniform, Normal, ZeroBlocks, Outliers, Ties, Beyond448, Specials,
+            ],
             Op::Dequantize => &[Uniform, Normal, ZeroBlocks, Outliers, RandomBytes],
             Op::QuantMatmul => &[Uniform, Normal, ZeroBlocks, Outliers],
         }
@@ -109,6 +116,7 @@ impl Distribution {
             Distribution::Ties => "ties",
             Distribution::Beyond448 => "beyond448",
             Distribution::RandomBytes => "randombytes",
+            Distribution::Specials => "specials",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod generate;
 pub mod guards;
 pub mod judge;
+pub mod mutants;
 pub mod report;
 pub mod run;
 pub mod testing;

@@ -167,15 +167,7 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("no cell matches the filters");
         return ExitCode::FAILURE;
     }
-    let cases: usize = report
-        .cells
-        .iter()
-        .map(|(_, s)| match s {
-            crosscheck::run::CellStatus::Pass { cases, .. }
-            | crosscheck::run::CellStatus::Fail { cases, .. } => *cases,
-            crosscheck::run::CellStatus::NotApplicable(_) => 0,
-        })
-        .sum();
+    let cases: usize = report.cells.iter().map(|(_, s)| s.cases()).sum();
     say!(
         "{} cells, {cases} cases in {:.1}s (plan seed {:#x})",
         report.cells.len(),

@@ -85,17 +85,30 @@ pub fn check_property(
     backend: &Arc<dyn Backend>,
     strategy: impl Strategy<Value = Case>,
 ) -> Result<(), String> {
-    let mut runner = TestRunner::new(config());
-    let result = runner.run(&strategy, |case| {
-        check_case(backend, &case).map_err(TestCaseError::fail)
-    });
-    match result {
-        Ok(()) => Ok(()),
-        Err(TestError::Fail(_, minimal)) => {
+    match smallest_failure(backend, strategy, config()) {
+        Ok(None) => Ok(()),
+        Ok(Some(minimal)) => {
             let detail = check_case(backend, &minimal).err().unwrap_or_default();
             Err(format!("smallest failing case after shrinking:\n{detail}"))
         }
-        Err(TestError::Abort(why)) => Err(format!("property aborted: {why}")),
+        Err(why) => Err(format!("property aborted: {why}")),
+    }
+}
+
+/// Draws cases from `strategy` under `config` until one fails on `backend`, then shrinks it:
+/// `Ok(Some(smallest failing case))`, `Ok(None)` if every case passed, `Err` if proptest gave up.
+pub fn smallest_failure(
+    backend: &Arc<dyn Backend>,
+    strategy: impl Strategy<Value = Case>,
+    config: Config,
+) -> Result<Option<Case>, String> {
+    let mut runner = TestRunner::new(config);
+    match runner.run(&strategy, |case| {
+        check_case(backend, &case).map_err(TestCaseError::fail)
+    }) {
+        Ok(()) => Ok(None),
+        Err(TestError::Fail(_, minimal)) => Ok(Some(minimal)),
+        Err(TestError::Abort(why)) => Err(why.to_string()),
     }
 }
 

@@ -376,3 +376,92 @@ fn problems_beyond_device_limits_are_unsupported_before_dispatch() {
         }
     }
 }
+
+/// A CPU backend that reads subnormal inputs as zero, declaring (or not) that it may.
+struct Flushing {
+    declares_flush: bool,
+}
+
+impl Backend for Flushing {
+    fn name(&self) -> &str {
+        "flushing-cpu"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        let mut kernels = CpuBackend.kernels();
+        for v in kernels.iter_mut().flat_map(|k| k.variants.iter_mut()) {
+            if self.declares_flush {
+                v.contract.subnormals = crosscheck_spec::Subnormals::MayFlush;
+            }
+        }
+        kernels
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        CpuBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        let flushed: Vec<HostTensor> = inputs
+            .iter()
+            .map(|t| {
+                let tiny = t.precision.min_normal() as f32;
+                let values: Vec<f32> = t
+                    .to_f32()
+                    .into_iter()
+                    .map(|v| {
+                        if v.abs() < tiny {
+                            0.0f32.copysign(v)
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                HostTensor {
+                    bytes: crosscheck_reference::codec::encode(t.precision, &values),
+                    ..(*t).clone()
+                }
+            })
+            .collect();
+        let refs: Vec<&HostTensor> = flushed.iter().collect();
+        CpuBackend.run(kernel, variant, problem, &refs, output)
+    }
+}
+
+#[test]
+fn flushed_subnormals_are_a_finding_where_declared_and_a_failure_where_not() {
+    let mut c = case(
+        "flushing-cpu",
+        "naive",
+        Variant::portable(Precision::F16),
+        9,
+        11,
+        40,
+    );
+    c.distribution = Distribution::Specials;
+    let judge = |declares_flush| {
+        let backend: Arc<dyn Backend> = Arc::new(Flushing { declares_flush });
+        match run_case(&backend, &c) {
+            Ok(CaseResult::Judged { verdict, .. }) => verdict,
+            other => panic!("{other:?}"),
+        }
+    };
+    let declared = judge(true);
+    assert!(
+        declared.passed() && declared.findings.len() == 1,
+        "{declared:?}"
+    );
+    assert!(declared.findings[0].contains("subnormal"));
+    let undeclared = judge(false);
+    assert!(
+        !undeclared.passed(),
+        "a backend promising IEEE subnormals must not flush them"
+    );
+}

@@ -119,14 +119,33 @@ pub fn attention(
                 + 2.0 * (p.d_qk + 1) as f64 * eta * scale.max(1.0)
         })
         .collect();
-    let worst_score_error = score_error.iter().cloned().fold(0.0, f64::max);
-    let max = row.scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    // Keys scoring −∞ (an infinite input) get weight exactly 0 in the kernel and the oracle
+    // alike, and stay out of the analysis; any other non-finite score makes the row NaN or ∞,
+    // which the judge checks exactly.
+    let finite: Vec<bool> = row.scores.iter().map(|s| s.is_finite()).collect();
+    let worst_score_error = score_error
+        .iter()
+        .zip(&finite)
+        .filter(|(_, f)| **f)
+        .map(|(e, _)| *e)
+        .fold(0.0, f64::max);
+    let max = row
+        .scores
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
     // Per key: the bound E_j on its log-weight perturbation, and whether it may underflow.
     let (mut upper, mut lower) = (
         Vec::with_capacity(row.keys.len()),
         Vec::with_capacity(row.keys.len()),
     );
-    for (s, eps) in row.scores.iter().zip(&score_error) {
+    for ((s, eps), is_finite) in row.scores.iter().zip(&score_error).zip(&finite) {
+        if !is_finite {
+            upper.push(0.0);
+            lower.push(0.0);
+            continue;
+        }
         // How far below the subtracted maximum the computed exponent argument can be.
         let x = (max - s) + eps + worst_score_error;
         // Rounding of s − max (u·x), exp's error (a + b·x ulps, 1 ulp ≤ 2u), and R rescale
@@ -173,6 +192,9 @@ pub fn attention(
         let o = row.output[c];
         let (mut moved, mut gauge) = (0.0, 0.0);
         for (jj, (w, r)) in row.weights.iter().zip(&factor).enumerate() {
+            if *w == 0.0 {
+                continue; // contributes nothing (and 0·∞ would poison the bound)
+            }
             let v = row.values[jj * d_v + c];
             moved += w * r * (v - o).abs();
             gauge += w * (1.0 + r) * v.abs();

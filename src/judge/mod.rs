@@ -110,5 +110,6 @@ pub fn judge(
         worst_ratio: top.first().map_or(0.0, |c| c.ratio),
         stats,
         top,
+        findings: Vec::new(),
     }
 }

@@ -101,6 +101,9 @@ pub struct Verdict {
     pub stats: Stats,
     /// The worst elements, worst first.
     pub top: Vec<ElementCheck>,
+    /// Portability findings: legitimate differences from IEEE behaviour the contract allows
+    /// (e.g. subnormals flushed), reported rather than passed or failed.
+    pub findings: Vec<String>,
 }
 
 impl Verdict {
@@ -114,6 +117,7 @@ impl Verdict {
             worst_ratio: f64::INFINITY,
             stats: Stats::default(),
             top: Vec::new(),
+            findings: Vec::new(),
         }
     }
 

@@ -34,6 +34,9 @@ pub fn summary(case: &Case, verdict: &Verdict) -> String {
             Tier::Exact => "exact tier, bit-equal",
             Tier::Bound => "bound tier",
         };
+        if let Some(finding) = verdict.findings.first() {
+            return format!("PORTABILITY FINDING: {finding}");
+        }
         return format!("PASS ({tier}; worst err/bound {:.3})", verdict.worst_ratio);
     }
     let failures: Vec<String> = verdict.failures.iter().map(|f| f.to_string()).collect();

@@ -29,12 +29,12 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
     writeln!(
         out,
         "PASS x: every case passed; x is the worst err/bound ratio (≤ 1 passes; smaller means more headroom).\n\
-         PASS exact: every case was judged bit for bit. f16 = f16 packed in u32 and computed in f32;\n\
+                  PASS exact: every case was judged bit for bit. FIND: a portability finding (see its note). f16 = f16 packed in u32 and computed in f32;\n\
          f16n = native f16 storage (WGSL `enable f16;`)."
     )
     .unwrap();
     for (i, note) in notes.iter().enumerate() {
-        writeln!(out, "n/a[{}] {note}", i + 1).unwrap();
+        writeln!(out, "[{}] {note}", i + 1).unwrap();
     }
     out.push_str(&skipped(report));
     out.push_str(&failures(report));
@@ -183,21 +183,41 @@ fn cell_text(
             format!("PASS {value}{mark}")
         }
         Some(CellStatus::Fail { .. }) => "FAIL".into(),
+        Some(CellStatus::Finding {
+            cases, findings, ..
+        }) => {
+            let (case, what) = &findings[0];
+            let note = format!(
+                "{backend} {}: {what} ({} of {cases} cases, e.g. {case})",
+                variant.label(),
+                findings.len()
+            );
+            format!("FIND[{}]", footnote(notes, note))
+        }
         Some(CellStatus::NotApplicable(reason)) => {
-            let note = format!("{backend} {}: {reason}", variant.label());
-            let n = notes.iter().position(|r| *r == note).unwrap_or_else(|| {
-                notes.push(note);
-                notes.len() - 1
-            }) + 1;
-            format!("n/a[{n}]")
+            format!(
+                "n/a[{}]",
+                footnote(notes, format!("{backend} {}: {reason}", variant.label()))
+            )
         }
     }
+}
+
+/// The number of `note` among the footnotes, adding it if new.
+fn footnote(notes: &mut Vec<String>, note: String) -> usize {
+    notes.iter().position(|r| *r == note).unwrap_or_else(|| {
+        notes.push(note);
+        notes.len() - 1
+    }) + 1
 }
 
 fn skipped(report: &MatrixReport) -> String {
     let mut out = String::new();
     for (key, status) in &report.cells {
-        if let CellStatus::Pass { skipped, .. } | CellStatus::Fail { skipped, .. } = status {
+        if let CellStatus::Pass { skipped, .. }
+        | CellStatus::Fail { skipped, .. }
+        | CellStatus::Finding { skipped, .. } = status
+        {
             for (case, reason) in skipped {
                 writeln!(
                     out,

@@ -4,9 +4,10 @@
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use crosscheck_spec::{Backend, HostTensor, KernelError, OutputBuffer};
+use crosscheck_reference::codec;
+use crosscheck_spec::{Backend, HostTensor, KernelError, OutputBuffer, Precision, Subnormals};
 
-use crate::case::Case;
+use crate::case::{Case, Distribution};
 use crate::generate;
 use crate::guards::{self, GUARD_BYTES};
 use crate::judge::{self, Failure, Verdict};
@@ -120,16 +121,61 @@ pub fn run_case_within(
     };
     let elapsed = started.elapsed();
     let seen = guards::inspect(&output);
-    let expected = expectation(case, &inputs, &info.contract);
-    let verdict = judge::judge(
-        &info.contract,
-        expected.tier,
-        &expected.values,
-        &expected.allowed_error,
-        &output,
-        &seen,
-    );
+    let judge_against = |inputs: &[HostTensor]| {
+        let expected = expectation(case, inputs, &info.contract);
+        judge::judge(
+            &info.contract,
+            expected.tier,
+            &expected.values,
+            &expected.allowed_error,
+            &output,
+            &seen,
+        )
+    };
+    let mut verdict = judge_against(&inputs);
+    // A device that may flush subnormals (as WGSL allows) and disagrees with IEEE on special
+    // values is a portability finding when it agrees with the same inputs, subnormals read as ±0.
+    if !verdict.passed()
+        && case.distribution == Distribution::Specials
+        && info.contract.subnormals == Subnormals::MayFlush
+    {
+        let flushed: Vec<HostTensor> = inputs.iter().map(flush_subnormals).collect();
+        if flushed != inputs {
+            let again = judge_against(&flushed);
+            if again.passed() {
+                let finding = "subnormal inputs read as zero: the output matches the inputs with subnormals flushed to ±0 \
+                               (WGSL allows it), not IEEE arithmetic on them";
+                verdict = Verdict {
+                    findings: vec![finding.to_string()],
+                    ..again
+                };
+            }
+        }
+    }
     Ok(CaseResult::Judged { verdict, elapsed })
+}
+
+/// `t` with every subnormal of its (floating-point) storage precision replaced by a zero of the
+/// same sign; raw bytes are returned as they are.
+fn flush_subnormals(t: &HostTensor) -> HostTensor {
+    if t.precision == Precision::U8 {
+        return t.clone();
+    }
+    let tiny = t.precision.min_normal() as f32;
+    let values: Vec<f32> = codec::decode(t.precision, &t.bytes)
+        .into_iter()
+        .map(|v| {
+            if v != 0.0 && v.abs() < tiny {
+                0.0f32.copysign(v)
+            } else {
+                v
+            }
+        })
+        .collect();
+    HostTensor {
+        bytes: codec::encode(t.precision, &values),
+        ..t.clone()
+    }
 }
 
 /// How a backend's `run` ended.

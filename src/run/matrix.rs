@@ -53,6 +53,16 @@ pub enum CellStatus {
         /// Planned cases the backend could not run, with the reason.
         skipped: Vec<(Case, String)>,
     },
+    /// No case failed, but some showed a portability finding (a difference from IEEE behaviour
+    /// the contract allows, such as flushed subnormals): reported, neither a pass nor a failure.
+    Finding {
+        /// Cases judged.
+        cases: usize,
+        /// The cases with findings, and what was found.
+        findings: Vec<(Case, String)>,
+        /// Planned cases the backend could not run, with the reason.
+        skipped: Vec<(Case, String)>,
+    },
     /// The cell cannot run here, for this reason.
     NotApplicable(String),
 }
@@ -61,6 +71,16 @@ impl CellStatus {
     /// True for a failing cell.
     pub fn failed(&self) -> bool {
         matches!(self, CellStatus::Fail { .. })
+    }
+
+    /// Cases judged in the cell.
+    pub fn cases(&self) -> usize {
+        match self {
+            CellStatus::Pass { cases, .. }
+            | CellStatus::Fail { cases, .. }
+            | CellStatus::Finding { cases, .. } => *cases,
+            CellStatus::NotApplicable(_) => 0,
+        }
     }
 }
 
@@ -197,6 +217,7 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
     let mut judged = 0;
     let mut exact_only = true;
     let mut failures = Vec::new();
+    let mut findings: Vec<(Case, String)> = Vec::new();
     let mut skipped: Vec<(Case, String)> = Vec::new();
     for case in cases {
         match run_case(backend, case) {
@@ -204,6 +225,7 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
                 judged += 1;
                 worst_ratio = worst_ratio.max(verdict.worst_ratio);
                 exact_only &= verdict.tier == crate::judge::Tier::Exact;
+                findings.extend(verdict.findings.iter().map(|f| (case.clone(), f.clone())));
                 if !verdict.passed() {
                     failures.push((case.clone(), verdict));
                 }
@@ -220,6 +242,11 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
                 .first()
                 .map_or("no cases planned".into(), |(_, r)| r.clone()),
         ),
+        (cases, true) if !findings.is_empty() => CellStatus::Finding {
+            cases,
+            findings,
+            skipped,
+        },
         (cases, true) => CellStatus::Pass {
             cases,
             worst_ratio,

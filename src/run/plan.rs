@@ -41,6 +41,8 @@ const MATMUL_FIXED: &[(&str, Distribution)] = &[
     ("b1m65n63k300.cr", Distribution::Wide),
     ("b1m1n300k300.rc", Distribution::Normal),
     ("b3m32n32k32.cr", Distribution::Uniform),
+    ("b2m33n31k65.rc", Distribution::Specials),
+    ("b1m40n37k70.rr", Distribution::Specials),
 ];
 
 /// Fixed attention cases: single key, decode with MQA, more queries than keys (fully masked
@@ -60,6 +62,8 @@ const ATTENTION_FIXED: &[(&str, Distribution)] = &[
     ("b1h2g1q17k33d64v64.causal", Distribution::ConstV),
     ("b1h2g1q17k33d16v16.causal", Distribution::NanKey),
     ("b1h2g1q17k33d16v16.w8", Distribution::NanValue),
+    ("b1h2g1q17k33d16v16.causal", Distribution::Specials),
+    ("b1h2g2q9k40d32v24", Distribution::Specials),
 ];
 
 /// Fixed quantize cases per format: rounding ties, zero blocks, outliers, short FP8 tiles, blocks
@@ -83,6 +87,11 @@ const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("fp8-e4m3-1x128.r2c300", Distribution::Normal),
     ("fp8-e4m3-128x128.r130c129", Distribution::Outliers),
     ("fp8-e4m3-128x128.r5c7", Distribution::ZeroBlocks),
+    ("q8_0.r2c64", Distribution::Specials),
+    ("q4_0.r2c64", Distribution::Specials),
+    ("int8.r3c40", Distribution::Specials),
+    ("fp8-e4m3.r2c64", Distribution::Specials),
+    ("fp8-e4m3-1x128.r2c130", Distribution::Specials),
 ];
 
 /// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.

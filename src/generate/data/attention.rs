@@ -6,7 +6,7 @@ use crosscheck_spec::{AttentionProblem, HostTensor, Layout, Precision};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, stream, tensor, uniform};
+use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
 
 /// Standard deviation of the raw scores (scale · q·k) under `LargeLogits`: the largest of a few
@@ -37,7 +37,7 @@ pub fn inputs(
         (0..n).map(|_| f(rng)).collect()
     };
     let sigma = scale(p);
-    let (q, mut k, mut v) = match dist {
+    let (mut q, mut k, mut v) = match dist {
         Distribution::Uniform => (
             draw(q_len, &mut rq, uniform),
             draw(k_len, &mut rk, uniform),
@@ -86,6 +86,11 @@ pub fn inputs(
             draw(v_len, &mut rv, normal),
         ),
     };
+    if dist == Distribution::Specials {
+        sprinkle_specials(&mut q, precision, false, &mut rs);
+        sprinkle_specials(&mut k, precision, true, &mut rs);
+        sprinkle_specials(&mut v, precision, true, &mut rs);
+    }
     match dist {
         Distribution::NanKey => k[rs.random_range(0..k_len)] = f32::NAN,
         Distribution::NanValue => v[rs.random_range(0..v_len)] = f32::NAN,

@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, stream, tensor, uniform};
+use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
 
 /// Largest magnitude of an exact-tier integer.
@@ -30,12 +30,16 @@ pub fn inputs(
         Distribution::Exact => exact_values(p, precision, &mut rng_a, &mut rng_b),
         _ => {
             let range = wide_exponents(precision, p.k);
-            let a = (0..p.a_shape().iter().product())
+            let mut a: Vec<f32> = (0..p.a_shape().iter().product())
                 .map(|_| draw(dist, range, &mut rng_a))
                 .collect();
-            let b = (0..p.b_shape().iter().product())
+            let mut b: Vec<f32> = (0..p.b_shape().iter().product())
                 .map(|_| draw(dist, range, &mut rng_b))
                 .collect();
+            if dist == Distribution::Specials {
+                sprinkle_specials(&mut a, precision, true, &mut rng_a);
+                sprinkle_specials(&mut b, precision, true, &mut rng_b);
+            }
             (a, b)
         }
     };

@@ -44,6 +44,31 @@ fn uniform(rng: &mut ChaCha8Rng) -> f32 {
     rng.random_range(-1.0f32..=1.0)
 }
 
+/// Turns some of `values` into special values of `precision`: about 5 % −0, 5 % subnormals
+/// of the storage precision, and, when `non_finite`, about 1 % ±∞ and one NaN.
+fn sprinkle_specials(
+    values: &mut [f32],
+    precision: Precision,
+    non_finite: bool,
+    rng: &mut ChaCha8Rng,
+) {
+    let tiny = precision.min_subnormal() as f32;
+    let subnormal_codes = (1u32 << (precision.digits() - 1)) - 1;
+    for v in values.iter_mut() {
+        let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
+        match rng.random_range(0..100) {
+            0..5 => *v = -0.0,
+            5..10 => *v = sign * tiny * rng.random_range(1..=subnormal_codes) as f32,
+            10 if non_finite => *v = sign * f32::INFINITY,
+            _ => {}
+        }
+    }
+    if non_finite && !values.is_empty() {
+        let at = rng.random_range(0..values.len());
+        values[at] = f32::NAN;
+    }
+}
+
 /// Stores `values` in `precision` (rounded to nearest even by the reference codec).
 fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
     HostTensor {

@@ -11,7 +11,7 @@ use crosscheck_spec::{
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, stream, tensor, uniform};
+use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
 
 /// X (f32) for quantize.
@@ -114,6 +114,12 @@ fn values(
             v
         }
         Distribution::Ties => ties(format, rows, cols, units, rng),
+        // −0 and subnormals everywhere; ±∞ and NaN only where the format defines them (raw E4M3).
+        Distribution::Specials => {
+            let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
+            sprinkle_specials(&mut v, Precision::F32, format == QuantFormat::Fp8E4M3, rng);
+            v
+        }
         Distribution::Beyond448 => (0..n)
             .map(|_| {
                 let special = format == QuantFormat::Fp8E4M3 && rng.random_range(0..16) == 0;
@@ -157,6 +163,8 @@ fn ties(
                 }
                 // m = ±8·scale makes d = m / −8 = ∓scale; x = −t·(m / 8) then gives x · id = t exactly.
                 QuantFormat::Q4_0 if first => unit_sign * 8.0 * scale,
+                // Now and then the same magnitude with the other sign: the first one must win.
+                QuantFormat::Q4_0 if rng.random_range(0..16) == 0 => -unit_sign * 8.0 * scale,
                 QuantFormat::Q4_0 => {
                     let t = rng.random_range(1..=15) as f32 - 8.5;
                     let nudge = [
@@ -259,7 +267,7 @@ mod tests {
         for block in v.chunks(32) {
             let id = -8.0 / block[0];
             for x in &block[1..] {
-                let t = x * id + 8.5;
+                let t = (x * id + 8.5).min(16.0);
                 assert!((t - t.round()).abs() <= (2.0f32).powi(-20), "{x} → {t}");
             }
         }

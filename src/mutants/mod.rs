@@ -1,0 +1,203 @@
+//! The mutation catalogue and its runner: how well the suite kills realistic porting bugs.
+//!
+//! A mutant is run on a wgpu backend by patching a copy of its kernel's shader, then running the
+//! default plan's cases (the same the matrix runs) for every variant the patch applies to until
+//! one fails. The report says which check killed it, after how long, and — when asked — the
+//! smallest failing case proptest can shrink to.
+
+mod catalogue;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crosscheck_kernels::WgpuBackend;
+use crosscheck_spec::{Backend, KernelError, Op, Variant};
+use proptest::test_runner::Config;
+
+pub use catalogue::{CATALOGUE, Mutant};
+
+use crate::case::Case;
+use crate::generate::shapes;
+use crate::judge::{Failure, Tier, Verdict};
+use crate::run::{CaseResult, Plan, run_case};
+use crate::testing::smallest_failure;
+
+/// How a mutant fared.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A case failed.
+    Killed {
+        /// The first failing case.
+        case: Case,
+        /// What caught it.
+        killed_by: String,
+        /// Cases run, the killing one included.
+        cases: usize,
+        /// Time until the kill.
+        after: Duration,
+        /// The smallest failing case proptest found, if shrinking was asked for and succeeded.
+        shrunk: Option<Case>,
+    },
+    /// Every case passed.
+    Survived {
+        /// Cases run.
+        cases: usize,
+    },
+    /// The patch does not apply to any variant this backend can run.
+    NotApplicable(String),
+    /// The patched shader does not compile: a broken catalogue entry, not a kill.
+    Stillborn(String),
+}
+
+impl Outcome {
+    /// True when a case failed.
+    pub fn killed(&self) -> bool {
+        matches!(self, Outcome::Killed { .. })
+    }
+}
+
+/// The op and kernel name of a mutant's `op/name`.
+pub fn target(m: &Mutant) -> (Op, &'static str) {
+    let (op, name) = m
+        .kernel
+        .split_once('/')
+        .expect("catalogue kernels are op/name");
+    (op.parse().expect("catalogue ops exist"), name)
+}
+
+/// The variants of `backend` the mutant's patch applies to (its text is in their module).
+pub fn variants(backend: &WgpuBackend, m: &Mutant) -> Vec<Variant> {
+    let (op, name) = target(m);
+    let kernels = backend.kernels();
+    let Some(kernel) = kernels.iter().find(|k| k.op == op && k.name == name) else {
+        return Vec::new();
+    };
+    kernel
+        .variants
+        .iter()
+        .filter(|v| v.unavailable.is_none())
+        .map(|v| v.variant)
+        .filter(|&v| {
+            backend
+                .module_source(m.kernel, v)
+                .is_some_and(|s| s.contains(m.find))
+        })
+        .collect()
+}
+
+/// `backend` with the mutant's patch applied.
+pub fn patched(backend: &WgpuBackend, m: &Mutant) -> Arc<dyn Backend> {
+    let (find, replace) = (m.find, m.replace);
+    Arc::new(backend.with_patch(m.kernel, move |source| source.replacen(find, replace, 1)))
+}
+
+/// Runs `m` on `backend` under `plan`; with `shrink`, also looks for the smallest failing case.
+pub fn run(backend: &WgpuBackend, m: &Mutant, plan: &Plan, shrink: bool) -> Outcome {
+    let variants = variants(backend, m);
+    if variants.is_empty() {
+        return Outcome::NotApplicable(format!(
+            "`{}` is in no module {} can run",
+            m.find,
+            backend.name()
+        ));
+    }
+    let (op, name) = target(m);
+    let mutant = patched(backend, m);
+    let started = Instant::now();
+    let mut cases = 0;
+    for &variant in &variants {
+        for case in plan.cases(op, backend.name(), name, variant) {
+            cases += 1;
+            let Ok(CaseResult::Judged { verdict, .. }) = run_case(&mutant, &case) else {
+                continue;
+            };
+            if let Some(Failure::Error(KernelError::Device(why))) = verdict.failures.first() {
+                if why.contains("does not compile") {
+                    return Outcome::Stillborn(why.clone());
+                }
+            }
+            if !verdict.passed() {
+                let after = started.elapsed();
+                let shrunk = shrink
+                    .then(|| shrunk_case(&mutant, op, name, variant))
+                    .flatten();
+                return Outcome::Killed {
+                    killed_by: killed_by(&case, &verdict),
+                    case,
+                    cases,
+                    after,
+                    shrunk,
+                };
+            }
+        }
+    }
+    Outcome::Survived { cases }
+}
+
+/// The smallest failing case proptest finds for the mutant in one variant (up to 256 draws).
+fn shrunk_case(mutant: &Arc<dyn Backend>, op: Op, name: &str, variant: Variant) -> Option<Case> {
+    let config = Config {
+        cases: 256,
+        failure_persistence: None,
+        max_shrink_iters: 512,
+        ..Config::default()
+    };
+    smallest_failure(
+        mutant,
+        shapes::case(op, mutant.name(), name, variant),
+        config,
+    )
+    .ok()
+    .flatten()
+}
+
+/// Which check caught a failing case: the guard, the exact tier, the bound tier, a timeout...
+pub fn killed_by(case: &Case, verdict: &Verdict) -> String {
+    let checks: Vec<String> = verdict
+        .failures
+        .iter()
+        .map(|f| match f {
+            Failure::Mismatch { .. } => match verdict.tier {
+                Tier::Exact => "exact tier".to_string(),
+                Tier::Bound => "bound tier".to_string(),
+            },
+            Failure::Unwritten { .. } => "poison guard (unwritten)".into(),
+            Failure::OutOfBounds { .. } => "guard words (out of bounds)".into(),
+            Failure::Panicked(_) => "panic isolation".into(),
+            Failure::Error(KernelError::Timeout(_)) => "timeout".into(),
+            Failure::Error(e) => format!("error: {e}"),
+        })
+        .collect();
+    format!("{} [{}]", checks.join(" + "), case.distribution.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_kernels_are_op_slash_name() {
+        let mut ids: Vec<&str> = CATALOGUE.iter().map(|m| m.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOGUE.len());
+        assert!(CATALOGUE.len() >= 40);
+        for m in CATALOGUE {
+            target(m);
+        }
+    }
+
+    /// Every patch finds its text in some variant of its kernel: a catalogue entry that applies
+    /// nowhere would be silently useless.
+    #[test]
+    fn every_patch_applies_to_its_kernel() {
+        let modules = WgpuBackend::modules();
+        for m in CATALOGUE {
+            let applies = modules
+                .iter()
+                .any(|(kernel, _, source)| kernel == m.kernel && source.contains(m.find));
+            assert!(applies, "{}: `{}` is not in {}", m.id, m.find, m.kernel);
+            assert_ne!(m.find, m.replace, "{}", m.id);
+        }
+    }
+}
