@@ -27,15 +27,17 @@ use crate::testing::smallest_failure;
 pub enum Outcome {
     /// A case failed.
     Killed {
-                /// The first failing case.
-        case: Box<Case>,/// What caught it.
+        /// The first failing case.
+        case: Box<Case>,
+        /// What caught it.
         killed_by: String,
         /// Cases run, the killing one included.
         cases: usize,
         /// Time until the kill.
         after: Duration,
         /// The smallest failing case proptest found, if shrinking was asked for and succeeded.
-                shrunk: Option<Box<Case>>,},
+        shrunk: Option<Box<Case>>,
+    },
     /// Every case passed.
     Survived {
         /// Cases run.
@@ -116,8 +118,17 @@ pub fn run(backend: &WgpuBackend, m: &Mutant, plan: &Plan, shrink: bool) -> Outc
             }
             if !verdict.passed() {
                 let after = started.elapsed();
-                                let shrunk = shrink.then(|| shrunk_case(&mutant, op, name, variant)).flatten().map(Box::new);
-                return Outcome::Killed { killed_by: killed_by(&case, &verdict), case: Box::new(case), cases, after, shrunk };
+                let shrunk = shrink
+                    .then(|| shrunk_case(&mutant, op, name, variant))
+                    .flatten()
+                    .map(Box::new);
+                return Outcome::Killed {
+                    killed_by: killed_by(&case, &verdict),
+                    case: Box::new(case),
+                    cases,
+                    after,
+                    shrunk,
+                };
             }
         }
     }

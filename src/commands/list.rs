@@ -1,0 +1,44 @@
+//! `crosscheck list`: backends, kernels, variants and their declared contracts.
+
+use std::process::ExitCode;
+
+use crosscheck::registry;
+
+use crate::say;
+
+/// Lists what this machine offers.
+pub fn list() -> ExitCode {
+    let reg = registry();
+    for b in &reg.all {
+        let d = b.device();
+        say!("{}  {} ({}; {})", b.name(), d.device, d.api, d.driver);
+        for k in b.kernels() {
+            say!("  {}/{}: {}", k.op, k.name, k.summary);
+            for v in &k.variants {
+                let c = &v.contract;
+                let state = v
+                    .unavailable
+                    .as_ref()
+                    .map_or(String::new(), |r| format!("  [n/a: {r}]"));
+                say!(
+                    "    {:5} acc {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}{state}",
+                    v.variant.label(),
+                    c.accumulator.name(),
+                    c.output_rounding,
+                    c.subnormals,
+                    c.deterministic,
+                    c.batch_invariant
+                );
+            }
+        }
+    }
+    for m in &reg.missing {
+        say!(
+            "{}  unavailable: {}\n  hint: {}",
+            m.backend,
+            m.reason,
+            m.hint
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,49 @@
+//! The `crosscheck` subcommands, one file each, and the output helpers they share.
+
+pub mod convert;
+pub mod list;
+pub mod mutants;
+pub mod repro;
+pub mod run;
+
+use std::io::Write;
+
+use crosscheck::run::CellKey;
+use crosscheck::run::matrix::Progress;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Prints a line to stdout, ignoring a closed pipe (e.g. `crosscheck list | head`).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::commands::say_raw(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+pub fn say_raw(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// A progress bar on stderr (drawn only on a terminal) that follows a matrix run.
+pub struct Bar(pub ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn cell(&self, key: &CellKey) {
+        self.0
+            .set_message(format!("{} {} {}", key.row(), key.backend, key.variant));
+    }
+    fn case_done(&self) {
+        self.0.inc(1);
+    }
+}
+
+/// A progress bar with crosscheck's style.
+pub fn progress_bar(unit: &str) -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {unit}  {{elapsed}}  {{msg}}"
+        ))
+        .expect("valid progress template"),
+    )
+}
