@@ -9,6 +9,7 @@
 pub mod backends;
 pub mod case;
 pub mod convert;
+pub mod criteria;
 pub mod generate;
 pub mod guards;
 pub mod judge;

@@ -37,6 +37,8 @@ enum Command {
     Decode(commands::convert::ConvertArgs),
     /// Run the mutation catalogue: every catalogued porting bug against the default suite.
     Mutants(commands::mutants::MutantsArgs),
+    /// Judge the same cases and mutants by the criteria other suites use, next to crosscheck's.
+    Criteria(commands::criteria::CriteriaArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => commands::convert::convert(args, true),
         Command::Decode(args) => commands::convert::convert(args, false),
         Command::Mutants(args) => commands::mutants::mutants(args),
+        Command::Criteria(args) => commands::criteria::criteria(args),
     }
 }
 

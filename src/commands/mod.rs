@@ -1,6 +1,7 @@
 //! The `crosscheck` subcommands, one file each, and the output helpers they share.
 
 pub mod convert;
+pub mod criteria;
 pub mod list;
 pub mod mutants;
 pub mod repro;

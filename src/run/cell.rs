@@ -62,6 +62,28 @@ pub fn run_case_within(
     case: &Case,
     timeout: Duration,
 ) -> Result<CaseResult, String> {
+    run_observed(backend, case, timeout).map(|(result, _)| result)
+}
+
+/// What a judged run produced, for judges other than crosscheck's own.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The stored inputs.
+    pub inputs: Vec<HostTensor>,
+    /// The kernel's output, decoded exactly.
+    pub output: Vec<f64>,
+    /// The oracle's values (IEEE semantics; for raw bytes, the reference bytes).
+    pub oracle: Vec<f64>,
+    /// Storage precision of the output.
+    pub precision: Precision,
+}
+
+/// [`run_case_within`] that also returns the output and the oracle when the kernel produced one.
+pub fn run_observed(
+    backend: &Arc<dyn Backend>,
+    case: &Case,
+    timeout: Duration,
+) -> Result<(CaseResult, Option<Observed>), String> {
     let kernels = isolated(|| backend.kernels())
         .map_err(|p| format!("{} panicked listing kernels: {p}", backend.name()))?;
     let kernel = kernels
@@ -90,18 +112,23 @@ pub fn run_case_within(
         )
     })?;
     if let Some(reason) = &info.unavailable {
-        return Ok(CaseResult::NotApplicable(reason.clone()));
+        return Ok((CaseResult::NotApplicable(reason.clone()), None));
     }
     let tier = case.tier();
     let no_output = |failure, elapsed| {
-        Ok(CaseResult::Judged {
-            verdict: Verdict::no_output(tier, failure),
-            elapsed,
-        })
+        Ok((
+            CaseResult::Judged {
+                verdict: Verdict::no_output(tier, failure),
+                elapsed,
+            },
+            None,
+        ))
     };
     match isolated(|| backend.check(&case.kernel, case.variant, &case.problem)) {
         Err(panic) => return no_output(Failure::Panicked(panic), Duration::ZERO),
-        Ok(Err(KernelError::Unsupported(reason))) => return Ok(CaseResult::NotApplicable(reason)),
+        Ok(Err(KernelError::Unsupported(reason))) => {
+            return Ok((CaseResult::NotApplicable(reason), None));
+        }
         Ok(Err(e)) => return no_output(Failure::Error(e), Duration::ZERO),
         Ok(Ok(())) => {}
     }
@@ -123,16 +150,17 @@ pub fn run_case_within(
     let seen = guards::inspect(&output);
     let judge_against = |inputs: &[HostTensor]| {
         let expected = expectation(case, inputs, &info.contract);
-        judge::judge(
+        let verdict = judge::judge(
             &info.contract,
             expected.tier,
             &expected.values,
             &expected.allowed_error,
             &output,
             &seen,
-        )
+        );
+        (verdict, expected.values)
     };
-    let mut verdict = judge_against(&inputs);
+    let (mut verdict, oracle) = judge_against(&inputs);
     // A device that may flush subnormals (as WGSL allows) and disagrees with IEEE on special
     // values is a portability finding when it agrees with the same inputs, subnormals read as ±0.
     if !verdict.passed()
@@ -141,7 +169,7 @@ pub fn run_case_within(
     {
         let flushed: Vec<HostTensor> = inputs.iter().map(flush_subnormals).collect();
         if flushed != inputs {
-            let again = judge_against(&flushed);
+            let (again, _) = judge_against(&flushed);
             if again.passed() {
                 let finding = "subnormal inputs read as zero: the output matches the inputs with subnormals flushed to ±0 \
                                (WGSL allows it), not IEEE arithmetic on them";
@@ -152,7 +180,18 @@ pub fn run_case_within(
             }
         }
     }
-    Ok(CaseResult::Judged { verdict, elapsed })
+    let precision = output.precision();
+    let values = output
+        .payload()
+        .chunks_exact(precision.bytes())
+        .map(|e| codec::bits_to_f64(precision, precision.bits(e)));
+    let observed = Observed {
+        output: values.collect(),
+        oracle,
+        inputs,
+        precision,
+    };
+    Ok((CaseResult::Judged { verdict, elapsed }, Some(observed)))
 }
 
 /// `t` with every subnormal of its (floating-point) storage precision replaced by a zero of the
