@@ -92,6 +92,36 @@ impl QuantFormat {
             QuantFormat::Fp8E4M3Block => 4 * tiles(rows) * tiles(cols) + rows * cols,
         }
     }
+
+    /// The encoding of rows `range` of an encoded rows × cols matrix, for formats whose rows are
+    /// encoded independently; `None` for 128×128 blocks (whose scales span 128 rows) and for
+    /// an out-of-range `range` or a wrongly sized `bytes`.
+    pub fn select_rows(
+        self,
+        bytes: &[u8],
+        rows: usize,
+        cols: usize,
+        range: std::ops::Range<usize>,
+    ) -> Option<Vec<u8>> {
+        if range.start > range.end
+            || range.end > rows
+            || bytes.len() != self.encoded_len(rows, cols)
+        {
+            return None;
+        }
+        let row_bytes = self.encoded_len(1, cols);
+        match self {
+            QuantFormat::Fp8E4M3Block => None,
+            QuantFormat::Fp8E4M3Tile => {
+                let scale_bytes = 4 * cols.div_ceil(FP8_TILE);
+                let (scales, codes) = bytes.split_at(rows * scale_bytes);
+                let mut out = scales[range.start * scale_bytes..range.end * scale_bytes].to_vec();
+                out.extend_from_slice(&codes[range.start * cols..range.end * cols]);
+                Some(out)
+            }
+            _ => Some(bytes[range.start * row_bytes..range.end * row_bytes].to_vec()),
+        }
+    }
 }
 
 impl fmt::Display for QuantFormat {
@@ -224,6 +254,30 @@ mod tests {
             4 * 2 * 2 + 260
         );
         assert_eq!(QuantFormat::Fp8E4M3Block.encoded_len(129, 1), 4 * 2 + 129);
+    }
+
+    #[test]
+    fn selected_rows_keep_their_scales_and_codes() {
+        let numbered = |len: usize| (0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+        let (rows, cols) = (3, 130);
+        let tile = numbered(QuantFormat::Fp8E4M3Tile.encoded_len(rows, cols));
+        let picked = QuantFormat::Fp8E4M3Tile
+            .select_rows(&tile, rows, cols, 1..3)
+            .unwrap();
+        assert_eq!(picked.len(), QuantFormat::Fp8E4M3Tile.encoded_len(2, cols));
+        assert_eq!(picked[..16], tile[8..24]);
+        assert_eq!(picked[16..], tile[24 + cols..]);
+        let int8 = numbered(QuantFormat::Int8.encoded_len(rows, 5));
+        assert_eq!(
+            QuantFormat::Int8.select_rows(&int8, rows, 5, 2..3).unwrap(),
+            int8[18..27]
+        );
+        let block = numbered(QuantFormat::Fp8E4M3Block.encoded_len(rows, cols));
+        assert_eq!(
+            QuantFormat::Fp8E4M3Block.select_rows(&block, rows, cols, 0..1),
+            None
+        );
+        assert_eq!(QuantFormat::Int8.select_rows(&int8, rows, 5, 2..4), None);
     }
 
     #[test]

@@ -111,5 +111,6 @@ pub fn judge(
         stats,
         top,
         findings: Vec::new(),
+        notes: Vec::new(),
     }
 }

@@ -60,6 +60,22 @@ pub enum Failure {
     Panicked(String),
     /// The backend returned an error.
     Error(KernelError),
+    /// A rerun of the case, or a smaller launch computing part of it, failed.
+    Rerun {
+        /// Which launch.
+        launch: String,
+        /// How it failed.
+        failure: Box<Failure>,
+    },
+    /// A rerun's bits differ where the kernel promised they would not.
+    Differs {
+        /// The promise: `deterministic` or `batch-invariant`.
+        property: String,
+        /// Which launch.
+        launch: String,
+        /// Where and by how much.
+        detail: String,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -80,6 +96,12 @@ impl fmt::Display for Failure {
             }
             Failure::Panicked(msg) => write!(f, "backend panicked: {msg}"),
             Failure::Error(e) => write!(f, "{e}"),
+            Failure::Rerun { launch, failure } => write!(f, "{launch}: {failure}"),
+            Failure::Differs {
+                property,
+                launch,
+                detail,
+            } => write!(f, "declared {property}, but {launch} differs: {detail}"),
         }
     }
 }
@@ -104,6 +126,9 @@ pub struct Verdict {
     /// Portability findings: legitimate differences from IEEE behaviour the contract allows
     /// (e.g. subnormals flushed), reported rather than passed or failed.
     pub findings: Vec<String>,
+    /// Differences between launches the kernel does not promise away (it is not declared
+    /// deterministic or batch-invariant): reported, not judged.
+    pub notes: Vec<String>,
 }
 
 impl Verdict {
@@ -118,6 +143,7 @@ impl Verdict {
             stats: Stats::default(),
             top: Vec::new(),
             findings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -167,6 +167,8 @@ pub fn killed_by(case: &Case, verdict: &Verdict) -> String {
             Failure::Panicked(_) => "panic isolation".into(),
             Failure::Error(KernelError::Timeout(_)) => "timeout".into(),
             Failure::Error(e) => format!("error: {e}"),
+            Failure::Rerun { .. } => "rerun".into(),
+            Failure::Differs { property, .. } => format!("{property} rerun"),
         })
         .collect();
     format!("{} [{}]", checks.join(" + "), case.distribution.name())

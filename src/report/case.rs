@@ -88,6 +88,9 @@ pub fn describe_case(case: &Case, verdict: &Verdict) -> String {
     let mut s = String::new();
     writeln!(s, "case     {case}").unwrap();
     writeln!(s, "verdict  {}", summary(case, verdict)).unwrap();
+    for note in &verdict.notes {
+        writeln!(s, "note     {note}").unwrap();
+    }
     if verdict.elements > 0 {
         writeln!(
             s,

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crosscheck_kernels::MissingApi;
 use crosscheck_spec::{Op, Variant};
 
+use crate::case::Case;
 use crate::report::case::{ratio, summary};
 use crate::run::{CellKey, CellStatus, MatrixReport};
 
@@ -29,7 +30,9 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
     writeln!(
         out,
         "PASS x: every case passed; x is the worst err/bound ratio (≤ 1 passes; smaller means more headroom).\n\
-                  PASS exact: every case was judged bit for bit. FIND: a portability finding (see its note). f16 = f16 packed in u32 and computed in f32;\n\
+                                    PASS exact: every case was judged bit for bit. FIND: a portability finding (see its note). * some cases skipped;\n\
+         † launches differ where the kernel does not promise otherwise (every case is also run twice and in smaller launches;\n\
+         declared determinism and batch invariance are judged bit for bit). f16 = f16 packed in u32 and computed in f32;\n\
          f16n = native f16 storage (WGSL `enable f16;`)."
     )
     .unwrap();
@@ -37,6 +40,7 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
         writeln!(out, "[{}] {note}", i + 1).unwrap();
     }
     out.push_str(&skipped(report));
+    out.push_str(&launch_notes(report));
     out.push_str(&failures(report));
     out
 }
@@ -172,9 +176,12 @@ fn cell_text(
             worst_ratio,
             exact_only,
             skipped,
+            notes,
             ..
         }) => {
-            let mark = if skipped.is_empty() { "" } else { "*" };
+            let skip_mark = if skipped.is_empty() { "" } else { "*" };
+            let note_mark = if notes.is_empty() { "" } else { "†" };
+            let mark = format!("{skip_mark}{note_mark}");
             let value = if *exact_only {
                 "exact".to_string()
             } else {
@@ -225,6 +232,31 @@ fn skipped(report: &MatrixReport) -> String {
                     key.row(),
                     key.backend,
                     key.variant
+                )
+                .unwrap();
+            }
+        }
+    }
+    out
+}
+
+/// One `†` line per cell whose launches differ where the kernel does not promise otherwise.
+fn launch_notes(report: &MatrixReport) -> String {
+    let mut out = String::new();
+    for (key, status) in &report.cells {
+        if let CellStatus::Pass { cases, notes, .. } | CellStatus::Finding { cases, notes, .. } =
+            status
+        {
+            let mut with_notes: Vec<&Case> = notes.iter().map(|(case, _)| case).collect();
+            with_notes.dedup();
+            if let Some((case, note)) = notes.first() {
+                writeln!(
+                    out,
+                    "† {} {} {}: in {} of {cases} cases a launch differs, e.g. {case}: {note}",
+                    key.row(),
+                    key.backend,
+                    key.variant,
+                    with_notes.len()
                 )
                 .unwrap();
             }

@@ -5,13 +5,16 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crosscheck_reference::codec;
-use crosscheck_spec::{Backend, HostTensor, KernelError, OutputBuffer, Precision, Subnormals};
+use crosscheck_spec::{
+    Backend, HostTensor, KernelError, OutputBuffer, Precision, Problem, Subnormals, Variant,
+};
 
 use crate::case::{Case, Distribution};
 use crate::generate;
 use crate::guards::{self, GUARD_BYTES};
 use crate::judge::{self, Failure, Verdict};
 use crate::run::expect::expectation;
+use crate::run::invariance;
 use crate::run::isolate::isolated;
 
 /// The outcome of one case.
@@ -137,7 +140,12 @@ pub fn run_observed(
     let mut output = OutputBuffer::new(out_precision, case.problem.output_len(), GUARD_BYTES);
     guards::arm(&mut output);
     let started = Instant::now();
-    let (inputs, output) = match run_with_deadline(backend.clone(), case, inputs, output, timeout) {
+    let launch = Launch {
+        kernel: &case.kernel,
+        variant: case.variant,
+        problem: &case.problem,
+    };
+    let (inputs, output) = match run_with_deadline(backend, &launch, inputs, output, timeout) {
         Ran::Done(Ok(()), inputs, output) => (inputs, output),
         Ran::Done(Err(e), ..) => return no_output(Failure::Error(e), started.elapsed()),
         Ran::Panicked(panic) => return no_output(Failure::Panicked(panic), started.elapsed()),
@@ -180,6 +188,11 @@ pub fn run_observed(
             }
         }
     }
+    if verdict.passed() {
+        let found = invariance::rerun(backend, case, &info.contract, &inputs, &output, timeout);
+        verdict.failures.extend(found.failures);
+        verdict.notes.extend(found.notes);
+    }
     let precision = output.precision();
     let values = output
         .payload()
@@ -217,8 +230,18 @@ fn flush_subnormals(t: &HostTensor) -> HostTensor {
     }
 }
 
+/// One call of a backend's `run`: which kernel, built for which variant, on which problem.
+pub(super) struct Launch<'a> {
+    /// Kernel name.
+    pub kernel: &'a str,
+    /// Storage precision and path.
+    pub variant: Variant,
+    /// The problem.
+    pub problem: &'a Problem,
+}
+
 /// How a backend's `run` ended.
-enum Ran {
+pub(super) enum Ran {
     /// It returned (the inputs and output come back with its result).
     Done(Result<(), KernelError>, Vec<HostTensor>, OutputBuffer),
     /// It panicked.
@@ -230,15 +253,20 @@ enum Ran {
 }
 
 /// Calls `backend.run` on a thread of its own and waits at most `timeout` for it.
-fn run_with_deadline(
-    backend: Arc<dyn Backend>,
-    case: &Case,
+pub(super) fn run_with_deadline(
+    backend: &Arc<dyn Backend>,
+    launch: &Launch,
     inputs: Vec<HostTensor>,
     mut output: OutputBuffer,
     timeout: Duration,
 ) -> Ran {
     let (tx, rx) = mpsc::channel();
-    let (kernel, variant, problem) = (case.kernel.clone(), case.variant, case.problem.clone());
+    let backend = backend.clone();
+    let (kernel, variant, problem) = (
+        launch.kernel.to_string(),
+        launch.variant,
+        launch.problem.clone(),
+    );
     let spawned = std::thread::Builder::new()
         .name("crosscheck-run".into())
         .spawn(move || {

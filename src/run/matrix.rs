@@ -43,6 +43,8 @@ pub enum CellStatus {
         exact_only: bool,
         /// Planned cases the backend could not run (e.g. beyond its limits), with the reason.
         skipped: Vec<(Case, String)>,
+        /// Differences between launches the kernel does not promise away, per case.
+        notes: Vec<(Case, String)>,
     },
     /// At least one case failed.
     Fail {
@@ -62,6 +64,8 @@ pub enum CellStatus {
         findings: Vec<(Case, String)>,
         /// Planned cases the backend could not run, with the reason.
         skipped: Vec<(Case, String)>,
+        /// Differences between launches the kernel does not promise away, per case.
+        notes: Vec<(Case, String)>,
     },
     /// The cell cannot run here, for this reason.
     NotApplicable(String),
@@ -218,6 +222,7 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
     let mut exact_only = true;
     let mut failures = Vec::new();
     let mut findings: Vec<(Case, String)> = Vec::new();
+    let mut notes: Vec<(Case, String)> = Vec::new();
     let mut skipped: Vec<(Case, String)> = Vec::new();
     for case in cases {
         match run_case(backend, case) {
@@ -226,6 +231,7 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
                 worst_ratio = worst_ratio.max(verdict.worst_ratio);
                 exact_only &= verdict.tier == crate::judge::Tier::Exact;
                 findings.extend(verdict.findings.iter().map(|f| (case.clone(), f.clone())));
+                notes.extend(verdict.notes.iter().map(|n| (case.clone(), n.clone())));
                 if !verdict.passed() {
                     failures.push((case.clone(), verdict));
                 }
@@ -246,12 +252,14 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
             cases,
             findings,
             skipped,
+            notes,
         },
         (cases, true) => CellStatus::Pass {
             cases,
             worst_ratio,
             exact_only,
             skipped,
+            notes,
         },
         (cases, false) => CellStatus::Fail {
             cases,

@@ -2,6 +2,7 @@
 
 pub mod cell;
 pub mod expect;
+pub mod invariance;
 pub mod isolate;
 pub mod matrix;
 pub mod plan;

@@ -5,6 +5,7 @@ mod attention_naive;
 mod attention_rows;
 mod convert;
 mod matmul_naive;
+mod matmul_splitk;
 mod matmul_tiled;
 mod quant;
 
@@ -45,6 +46,8 @@ struct Entry {
     summary: &'static str,
     kernel: Kernel,
     softmax: Softmax,
+    /// A row's bits do not depend on the other rows of the launch.
+    batch_invariant: bool,
 }
 
 /// The registry: one entry per kernel.
@@ -55,6 +58,15 @@ const KERNELS: &[Entry] = &[
         summary: "triple loop, one f32 dot product per output element",
         kernel: Kernel::Matmul(matmul_naive::matmul),
         softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Matmul,
+        name: "splitk",
+        summary: "K cut in 4 partial sums when batch·m·n ≤ 256 (not batch-invariant, declared)",
+        kernel: Kernel::Matmul(matmul_splitk::matmul),
+        softmax: Softmax::TwoPass,
+        batch_invariant: false,
     },
     Entry {
         op: Op::Matmul,
@@ -62,6 +74,7 @@ const KERNELS: &[Entry] = &[
         summary: "cache-blocked, 4-row register block, vectorisable inner loop, rayon threads",
         kernel: Kernel::Matmul(matmul_tiled::matmul),
         softmax: Softmax::TwoPass,
+        batch_invariant: true,
     },
     Entry {
         op: Op::Attention,
@@ -69,6 +82,7 @@ const KERNELS: &[Entry] = &[
         summary: "materialised scores, row max, exp, sum, then P·V",
         kernel: Kernel::Attention(attention_naive::attention),
         softmax: Softmax::TwoPass,
+        batch_invariant: true,
     },
     Entry {
         op: Op::Attention,
@@ -78,6 +92,7 @@ const KERNELS: &[Entry] = &[
         softmax: Softmax::Online {
             key_tile: attention_flash::KEY_TILE,
         },
+        batch_invariant: true,
     },
     quant(
         Op::Quantize,
@@ -161,6 +176,7 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
         summary,
         kernel,
         softmax: Softmax::TwoPass,
+        batch_invariant: true,
     }
 }
 
@@ -185,7 +201,7 @@ fn contract(entry: &Entry) -> NumericContract {
         },
         softmax: entry.softmax,
         deterministic: true,
-        batch_invariant: true,
+        batch_invariant: entry.batch_invariant,
     }
 }
 

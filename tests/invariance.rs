@@ -1,0 +1,240 @@
+//! Determinism and batch invariance: a backend whose second run differs, and one whose rows
+//! change with the size of the launch, fail where their kernels promise otherwise and are
+//! reported (but pass) where they do not; the CPU split-K kernel shows the honest report.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crosscheck::case::{Case, Distribution};
+use crosscheck::judge::{Failure, Verdict};
+use crosscheck::run::{CaseResult, run_case};
+use crosscheck_kernels::CpuBackend;
+use crosscheck_spec::{
+    AttentionProblem, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout,
+    MatmulProblem, OutputBuffer, Precision, Problem, QuantFormat, QuantMatmulProblem, Variant,
+};
+
+/// How [`Unsteady`] misbehaves: always in the last bit of the first output element.
+#[derive(Clone, Copy, PartialEq)]
+enum Wobble {
+    /// The second call differs from the first.
+    SecondRun,
+    /// Every problem other than the first one it sees (a smaller launch) differs.
+    OtherLaunches,
+}
+
+/// The CPU kernels, with one deliberate wobble and a chosen declaration.
+struct Unsteady {
+    wobble: Wobble,
+    /// What the kernels declare: deterministic and batch-invariant, or neither.
+    promises: bool,
+    calls: AtomicUsize,
+    first_problem: Mutex<Option<Problem>>,
+}
+
+impl Unsteady {
+    fn backend(wobble: Wobble, promises: bool) -> Arc<dyn Backend> {
+        Arc::new(Unsteady {
+            wobble,
+            promises,
+            calls: AtomicUsize::new(0),
+            first_problem: Mutex::new(None),
+        })
+    }
+}
+
+impl Backend for Unsteady {
+    fn name(&self) -> &str {
+        "unsteady-cpu"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        let mut kernels = CpuBackend.kernels();
+        for v in kernels.iter_mut().flat_map(|k| k.variants.iter_mut()) {
+            v.contract.deterministic = self.promises;
+            v.contract.batch_invariant = self.promises;
+        }
+        kernels
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        CpuBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        CpuBackend.run(kernel, variant, problem, inputs, output)?;
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        let first = self
+            .first_problem
+            .lock()
+            .unwrap()
+            .get_or_insert(problem.clone())
+            .clone();
+        let wobbles = match self.wobble {
+            Wobble::SecondRun => call == 1,
+            Wobble::OtherLaunches => *problem != first,
+        };
+        if wobbles {
+            output.payload_mut()[0] ^= 1;
+        }
+        Ok(())
+    }
+}
+
+fn case(problem: Problem, precision: Precision) -> Case {
+    Case {
+        kernel: match problem {
+            Problem::QuantMatmul(_) => "q8_0".into(),
+            _ => "naive".into(),
+        },
+        backend: "unsteady-cpu".into(),
+        variant: Variant::portable(precision),
+        problem,
+        distribution: Distribution::Uniform,
+        seed: 7,
+    }
+}
+
+fn matmul() -> Problem {
+    Problem::Matmul(MatmulProblem {
+        batch: 2,
+        m: 5,
+        n: 3,
+        k: 8,
+        a_layout: Layout::ColMajor,
+        b_layout: Layout::RowMajor,
+        b_broadcast: false,
+    })
+}
+
+fn attention() -> Problem {
+    Problem::Attention(AttentionProblem {
+        batch: 2,
+        heads_q: 4,
+        heads_kv: 2,
+        len_q: 3,
+        len_kv: 7,
+        d_qk: 8,
+        d_v: 4,
+        causal: true,
+        window: None,
+        scale_bits: None,
+    })
+}
+
+fn qmatmul() -> Problem {
+    Problem::QuantMatmul(QuantMatmulProblem {
+        weights: QuantFormat::Q8_0,
+        m: 3,
+        n: 2,
+        k: 64,
+    })
+}
+
+fn verdict(backend: &Arc<dyn Backend>, case: &Case) -> Verdict {
+    match run_case(backend, case) {
+        Ok(CaseResult::Judged { verdict, .. }) => verdict,
+        other => panic!("{case} was not judged: {other:?}"),
+    }
+}
+
+/// The properties named by `Differs` failures.
+fn broken_promises(v: &Verdict) -> Vec<String> {
+    v.failures
+        .iter()
+        .map(|f| match f {
+            Failure::Differs { property, .. } => property.clone(),
+            other => panic!("unexpected failure {other}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_run_that_differs_fails_a_deterministic_kernel_and_is_noted_otherwise() {
+    for (problem, precision) in [
+        (matmul(), Precision::F32),
+        (attention(), Precision::F16),
+        (qmatmul(), Precision::F32),
+    ] {
+        let c = case(problem, precision);
+        let promised = verdict(&Unsteady::backend(Wobble::SecondRun, true), &c);
+        assert_eq!(broken_promises(&promised), ["deterministic"], "{c}");
+        let honest = verdict(&Unsteady::backend(Wobble::SecondRun, false), &c);
+        assert!(honest.passed(), "{c}: {honest:?}");
+        assert_eq!(honest.notes.len(), 1, "{c}: {:?}", honest.notes);
+        assert!(
+            honest.notes[0].contains("second run"),
+            "{}",
+            honest.notes[0]
+        );
+    }
+}
+
+#[test]
+fn rows_that_change_with_the_launch_fail_a_batch_invariant_kernel_and_are_noted_otherwise() {
+    // Matmul: the last row, the second half and the last batch entry alone; attention: the last
+    // batch entry, the last query and the second half of the queries alone; quantized matmul:
+    // the last row and the second half.
+    for (problem, launches) in [(matmul(), 3), (attention(), 3), (qmatmul(), 2)] {
+        let c = case(problem, Precision::F32);
+        let promised = verdict(&Unsteady::backend(Wobble::OtherLaunches, true), &c);
+        assert_eq!(
+            broken_promises(&promised),
+            vec!["batch-invariant"; launches],
+            "{c}"
+        );
+        let honest = verdict(&Unsteady::backend(Wobble::OtherLaunches, false), &c);
+        assert!(honest.passed(), "{c}: {honest:?}");
+        assert_eq!(honest.notes.len(), launches, "{c}: {:?}", honest.notes);
+    }
+}
+
+#[test]
+fn steady_kernels_pass_without_notes() {
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    for (problem, precision) in [
+        (matmul(), Precision::BF16),
+        (attention(), Precision::F32),
+        (qmatmul(), Precision::F32),
+    ] {
+        let mut c = case(problem, precision);
+        c.backend = "cpu".into();
+        let v = verdict(&cpu, &c);
+        assert!(v.passed() && v.notes.is_empty(), "{c}: {v:?}");
+    }
+}
+
+#[test]
+fn split_k_is_reported_as_not_batch_invariant() {
+    // 4·80 outputs are not split; one row of 80 is, so its bits change.
+    let problem = Problem::Matmul(MatmulProblem {
+        batch: 1,
+        m: 4,
+        n: 80,
+        k: 64,
+        a_layout: Layout::RowMajor,
+        b_layout: Layout::RowMajor,
+        b_broadcast: false,
+    });
+    let mut c = case(problem, Precision::F32);
+    c.kernel = "splitk".into();
+    c.backend = "cpu".into();
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let v = verdict(&cpu, &c);
+    assert!(v.passed(), "{v:?}");
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("m = 1") && n.contains("not declared batch-invariant")),
+        "{:?}",
+        v.notes
+    );
+}
