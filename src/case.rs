@@ -38,6 +38,9 @@ pub enum Distribution {
     NanKey,
     /// Attention: one NaN in V; exactly the rows that see its key must be NaN in its column.
     NanValue,
+    /// Attention: a run of leading keys per kv head scores −∞ (as an additive −∞ mask writes
+    /// them): they must weigh exactly 0, even when a whole tile of keys is −∞.
+    NegInfKeys,
     /// Quantized: normal values with about a quarter of the blocks (rows, tiles) all zero.
     ZeroBlocks,
     /// Quantized: normal values with one outlier 1000 times larger in every block of 32.
@@ -55,7 +58,7 @@ pub enum Distribution {
 
 impl Distribution {
     /// Every distribution, in report order.
-    pub const ALL: [Distribution; 16] = [
+    pub const ALL: [Distribution; 17] = [
         Distribution::Exact,
         Distribution::Uniform,
         Distribution::Normal,
@@ -66,6 +69,7 @@ impl Distribution {
         Distribution::ConstV,
         Distribution::NanKey,
         Distribution::NanValue,
+        Distribution::NegInfKeys,
         Distribution::ZeroBlocks,
         Distribution::Outliers,
         Distribution::Ties,
@@ -88,6 +92,7 @@ impl Distribution {
                 ConstV,
                 NanKey,
                 NanValue,
+                NegInfKeys,
                 Specials,
             ],
             Op::Quantize => &[
@@ -111,6 +116,7 @@ impl Distribution {
             Distribution::ConstV => "constv",
             Distribution::NanKey => "nankey",
             Distribution::NanValue => "nanvalue",
+            Distribution::NegInfKeys => "neginf",
             Distribution::ZeroBlocks => "zeroblocks",
             Distribution::Outliers => "outliers",
             Distribution::Ties => "ties",

@@ -16,6 +16,7 @@ pub mod judge;
 pub mod mutants;
 pub mod report;
 pub mod run;
+pub mod soak;
 pub mod testing;
 
 pub use backends::{Registry, registry};

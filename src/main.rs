@@ -39,6 +39,8 @@ enum Command {
     Mutants(commands::mutants::MutantsArgs),
     /// Judge the same cases and mutants by the criteria other suites use, next to crosscheck's.
     Criteria(commands::criteria::CriteriaArgs),
+    /// Run many random cases per cell on the correct kernels: false alarms and throughput.
+    Soak(commands::soak::SoakArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => commands::convert::convert(args, false),
         Command::Mutants(args) => commands::mutants::mutants(args),
         Command::Criteria(args) => commands::criteria::criteria(args),
+        Command::Soak(args) => commands::soak::soak_command(args),
     }
 }
 

@@ -56,6 +56,9 @@ const SEMANTICS: &[(&str, Distribution)] = &[
     ("b1h2g1q17k67d48v40.causal", Distribution::ConstV),
     ("b1h2g2q13k29d16v16.causal", Distribution::NanKey),
     ("b1h2g2q13k29d16v16.causal.w6", Distribution::NanValue),
+    // Keys scoring −∞ weigh 0, even a whole tile of them; rows that see only them are NaN.
+    ("b1h2g1q40k40d16v16.causal", Distribution::NegInfKeys),
+    ("b2h2g1q3k70d16v16", Distribution::NegInfKeys),
 ];
 
 fn semantics(api: &str) {

@@ -6,11 +6,13 @@ pub mod list;
 pub mod mutants;
 pub mod repro;
 pub mod run;
+pub mod soak;
 
 use std::io::Write;
 
-use crosscheck::run::CellKey;
 use crosscheck::run::matrix::Progress;
+use crosscheck::run::{CellFilter, CellKey};
+use crosscheck_spec::{Op, Variant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Prints a line to stdout, ignoring a closed pipe (e.g. `crosscheck list | head`).
@@ -36,6 +38,35 @@ impl Progress for Bar {
     }
     fn case_done(&self) {
         self.0.inc(1);
+    }
+}
+
+/// The options that select cells, shared by the commands that run them.
+#[derive(clap::Args, Default, Clone)]
+pub struct CellArgs {
+    /// Only this op (e.g. matmul).
+    #[arg(long)]
+    pub op: Option<Op>,
+    /// Only kernels with this name (e.g. tiled).
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Only backends whose name or API contains this (e.g. vulkan, cpu).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Only this variant (f32, f16, f16n, bf16).
+    #[arg(long)]
+    pub precision: Option<Variant>,
+}
+
+impl CellArgs {
+    /// The selection as the library takes it.
+    pub fn filter(&self) -> CellFilter {
+        CellFilter {
+            op: self.op,
+            kernel: self.kernel.clone(),
+            backend: self.backend.clone(),
+            variant: self.precision,
+        }
     }
 }
 

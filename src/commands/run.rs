@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use crosscheck::report::render_matrix;
 use crosscheck::run::CellKey;
 use crosscheck::{Plan, registry, run_matrix};
-use crosscheck_spec::{Op, Variant};
 
-use crate::commands::{Bar, progress_bar};
+use crate::commands::{Bar, CellArgs, progress_bar};
 use crate::say;
 
 #[derive(clap::Args, Default)]
@@ -18,18 +17,8 @@ pub struct RunArgs {
     /// Random cases per cell, on top of the fixed edge cases.
     #[arg(long, default_value_t = Plan::default().random_cases)]
     pub cases: usize,
-    /// Only this op (e.g. matmul).
-    #[arg(long)]
-    pub op: Option<Op>,
-    /// Only kernels with this name (e.g. tiled).
-    #[arg(long)]
-    pub kernel: Option<String>,
-    /// Only backends whose name or API contains this (e.g. vulkan, cpu).
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Only this variant (f32, f16, f16n, bf16).
-    #[arg(long)]
-    pub precision: Option<Variant>,
+    #[command(flatten)]
+    pub cells: CellArgs,
 }
 
 /// Runs the matrix; exit code 1 on a failure or a missing required backend.
@@ -43,26 +32,15 @@ pub fn run(args: RunArgs) -> ExitCode {
         env!("CARGO_PKG_VERSION")
     );
     let reg = registry();
-    let filter = |key: &CellKey| {
-        args.op.is_none_or(|op| key.op == op)
-            && args.kernel.as_ref().is_none_or(|k| &key.kernel == k)
-            && args
-                .backend
-                .as_ref()
-                .is_none_or(|b| key.backend.contains(b.as_str()))
-            && args.precision.is_none_or(|v| key.variant == v)
-    };
+    let cells = args.cells.filter();
+    let filter = |key: &CellKey| cells.matches(key);
     let bar = progress_bar("cases");
     let report = run_matrix(&reg.all, &plan, &filter, &Bar(bar.clone()));
     bar.finish_and_clear();
     let missing: Vec<_> = reg
         .missing
         .iter()
-        .filter(|m| {
-            args.backend
-                .as_ref()
-                .is_none_or(|b| m.backend.contains(b.as_str()))
-        })
+        .filter(|m| cells.matches_backend(&m.backend))
         .cloned()
         .collect();
     say!("{}", render_matrix(&report, &missing));

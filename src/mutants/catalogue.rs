@@ -231,7 +231,7 @@ pub const CATALOGUE: &[Mutant] = &[
         "attn-flash-no-max-subtraction",
         "attention/flash",
         "no max subtraction in the exponent",
-        "weights[kk] = exp(s[kk] - new_max);",
+        "weights[kk] = exp(s[kk] - shift);",
         "weights[kk] = exp(s[kk]);",
     ),
     m(
@@ -282,6 +282,13 @@ pub const CATALOGUE: &[Mutant] = &[
         "scores clamped with a NaN-dropping clamp",
         "s[kk] = s[kk] * scale;",
         "s[kk] = clamp(s[kk] * scale, -3.0e38, 3.0e38);",
+    ),
+    m(
+        "attn-flash-masked-tile-nan",
+        "attention/flash",
+        "a tile whose visible scores are all −∞ (masked) subtracts −∞ from −∞",
+        "shift = 0.0;",
+        "shift = new_max;",
     ),
     m(
         "attn-flash-missing-barrier",

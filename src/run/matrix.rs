@@ -124,8 +124,8 @@ impl MatrixReport {
     }
 }
 
-/// Progress of a matrix run, for a progress bar.
-pub trait Progress {
+/// Progress of a run, for a progress bar (called from several threads by the soak).
+pub trait Progress: Sync {
     /// Called once with the total number of cases.
     fn start(&self, total: u64);
     /// Called before each cell.
@@ -141,6 +141,45 @@ impl Progress for () {
     fn case_done(&self) {}
 }
 
+/// A cell to run: its backend, its key, and why it cannot run here, if it cannot.
+pub struct CellSlot {
+    /// The backend that runs it.
+    pub backend: Arc<dyn Backend>,
+    /// Which cell.
+    pub key: CellKey,
+    /// Why the backend cannot run this kernel variant (e.g. a missing feature).
+    pub unavailable: Option<String>,
+}
+
+/// Every cell of `backends` × their kernels × their variants that `filter` selects, in
+/// backend, kernel, variant order.
+pub fn cell_slots(
+    backends: &[Arc<dyn Backend>],
+    filter: &dyn Fn(&CellKey) -> bool,
+) -> Vec<CellSlot> {
+    let mut slots = Vec::new();
+    for backend in backends {
+        for kernel in backend.kernels() {
+            for info in &kernel.variants {
+                let key = CellKey {
+                    op: kernel.op,
+                    kernel: kernel.name.clone(),
+                    backend: backend.name().to_string(),
+                    variant: info.variant,
+                };
+                if filter(&key) {
+                    slots.push(CellSlot {
+                        backend: backend.clone(),
+                        key,
+                        unavailable: info.unavailable.clone(),
+                    });
+                }
+            }
+        }
+    }
+    slots
+}
+
 /// Runs every cell of `backends` × their kernels × their variants under `plan`.
 /// `filter` decides which cells run (others are left out of the report).
 pub fn run_matrix(
@@ -150,30 +189,13 @@ pub fn run_matrix(
     progress: &dyn Progress,
 ) -> MatrixReport {
     let started = Instant::now();
+    let slots = cell_slots(backends, filter);
     let mut summaries = Vec::new();
-    let mut rows: Vec<(Op, String)> = Vec::new();
-    let mut work: Vec<(Arc<dyn Backend>, CellKey, Option<String>)> = Vec::new();
     for backend in backends {
-        let kernels = backend.kernels();
         let mut variants: Vec<Variant> = Vec::new();
-        for kernel in &kernels {
-            for info in &kernel.variants {
-                let key = CellKey {
-                    op: kernel.op,
-                    kernel: kernel.name.clone(),
-                    backend: backend.name().to_string(),
-                    variant: info.variant,
-                };
-                if !filter(&key) {
-                    continue;
-                }
-                if !variants.contains(&info.variant) {
-                    variants.push(info.variant);
-                }
-                if !rows.contains(&(kernel.op, kernel.name.clone())) {
-                    rows.push((kernel.op, kernel.name.clone()));
-                }
-                work.push((backend.clone(), key, info.unavailable.clone()));
+        for slot in slots.iter().filter(|s| s.key.backend == backend.name()) {
+            if !variants.contains(&slot.key.variant) {
+                variants.push(slot.key.variant);
             }
         }
         variants.sort();
@@ -185,25 +207,37 @@ pub fn run_matrix(
             });
         }
     }
+    let mut rows: Vec<(Op, String)> = Vec::new();
+    for slot in &slots {
+        let row = (slot.key.op, slot.key.kernel.clone());
+        if !rows.contains(&row) {
+            rows.push(row);
+        }
+    }
     rows.sort_by_key(|(op, _)| *op);
-    let planned: Vec<Vec<Case>> = work
+    let planned: Vec<Vec<Case>> = slots
         .iter()
-        .map(|(_, key, unavailable)| match unavailable {
+        .map(|slot| match slot.unavailable {
             Some(_) => Vec::new(),
-            None => plan.cases(key.op, &key.backend, &key.kernel, key.variant),
+            None => plan.cases(
+                slot.key.op,
+                &slot.key.backend,
+                &slot.key.kernel,
+                slot.key.variant,
+            ),
         })
         .collect();
     progress.start(planned.iter().map(|c| c.len() as u64).sum());
-    let cells = work
+    let cells = slots
         .into_iter()
         .zip(planned)
-        .map(|((backend, key, unavailable), cases)| {
-            progress.cell(&key);
-            let status = match unavailable {
+        .map(|(slot, cases)| {
+            progress.cell(&slot.key);
+            let status = match slot.unavailable {
                 Some(reason) => CellStatus::NotApplicable(reason),
-                None => run_cell(&backend, &cases, progress),
+                None => run_cell(&slot.backend, &cases, progress),
             };
-            (key, status)
+            (slot.key, status)
         })
         .collect();
     MatrixReport {

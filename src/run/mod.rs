@@ -2,11 +2,13 @@
 
 pub mod cell;
 pub mod expect;
+pub mod filter;
 pub mod invariance;
 pub mod isolate;
 pub mod matrix;
 pub mod plan;
 
 pub use cell::{CaseResult, run_case};
+pub use filter::CellFilter;
 pub use matrix::{CellKey, CellStatus, MatrixReport, run_matrix};
 pub use plan::Plan;

@@ -62,6 +62,7 @@ const ATTENTION_FIXED: &[(&str, Distribution)] = &[
     ("b1h2g1q17k33d64v64.causal", Distribution::ConstV),
     ("b1h2g1q17k33d16v16.causal", Distribution::NanKey),
     ("b1h2g1q17k33d16v16.w8", Distribution::NanValue),
+    ("b1h2g1q40k70d16v16.causal", Distribution::NegInfKeys),
     ("b1h2g1q17k33d16v16.causal", Distribution::Specials),
     ("b1h2g2q9k40d32v24", Distribution::Specials),
 ];
@@ -153,8 +154,15 @@ impl Plan {
                     .is_none_or(|f| f == kernel)
                     .then(|| case(problem, dist, self.seed.wrapping_add(i as u64)))
             });
-        let random = self.draw(shapes::case(op, backend, kernel, variant));
-        fixed.chain(random).collect()
+        fixed
+            .chain(self.random(op, backend, kernel, variant))
+            .collect()
+    }
+
+    /// The random cases of one cell alone: `random_cases` draws from the property tests'
+    /// strategies, reproducibly from the plan's seed.
+    pub fn random(&self, op: Op, backend: &str, kernel: &str, variant: Variant) -> Vec<Case> {
+        self.draw(shapes::case(op, backend, kernel, variant))
     }
 
     /// `random_cases` values of `strategy`, reproducibly from the plan's seed.

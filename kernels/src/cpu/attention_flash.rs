@@ -28,12 +28,19 @@ fn row(r: &Row, out: &mut [f32]) {
             *s = score(r, j);
         }
         let new_max = scores.iter().copied().fold(max, f32::max);
-        // exp(−∞) = 0 on the first tile: the empty running state stays empty.
-        let rescale = (max - new_max).exp();
+        // While every score so far is −∞ (masked keys), subtract 0 instead: those keys weigh
+        // exp(−∞) = 0 rather than exp(−∞ + ∞) = NaN. On the first finite tile, exp(−∞) = 0
+        // empties the running state.
+        let shift = if new_max == f32::NEG_INFINITY {
+            0.0
+        } else {
+            new_max
+        };
+        let rescale = (max - shift).exp();
         sum *= rescale;
         out.iter_mut().for_each(|o| *o *= rescale);
         for (s, j) in scores.iter().zip(tile) {
-            let w = (s - new_max).exp();
+            let w = (s - shift).exp();
             sum += w;
             for (o, v) in out.iter_mut().zip(&r.v[j * r.d_v..(j + 1) * r.d_v]) {
                 *o += w * v;

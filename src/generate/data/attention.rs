@@ -1,5 +1,6 @@
 //! Attention inputs: Q, K and V for every distribution, including the adversarial ones
-//! (large logits, near-uniform and peaked attention, constant V, a NaN in K or V).
+//! (large logits, near-uniform and peaked attention, constant V, a NaN in K or V, keys that
+//! score −∞).
 
 use crosscheck_reference::attention::scale;
 use crosscheck_spec::{AttentionProblem, HostTensor, Layout, Precision};
@@ -94,6 +95,7 @@ pub fn inputs(
     match dist {
         Distribution::NanKey => k[rs.random_range(0..k_len)] = f32::NAN,
         Distribution::NanValue => v[rs.random_range(0..v_len)] = f32::NAN,
+        Distribution::NegInfKeys => neg_inf_keys(p, &mut q, &mut k, &mut rs),
         _ => {}
     }
     vec![
@@ -133,6 +135,32 @@ fn peaked(
     }
     let v = (0..count(&p.v_shape())).map(|_| normal(rv)).collect();
     (q, k, v)
+}
+
+/// Makes a run of leading keys of every (batch, kv head) score −∞: column 0 of their K rows
+/// becomes ∓∞ (against the sign of the scale) and column 0 of every query positive, so each
+/// such score is ±∞ · q₀ · scale = −∞ whatever the other columns add. The run covers 1 to
+/// len_kv − 1 keys (all of them when there is one key), so rows see −∞ keys, tiles of nothing
+/// but −∞ keys followed by finite ones, and, with masks, rows that see only −∞ keys (NaN).
+fn neg_inf_keys(p: &AttentionProblem, q: &mut [f32], k: &mut [f32], rs: &mut ChaCha8Rng) {
+    let infinity = if scale(p) > 0.0 {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    for row in q.chunks_mut(p.d_qk) {
+        row[0] = row[0].abs() + 0.5;
+    }
+    for head in k.chunks_mut(p.len_kv * p.d_qk) {
+        let run = if p.len_kv > 1 {
+            rs.random_range(1..p.len_kv)
+        } else {
+            1
+        };
+        for key in head.chunks_mut(p.d_qk).take(run) {
+            key[0] = infinity;
+        }
+    }
 }
 
 fn count(shape: &[usize]) -> usize {
@@ -189,6 +217,20 @@ mod tests {
             .map(|(_, w)| w.iter().cloned().fold(0.0, f64::max))
             .collect();
         assert!(flat.iter().all(|&m| m < 1.1 / 40.0), "{flat:?}");
+    }
+
+    #[test]
+    fn neg_inf_keys_score_minus_infinity_and_weigh_nothing() {
+        let mut p = problem();
+        p.scale_bits = Some((-0.5f32).to_bits());
+        let rows = rows(&p, Distribution::NegInfKeys);
+        for (scores, weights) in &rows {
+            assert_eq!(scores[0], f64::NEG_INFINITY);
+            assert!(scores.iter().any(|s| s.is_finite()), "{scores:?}");
+            for (s, w) in scores.iter().zip(weights) {
+                assert_eq!(s.is_finite(), *w > 0.0, "{s} {w}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ const ROWS: u32 = 32u;
 const TILE_KEYS: u32 = 16u;
 const CHUNK4: u32 = 8u;
 const MAX_D4: u32 = 64u;
+const NEG_INFINITY_BITS: u32 = 0xff800000u;
 
 var<workgroup> k_tile: array<vec4<f32>, 128>; // TILE_KEYS x CHUNK4
 var<workgroup> v_tile: array<vec4<f32>, 128>; // TILE_KEYS x CHUNK4
@@ -119,10 +120,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (seen) {
             new_max = max(running_max, tile_max);
         }
+                // While every visible score so far is −∞ (masked keys), subtract 0 instead: those keys
+        // weigh exp(−∞) = 0 rather than exp(−∞ + ∞) = NaN, and exp(−∞ − shift) = 0 later
+        // empties a running state that held only them.
+        var shift = new_max;
+        if (bitcast<u32>(new_max) == NEG_INFINITY_BITS) {
+            shift = 0.0;
+        }
         var weights: array<f32, TILE_KEYS>;
         if (any_visible) {
             if (seen) {
-                let rescale = exp(running_max - new_max);
+                let rescale = exp(running_max - shift);
                 running_sum = running_sum * rescale;
                 for (var c4 = 0u; c4 < d_v4; c4++) {
                     o[c4] = o[c4] * rescale;
@@ -130,7 +138,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
             for (var kk = 0u; kk < TILE_KEYS; kk++) {
                 if (visible[kk]) {
-                    weights[kk] = exp(s[kk] - new_max);
+                                        weights[kk] = exp(s[kk] - shift);
                     running_sum = running_sum + weights[kk];
                 }
             }

@@ -1,0 +1,120 @@
+//! `crosscheck soak`: many random cases per cell on the correct kernels, to measure false
+//! alarms (expected: none) and throughput.
+
+use std::fmt::Write;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crosscheck::registry;
+use crosscheck::report::case::{ratio, summary};
+use crosscheck::run::CellKey;
+use crosscheck::soak::{SoakOutcome, soak};
+
+use crate::commands::{Bar, CellArgs, progress_bar};
+use crate::say;
+
+/// Options of `crosscheck soak`.
+#[derive(clap::Args)]
+pub struct SoakArgs {
+    /// Random cases per cell.
+    #[arg(long, default_value_t = 1000)]
+    cases: usize,
+    /// Seed of the cases and their data (default: drawn from the clock, and printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    cells: CellArgs,
+}
+
+/// Runs the soak; exit code 1 if any case fails, 2 if no cell matches.
+pub fn soak_command(args: SoakArgs) -> ExitCode {
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let reg = registry();
+    let filter = args.cells.filter();
+    say!(
+        "crosscheck soak: {} random cases per cell, seed {seed:#x}, {} threads",
+        args.cases,
+        rayon::current_num_threads()
+    );
+    for backend in reg.all.iter().filter(|b| filter.matches_backend(b.name())) {
+        let d = backend.device();
+        say!(
+            "  {}: {} ({}; {})",
+            backend.name(),
+            d.device,
+            d.api,
+            d.driver
+        );
+    }
+    let started = Instant::now();
+    let bar = progress_bar("cases");
+    let cells = soak(
+        &reg.all,
+        &|k: &CellKey| filter.matches(k),
+        args.cases,
+        seed,
+        &Bar(bar.clone()),
+    );
+    bar.finish_and_clear();
+    if cells.is_empty() {
+        eprintln!(
+            "error: no cell matches the filters (backends here: {})",
+            reg.names().join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let mut table = format!(
+        "{:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9}\n",
+        "cell", "cases", "failed", "skipped", "finds", "notes", "worst", "cases/s"
+    );
+    let mut failures = String::new();
+    let (mut judged, mut failed) = (0, 0);
+    for (key, outcome) in &cells {
+        let name = format!("{} {} {}", key.row(), key.backend, key.variant);
+        match outcome {
+            SoakOutcome::NotApplicable(reason) => {
+                writeln!(table, "{name:34} n/a: {reason}").unwrap();
+            }
+            SoakOutcome::Ran(s) => {
+                judged += s.judged;
+                failed += s.failed;
+                writeln!(
+                    table,
+                    "{name:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9.1}",
+                    s.judged,
+                    s.failed,
+                    s.skipped,
+                    s.findings,
+                    s.noted,
+                    ratio(s.worst_ratio),
+                    s.per_second()
+                )
+                .unwrap();
+                if let Some(reason) = &s.skip_reason {
+                    writeln!(table, "{:34} skipped because: {reason}", "").unwrap();
+                }
+                for (case, verdict) in &s.failures {
+                    writeln!(failures, "FAIL {name}: {}", summary(case, verdict)).unwrap();
+                    writeln!(failures, "  repro: crosscheck repro {case}").unwrap();
+                }
+            }
+        }
+    }
+    say!("{table}");
+    if !failures.is_empty() {
+        say!("failures (smallest first, at most 10 per cell)\n{failures}");
+    }
+    say!(
+        "{judged} cases judged, {failed} failed, in {:.1}s (seed {seed:#x})",
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
