@@ -106,7 +106,12 @@ pub(crate) fn exponent_of(x: f64) -> i32 {
 
 /// 2^e as f64, for e within f64's normal and subnormal range.
 fn pow2(e: i32) -> f64 {
-    (2.0f64).powi(e)
+    if (-1022..=1023).contains(&e) {
+        // Exact by construction: the biased exponent field alone.
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else {
+        (2.0f64).powi(e)
+    }
 }
 
 #[cfg(test)]

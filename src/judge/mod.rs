@@ -95,13 +95,17 @@ pub fn judge(
             (c.value - c.oracle).abs()
         }
     };
-    top.sort_by(|a, b| {
+        let worst_first = |a: &ElementCheck, b: &ElementCheck| {
         b.ratio
             .total_cmp(&a.ratio)
             .then(raw(b).total_cmp(&raw(a)))
             .then(a.index.cmp(&b.index))
-    });
-    top.truncate(TOP_ELEMENTS);
+    };
+    if top.len() > TOP_ELEMENTS {
+        top.select_nth_unstable_by(TOP_ELEMENTS - 1, worst_first);
+        top.truncate(TOP_ELEMENTS);
+    }
+    top.sort_by(worst_first);
     Verdict {
         tier,
         failures,
