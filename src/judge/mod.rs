@@ -95,7 +95,7 @@ pub fn judge(
             (c.value - c.oracle).abs()
         }
     };
-        let worst_first = |a: &ElementCheck, b: &ElementCheck| {
+    let worst_first = |a: &ElementCheck, b: &ElementCheck| {
         b.ratio
             .total_cmp(&a.ratio)
             .then(raw(b).total_cmp(&raw(a)))

@@ -1,0 +1,19 @@
+//! Runs the default matrix on the example external backend (`external/gemm-backend`: the `gemm`
+//! and `matrixmultiply` crates) next to crosscheck's own CPU kernels and prints the table.
+//! `cargo run --release --example external_gemm`; exit code 1 on any failure.
+
+use std::sync::Arc;
+
+use crosscheck::report::render_matrix;
+use crosscheck::run::{Plan, run_matrix};
+use crosscheck_gemm_backend::GemmBackend;
+use crosscheck_kernels::CpuBackend;
+use crosscheck_spec::{Backend, Op};
+
+fn main() {
+    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend), Arc::new(GemmBackend)];
+    let matmul_only = |key: &crosscheck::run::CellKey| key.op == Op::Matmul;
+    let report = run_matrix(&backends, &Plan::default(), &matmul_only, &());
+    print!("{}", render_matrix(&report, &[]));
+    std::process::exit(i32::from(report.any_failed()));
+}

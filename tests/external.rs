@@ -1,0 +1,100 @@
+//! Kernels nobody here wrote: the `gemm` and `matrixmultiply` crates, wrapped by the example
+//! backend in `external/gemm-backend`, pass the default matrix and the random-shape properties
+//! with no false alarm; the same wrapper with B's strides swapped fails with a small repro.
+
+use std::sync::Arc;
+
+use crosscheck::generate::shapes;
+use crosscheck::run::{CellStatus, Plan, run_matrix};
+use crosscheck::testing::{check_property, runnable_variants, smallest_failure};
+use crosscheck_gemm_backend::GemmBackend;
+use crosscheck_spec::{
+    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, Op, OutputBuffer, Problem,
+    Variant,
+};
+
+fn external() -> Arc<dyn Backend> {
+    Arc::new(GemmBackend)
+}
+
+#[test]
+fn the_default_matrix_passes_on_third_party_kernels() {
+    let report = run_matrix(&[external()], &Plan::default(), &|_| true, &());
+    assert_eq!(report.cells.len(), 3, "gemm f32/f16 and matrixmultiply f32");
+    for (key, status) in &report.cells {
+        assert!(
+            matches!(status, CellStatus::Pass { .. }),
+            "{} {}: {status:?}",
+            key.row(),
+            key.variant
+        );
+    }
+}
+
+#[test]
+fn random_shapes_pass_on_third_party_kernels() {
+    let backend = external();
+    for kernel in ["gemm", "matrixmultiply"] {
+        for variant in runnable_variants(backend.as_ref(), (Op::Matmul, kernel)) {
+            let strategy = shapes::case(Op::Matmul, backend.name(), kernel, variant);
+            if let Err(failure) = check_property(&backend, strategy) {
+                panic!("{kernel} {variant}: {failure}");
+            }
+        }
+    }
+}
+
+/// The example backend with B read through swapped strides: a wrapper bug the suite must catch.
+struct SwappedB;
+
+impl Backend for SwappedB {
+    fn name(&self) -> &str {
+        "external-gemm-swapped-b"
+    }
+    fn device(&self) -> DeviceInfo {
+        GemmBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        GemmBackend.kernels()
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        GemmBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        let mut b = inputs[1].clone();
+        b.layout = match b.layout {
+            Layout::RowMajor => Layout::ColMajor,
+            Layout::ColMajor => Layout::RowMajor,
+        };
+        let Problem::Matmul(mut p) = problem.clone() else {
+            unreachable!("matmul only")
+        };
+        p.b_layout = b.layout;
+        let swapped = Problem::Matmul(p);
+        GemmBackend.run(kernel, variant, &swapped, &[inputs[0], &b], output)
+    }
+}
+
+#[test]
+fn a_wrapper_that_reads_b_transposed_is_caught_with_a_small_repro() {
+    let backend: Arc<dyn Backend> = Arc::new(SwappedB);
+    for kernel in ["gemm", "matrixmultiply"] {
+        let variant = runnable_variants(backend.as_ref(), (Op::Matmul, kernel))[0];
+        let strategy = shapes::case(Op::Matmul, backend.name(), kernel, variant);
+        let minimal = smallest_failure(&backend, strategy, crosscheck::testing::config())
+            .expect("proptest ran")
+            .unwrap_or_else(|| panic!("{kernel}: the swapped B went unnoticed"));
+        let Problem::Matmul(p) = minimal.problem else {
+            unreachable!()
+        };
+        // A transposed read needs k ≥ 2 and n ≥ 2 to show, and shrinking gets close to that.
+        assert!(p.batch * p.m * p.n * p.k <= 64, "not shrunk: {minimal}");
+    }
+}
