@@ -71,14 +71,14 @@ pub fn f16_bits_to_f32(bits: u16) -> f32 {
     let exp = ((bits >> 10) & 0x1f) as i32;
     let frac = (bits & 0x3ff) as f32;
     let magnitude = match exp {
-        0 => frac * (2.0f32).powi(-24),
+        0 => frac * crosscheck_spec::pow2_f32(-24),
         31 if frac == 0.0 => f32::INFINITY,
         31 => {
             return f32::from_bits(
                 0x7fc0_0000 | ((bits as u32 & 0x8000) << 16) | ((bits as u32 & 0x1ff) << 13),
             );
         }
-        _ => (1.0 + frac / 1024.0) * (2.0f32).powi(exp - 15),
+        _ => (1.0 + frac / 1024.0) * crosscheck_spec::pow2_f32(exp - 15),
     };
     sign * magnitude
 }
@@ -111,10 +111,10 @@ fn magnitude_bits(v: f64, exp_bits: u32, frac_bits: u32, bias: i32) -> u16 {
     let min_exp = 1 - bias;
     let e = exponent_of(v);
     if e < min_exp {
-        let frac = v / (2.0f64).powi(min_exp - frac_bits as i32);
+        let frac = v / crosscheck_spec::pow2(min_exp - frac_bits as i32);
         return frac as u16;
     }
-    let frac = (v / (2.0f64).powi(e) - 1.0) * (1u32 << frac_bits) as f64;
+    let frac = (v / crosscheck_spec::pow2(e) - 1.0) * (1u32 << frac_bits) as f64;
     (((e + bias) as u16) << frac_bits) | frac as u16
 }
 
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(bf16_bits_to_f32(f32_to_bf16_bits(259.0)), 260.0);
         // Truncation would give 0x3f80 for 1 + 2^-8 + 2^-20; nearest gives 0x3f81.
         assert_eq!(
-            f32_to_bf16_bits(1.0 + (2.0f32).powi(-8) + (2.0f32).powi(-20)),
+            f32_to_bf16_bits(1.0 + crosscheck_spec::pow2_f32(-8) + crosscheck_spec::pow2_f32(-20)),
             0x3f81
         );
         assert_eq!(f32_to_bf16_bits(f32::MAX), 0x7f80);

@@ -1,7 +1,7 @@
 //! Rounding an f64 to any of the storage precisions, in any direction, with subnormals and
 //! overflow handled as IEEE 754 specifies. Every codec and every judged interval is built on this.
 
-use crosscheck_spec::Precision;
+use crosscheck_spec::{Precision, pow2};
 
 /// Rounding direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,16 +101,6 @@ pub(crate) fn exponent_of(x: f64) -> i32 {
         -1022 - (frac.leading_zeros() as i32 - 12) - 1
     } else {
         biased - 1023
-    }
-}
-
-/// 2^e as f64, for e within f64's normal and subnormal range.
-fn pow2(e: i32) -> f64 {
-    if (-1022..=1023).contains(&e) {
-        // Exact by construction: the biased exponent field alone.
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        (2.0f64).powi(e)
     }
 }
 

@@ -17,9 +17,9 @@ impl Accumulator {
     /// Unit roundoff of the accumulator.
     pub fn unit_roundoff(self) -> f64 {
         match self {
-            Accumulator::F16 => (2.0f64).powi(-11),
-            Accumulator::F32 => (2.0f64).powi(-24),
-            Accumulator::F64 => (2.0f64).powi(-53),
+            Accumulator::F16 => crate::pow2(-11),
+            Accumulator::F32 => crate::pow2(-24),
+            Accumulator::F64 => crate::pow2(-53),
             Accumulator::I32 => 0.0,
         }
     }
@@ -28,8 +28,8 @@ impl Accumulator {
     /// its result underflows and subnormals are flushed.
     pub fn min_normal(self) -> f64 {
         match self {
-            Accumulator::F16 => (2.0f64).powi(-14),
-            Accumulator::F32 => (2.0f64).powi(-126),
+            Accumulator::F16 => crate::pow2(-14),
+            Accumulator::F32 => crate::pow2(-126),
             Accumulator::F64 => f64::MIN_POSITIVE,
             Accumulator::I32 => 0.0,
         }

@@ -10,6 +10,7 @@ mod contract;
 mod error;
 mod kernel;
 mod output;
+mod pow2;
 mod precision;
 mod problem;
 mod quant;
@@ -22,6 +23,7 @@ pub use contract::{
 pub use error::KernelError;
 pub use kernel::{KernelInfo, Op, VariantInfo};
 pub use output::OutputBuffer;
+pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{AttentionProblem, InputSpec, MatmulProblem, Problem, Storage};
 pub use quant::{FP8_TILE, GGML_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};

@@ -59,22 +59,22 @@ impl Precision {
 
     /// Unit roundoff for round-to-nearest: u = 2^-p.
     pub fn unit_roundoff(self) -> f64 {
-        (2.0f64).powi(-self.digits())
+        crate::pow2(-self.digits())
     }
 
     /// Largest finite value.
     pub fn max_finite(self) -> f64 {
-        (2.0 - (2.0f64).powi(1 - self.digits())) * (2.0f64).powi(self.max_exp())
+        (2.0 - crate::pow2(1 - self.digits())) * crate::pow2(self.max_exp())
     }
 
     /// Smallest positive normal value.
     pub fn min_normal(self) -> f64 {
-        (2.0f64).powi(self.min_exp())
+        crate::pow2(self.min_exp())
     }
 
     /// Smallest positive subnormal value (the spacing of the subnormal range).
     pub fn min_subnormal(self) -> f64 {
-        (2.0f64).powi(self.min_exp() + 1 - self.digits())
+        crate::pow2(self.min_exp() + 1 - self.digits())
     }
 
     /// Short lower-case name used in reports and case ids.
@@ -194,8 +194,8 @@ mod tests {
         assert_eq!(Precision::F16.max_finite(), 65504.0);
         assert_eq!(Precision::BF16.max_finite(), half::bf16::MAX.to_f64());
         assert_eq!(Precision::F32.min_normal(), f32::MIN_POSITIVE as f64);
-        assert_eq!(Precision::F16.min_subnormal(), (2.0f64).powi(-24));
-        assert_eq!(Precision::BF16.min_subnormal(), (2.0f64).powi(-133));
+        assert_eq!(Precision::F16.min_subnormal(), crate::pow2(-24));
+        assert_eq!(Precision::BF16.min_subnormal(), crate::pow2(-133));
         assert_eq!(Precision::U8.max_finite(), 255.0);
         assert_eq!(Precision::U8.min_subnormal(), 1.0);
     }

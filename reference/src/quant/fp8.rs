@@ -20,12 +20,12 @@ pub fn f32_to_e4m3_bits(x: f32) -> u8 {
     if v == 0.0 {
         return sign;
     }
-    let min_normal = (2.0f64).powi(E4M3.min_exp);
+    let min_normal = crosscheck_spec::pow2(E4M3.min_exp);
     if v < min_normal {
-        return sign | (v / (2.0f64).powi(E4M3.min_exp - 3)) as u8; // subnormal: m · 2⁻⁹
+        return sign | (v / crosscheck_spec::pow2(E4M3.min_exp - 3)) as u8; // subnormal: m · 2⁻⁹
     }
     let e = v.log2().floor() as i32; // exact: v is a power of two times 1.xxx with 3 bits
-    let mantissa = ((v / (2.0f64).powi(e) - 1.0) * 8.0) as u8;
+    let mantissa = ((v / crosscheck_spec::pow2(e) - 1.0) * 8.0) as u8;
     sign | (((e + 7) as u8) << 3) | mantissa
 }
 
@@ -37,9 +37,9 @@ pub fn e4m3_bits_to_f32(bits: u8) -> f32 {
         return f32::NAN.copysign(sign);
     }
     let magnitude = if exp == 0 {
-        mantissa * (2.0f32).powi(-9)
+        mantissa * crosscheck_spec::pow2_f32(-9)
     } else {
-        (1.0 + mantissa / 8.0) * (2.0f32).powi(exp as i32 - 7)
+        (1.0 + mantissa / 8.0) * crosscheck_spec::pow2_f32(exp as i32 - 7)
     };
     sign * magnitude
 }
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(f32_to_e4m3_bits(f32::NAN) & 0x7f, 0x7f);
         assert_eq!(f32_to_e4m3_bits(1.0), 0x38);
         assert_eq!(f32_to_e4m3_bits(-0.0), 0x80);
-        assert_eq!(f32_to_e4m3_bits((2.0f32).powi(-9)), 0x01); // smallest subnormal
+        assert_eq!(f32_to_e4m3_bits(crosscheck_spec::pow2_f32(-9)), 0x01); // smallest subnormal
         // 1 + 1/16 is halfway between 1 and 1.125: ties to even (1.0); 1 + 3/16 → 1.25.
         assert_eq!(f32_to_e4m3_bits(1.0625), 0x38);
         assert_eq!(f32_to_e4m3_bits(1.1875), 0x3a);

@@ -90,7 +90,7 @@ mod tests {
                 let allowed = match format {
                     QuantFormat::Q8_0 | QuantFormat::Int8 => amax / 254.0,
                     QuantFormat::Q4_0 => amax / 16.0,
-                    _ => x.abs() / 16.0 + amax / 448.0 * (2.0f32).powi(-10),
+                    _ => x.abs() / 16.0 + amax / 448.0 * crosscheck_spec::pow2_f32(-10),
                 };
                 assert!((x - y).abs() <= allowed * 1.0001, "{format}: {x} → {y}");
             }

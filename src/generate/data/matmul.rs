@@ -14,7 +14,7 @@ const EXACT_MAX: i32 = 8;
 /// The largest value below which every integer is exact both in the f32 accumulator and in the
 /// output's storage precision: 2^min(24, digits).
 pub fn exact_limit(precision: Precision) -> f64 {
-    (2.0f64).powi(precision.digits().min(24))
+    crosscheck_spec::pow2(precision.digits().min(24))
 }
 
 /// A and B for `p`.
@@ -110,7 +110,7 @@ fn draw(dist: Distribution, (lo, hi): (i32, i32), rng: &mut ChaCha8Rng) -> f32 {
             let exp = rng.random_range(lo..=hi);
             let significand = rng.random_range(1.0f32..2.0);
             let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
-            sign * significand * (2.0f32).powi(exp)
+            sign * significand * crosscheck_spec::pow2_f32(exp)
         }
         _ => normal(rng),
     }

@@ -148,7 +148,12 @@ fn ties(
 ) -> Vec<f32> {
     let signs = |rng: &mut ChaCha8Rng| if rng.random::<bool>() { -1.0f32 } else { 1.0 };
     let unit_scale: Vec<(f32, f32)> = (0..units)
-        .map(|_| ((2.0f32).powi(rng.random_range(-4..=4)), signs(rng)))
+        .map(|_| {
+            (
+                crosscheck_spec::pow2_f32(rng.random_range(-4..=4)),
+                signs(rng),
+            )
+        })
         .collect();
     let mut seen = vec![false; units];
     (0..rows * cols)
@@ -169,9 +174,9 @@ fn ties(
                     let t = rng.random_range(1..=15) as f32 - 8.5;
                     let nudge = [
                         0.0,
-                        (2.0f32).powi(-21),
-                        -(2.0f32).powi(-21),
-                        (2.0f32).powi(-20),
+                        crosscheck_spec::pow2_f32(-21),
+                        -crosscheck_spec::pow2_f32(-21),
+                        crosscheck_spec::pow2_f32(-20),
                     ][rng.random_range(0..4)];
                     -(t + nudge) * unit_sign * scale
                 }
@@ -207,7 +212,7 @@ fn random_bytes(format: QuantFormat, rows: usize, cols: usize, rng: &mut ChaCha8
     let mut normal_scale = |at: usize, rng: &mut ChaCha8Rng| {
         let exp = rng.random_range(-20i32..=20);
         let v = (1.0 + rng.random::<f32>())
-            * (2.0f32).powi(exp)
+            * crosscheck_spec::pow2_f32(exp)
             * if rng.random::<bool>() { -1.0 } else { 1.0 };
         bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
     };
@@ -268,7 +273,10 @@ mod tests {
             let id = -8.0 / block[0];
             for x in &block[1..] {
                 let t = (x * id + 8.5).min(16.0);
-                assert!((t - t.round()).abs() <= (2.0f32).powi(-20), "{x} → {t}");
+                assert!(
+                    (t - t.round()).abs() <= crosscheck_spec::pow2_f32(-20),
+                    "{x} → {t}"
+                );
             }
         }
     }
