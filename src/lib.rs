@@ -14,6 +14,7 @@ pub mod generate;
 pub mod guards;
 pub mod judge;
 pub mod mutants;
+pub mod portability;
 pub mod report;
 pub mod run;
 pub mod soak;

@@ -41,6 +41,8 @@ enum Command {
     Criteria(commands::criteria::CriteriaArgs),
     /// Run many random cases per cell on the correct kernels: false alarms and throughput.
     Soak(commands::soak::SoakArgs),
+    /// Translate every WGSL kernel to SPIR-V, MSL, HLSL and GLSL and check WebGPU's limits.
+    Shaders,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Mutants(args) => commands::mutants::mutants(args),
         Command::Criteria(args) => commands::criteria::criteria(args),
         Command::Soak(args) => commands::soak::soak_command(args),
+        Command::Shaders => commands::shaders::shaders(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod list;
 pub mod mutants;
 pub mod repro;
 pub mod run;
+pub mod shaders;
 pub mod soak;
 
 use std::io::Write;
