@@ -71,9 +71,12 @@ pub fn check_module(kernel: &str, variant: Variant, source: &str) -> ModuleRepor
     }
 }
 
+/// A kernel name (`op/name`) and a rewrite of its WGSL source.
+pub type Patch<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+
 /// Checks every module the wgpu backend would compile (every kernel × variant), with `patch`
 /// applied to the named kernel's source when given (how a test breaks one on purpose).
-pub fn check_all(patch: Option<(&str, &dyn Fn(&str) -> String)>) -> Vec<ModuleReport> {
+pub fn check_all(patch: Option<Patch>) -> Vec<ModuleReport> {
     WgpuBackend::modules()
         .into_iter()
         .map(|(kernel, variant, source)| {
