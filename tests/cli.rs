@@ -213,3 +213,78 @@ fn encode_and_decode_round_trip_through_files() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn one_command_writes_junit_and_json_and_merge_combines_two_machines() {
+    let dir = std::env::temp_dir().join(format!("crosscheck-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    for machine in ["box-a", "box-b"] {
+        let o = crosscheck(
+            &[
+                "run",
+                "--backend",
+                "cpu",
+                "--op",
+                "quantize",
+                "--cases",
+                "1",
+                "--machine",
+                machine,
+                "--out",
+                &path(&format!("{machine}.json")),
+                "--out",
+                &path(&format!("{machine}.xml")),
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let xml = std::fs::read_to_string(path("box-a.xml")).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    let o = crosscheck(
+        &[
+            "merge",
+            &path("box-a.json"),
+            &path("box-b.json"),
+            "--format",
+            "markdown",
+        ],
+        &[],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("| quantize | box-a/cpu | box-b/cpu |"), "{t}");
+    let o = crosscheck(&["merge", &path("box-a.xml")], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not JSON"), "{}", text(&o));
+    let o = crosscheck(&["run", "--out", &path("report.html")], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot tell the format"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_shows_the_selected_cells_without_running_them() {
+    let o = crosscheck(
+        &[
+            "run",
+            "--list",
+            "--backend",
+            "cpu",
+            "--op",
+            "attention",
+            "--shard",
+            "1/2",
+        ],
+        &[],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("3 cells") && t.contains("nothing was run"),
+        "{t}"
+    );
+    let o = crosscheck(&["run", "--list", "--shard", "3/2"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

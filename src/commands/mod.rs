@@ -3,10 +3,13 @@
 pub mod convert;
 pub mod criteria;
 pub mod list;
+pub mod merge;
 pub mod mutants;
+pub mod output;
 pub mod repro;
 pub mod run;
 pub mod shaders;
+pub mod shard;
 pub mod soak;
 
 use std::io::Write;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crosscheck_spec::{Backend, DeviceInfo, Op, Variant};
 
 use crate::case::Case;
-use crate::judge::Verdict;
+use crate::judge::{ElementCheck, Verdict};
 use crate::run::cell::{CaseResult, run_case};
 use crate::run::plan::Plan;
 
@@ -88,6 +88,21 @@ impl CellStatus {
     }
 }
 
+/// What a cell measured beyond its verdict: time, its worst element and summary statistics.
+#[derive(Debug, Clone, Default)]
+pub struct CellMeasures {
+    /// Wall time of the whole cell (every case, its oracle, reruns and judging).
+    pub wall: Duration,
+    /// Time spent inside the backend's `run` for the first launch of every case.
+    pub kernel_time: Duration,
+    /// The case with the largest err/bound ratio and its worst element.
+    pub worst: Option<(Case, ElementCheck)>,
+    /// Largest normalised mean squared error over the cases (reported, never judged).
+    pub max_nmse: f64,
+    /// Largest error in units in the last place over the cases (reported, never judged).
+    pub max_ulp: f64,
+}
+
 /// A backend as the report shows it.
 #[derive(Debug, Clone)]
 pub struct BackendSummary {
@@ -108,6 +123,8 @@ pub struct MatrixReport {
     pub rows: Vec<(Op, String)>,
     /// Every cell.
     pub cells: Vec<(CellKey, CellStatus)>,
+    /// What each cell measured, in the order of `cells`.
+    pub measures: Vec<CellMeasures>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
 }
@@ -228,29 +245,48 @@ pub fn run_matrix(
         })
         .collect();
     progress.start(planned.iter().map(|c| c.len() as u64).sum());
-    let cells = slots
+    let (cells, measures) = slots
         .into_iter()
         .zip(planned)
         .map(|(slot, cases)| {
             progress.cell(&slot.key);
-            let status = match slot.unavailable {
-                Some(reason) => CellStatus::NotApplicable(reason),
+            let (status, measures) = match slot.unavailable {
+                Some(reason) => (CellStatus::NotApplicable(reason), CellMeasures::default()),
                 None => run_cell(&slot.backend, &cases, progress),
             };
-            (slot.key, status)
+            ((slot.key, status), measures)
         })
-        .collect();
+        .unzip();
     MatrixReport {
         backends: summaries,
         rows,
         cells,
+        measures,
         elapsed: started.elapsed(),
     }
 }
 
 /// Runs the cases of one cell. A cell is n/a only if every case is; otherwise the judged cases
 /// decide it.
-fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress) -> CellStatus {
+fn run_cell(
+    backend: &Arc<dyn Backend>,
+    cases: &[Case],
+    progress: &dyn Progress,
+) -> (CellStatus, CellMeasures) {
+    let started = Instant::now();
+    let mut measures = CellMeasures::default();
+    let status = judge_cases(backend, cases, progress, &mut measures);
+    measures.wall = started.elapsed();
+    (status, measures)
+}
+
+/// Runs and judges every case of a cell, filling `measures` on the way.
+fn judge_cases(
+    backend: &Arc<dyn Backend>,
+    cases: &[Case],
+    progress: &dyn Progress,
+    measures: &mut CellMeasures,
+) -> CellStatus {
     let mut worst_ratio = 0.0f64;
     let mut judged = 0;
     let mut exact_only = true;
@@ -260,8 +296,19 @@ fn run_cell(backend: &Arc<dyn Backend>, cases: &[Case], progress: &dyn Progress)
     let mut skipped: Vec<(Case, String)> = Vec::new();
     for case in cases {
         match run_case(backend, case) {
-            Ok(CaseResult::Judged { verdict, .. }) => {
+            Ok(CaseResult::Judged { verdict, elapsed }) => {
                 judged += 1;
+                measures.kernel_time += elapsed;
+                measures.max_nmse = measures.max_nmse.max(verdict.stats.nmse);
+                measures.max_ulp = measures.max_ulp.max(verdict.stats.max_ulp);
+                if let Some(worst) = verdict.worst()
+                    && measures
+                        .worst
+                        .as_ref()
+                        .is_none_or(|(_, w)| worst.ratio > w.ratio)
+                {
+                    measures.worst = Some((case.clone(), *worst));
+                }
                 worst_ratio = worst_ratio.max(verdict.worst_ratio);
                 exact_only &= verdict.tier == crate::judge::Tier::Exact;
                 findings.extend(verdict.findings.iter().map(|f| (case.clone(), f.clone())));

@@ -10,5 +10,5 @@ pub mod plan;
 
 pub use cell::{CaseResult, run_case};
 pub use filter::CellFilter;
-pub use matrix::{CellKey, CellStatus, MatrixReport, run_matrix};
+pub use matrix::{CellKey, CellMeasures, CellStatus, MatrixReport, run_matrix};
 pub use plan::Plan;

@@ -1,0 +1,198 @@
+//! Reports for CI: the JSON record round-trips, JUnit has one test per cell with the failing
+//! cell as a failure, Markdown carries the repro, and merge combines records into one matrix,
+//! flags disagreeing verdicts and rejects what it cannot use.
+
+use std::sync::Arc;
+
+use crosscheck::report::merge::render_merged_text;
+use crosscheck::report::record::{CellVerdict, RunContext, Selection};
+use crosscheck::report::{RunRecord, merge, render_junit, render_markdown};
+use crosscheck::run::{CellKey, Plan, run_matrix};
+use crosscheck_kernels::CpuBackend;
+use crosscheck_spec::{
+    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, Op, OutputBuffer, Problem,
+    Variant,
+};
+
+/// The CPU backend with B read through swapped strides: a matmul that fails.
+struct SwappedB;
+
+impl Backend for SwappedB {
+    fn name(&self) -> &str {
+        "cpu-swapped-b"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        CpuBackend.kernels()
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        CpuBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        let mut b = inputs[1].clone();
+        b.layout = match b.layout {
+            Layout::RowMajor => Layout::ColMajor,
+            Layout::ColMajor => Layout::RowMajor,
+        };
+        let Problem::Matmul(mut p) = problem.clone() else {
+            return CpuBackend.run(kernel, variant, problem, inputs, output);
+        };
+        p.b_layout = b.layout;
+        CpuBackend.run(
+            kernel,
+            variant,
+            &Problem::Matmul(p),
+            &[inputs[0], &b],
+            output,
+        )
+    }
+}
+
+/// A run of matmul/naive f32 and f16 on the CPU and on the broken copy, as a record.
+fn record(machine: &str) -> RunRecord {
+    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend), Arc::new(SwappedB)];
+    let plan = Plan {
+        random_cases: 2,
+        ..Plan::default()
+    };
+    let filter = |k: &CellKey| {
+        k.op == Op::Matmul
+            && k.kernel == "naive"
+            && k.variant.path == crosscheck_spec::Path::Portable
+            && matches!(k.variant.label().as_str(), "f32" | "f16")
+    };
+    let report = run_matrix(&backends, &plan, &filter, &());
+    RunRecord::new(
+        &report,
+        RunContext {
+            plan: &plan,
+            selection: Selection::default(),
+            missing: &[],
+            required_missing: None,
+            machine_name: Some(machine.into()),
+        },
+    )
+}
+
+#[test]
+fn the_json_record_is_complete_and_round_trips() {
+    let r = record("box-a");
+    assert_eq!(r.cells.len(), 4);
+    assert_eq!((r.summary.pass, r.summary.fail), (2, 2));
+    assert!(r.failed());
+    let broken = r
+        .cells
+        .iter()
+        .find(|c| c.backend == "cpu-swapped-b")
+        .unwrap();
+    assert_eq!(broken.verdict, CellVerdict::Fail);
+    assert!(!broken.failures.is_empty());
+    assert!(
+        broken.failures[0]
+            .case
+            .starts_with("matmul.naive:cpu-swapped-b:")
+    );
+    let worst = broken.worst.as_ref().expect("a worst element");
+    assert!(
+        worst.ratio > 1.0 && worst.element.starts_with("C["),
+        "{worst:?}"
+    );
+    let good = r.cells.iter().find(|c| c.backend == "cpu").unwrap();
+    assert!(good.worst_ratio <= 1.0 && good.cases > 0 && good.wall_s > 0.0);
+    let text = serde_json::to_string_pretty(&r).unwrap();
+    assert_eq!(RunRecord::from_json(&text).unwrap(), r);
+}
+
+#[test]
+fn junit_has_a_test_per_cell_and_the_failure_with_its_repro() {
+    let xml = render_junit(&record("box-a"));
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    assert!(
+        xml.contains("crosscheck repro matmul.naive:cpu-swapped-b:"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testsuites name="crosscheck" tests="4""#),
+        "{xml}"
+    );
+}
+
+#[test]
+fn markdown_shows_the_verdict_table_and_repro_commands() {
+    let md = render_markdown(&record("box-a"));
+    assert!(md.contains("## crosscheck ❌ FAIL"), "{md}");
+    assert!(
+        md.contains("| matmul | cpu f32 | cpu f16 | cpu-swapped-b f32 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("`crosscheck repro matmul.naive:cpu-swapped-b:"),
+        "{md}"
+    );
+}
+
+#[test]
+fn merge_builds_one_matrix_and_flags_disagreeing_verdicts() {
+    let a = serde_json::to_string(&record("box-a")).unwrap();
+    let b = serde_json::to_string(&record("box-b")).unwrap();
+    let m = merge(&[("a.json".into(), a), ("b.json".into(), b)]).unwrap();
+    assert_eq!(
+        m.columns,
+        [
+            "box-a/cpu",
+            "box-a/cpu-swapped-b",
+            "box-b/cpu",
+            "box-b/cpu-swapped-b"
+        ]
+    );
+    assert_eq!(m.rows.len(), 2);
+    assert!(
+        m.rows
+            .iter()
+            .all(|r| r.disagree && r.cells.iter().all(Option::is_some))
+    );
+    let text = render_merged_text(&m);
+    assert!(text.contains("≠ matmul/naive f32"), "{text}");
+    assert!(
+        text.contains("box-b/cpu-swapped-b: FAIL e.g. matmul.naive:cpu-swapped-b:"),
+        "{text}"
+    );
+    assert!(m.failed());
+}
+
+#[test]
+fn merge_rejects_malformed_foreign_and_overlapping_files() {
+    let good = serde_json::to_string(&record("box-a")).unwrap();
+    let cases = [
+        ("{not json".to_string(), "not JSON"),
+        (r#"{"schema":"junit"}"#.into(), "schema is `junit`"),
+        (
+            good.replace("\"schema_version\":1", "\"schema_version\":9"),
+            "schema version 9",
+        ),
+        (
+            good.replace("\"cases\":", "\"cases\":\"many\",\"x\":"),
+            "malformed crosscheck-run record at `cells[0].cases`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = merge(&[("x.json".into(), text)]).unwrap_err();
+        assert!(e.starts_with("x.json: ") && e.contains(expected), "{e}");
+    }
+    let e = merge(&[("a.json".into(), good.clone()), ("b.json".into(), good)]).unwrap_err();
+    assert!(
+        e.contains("in both a.json and b.json") && e.contains("--machine"),
+        "{e}"
+    );
+    assert!(merge(&[]).is_err());
+}
