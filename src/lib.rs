@@ -19,6 +19,7 @@ pub mod report;
 pub mod run;
 pub mod soak;
 pub mod testing;
+pub mod verify;
 
 pub use backends::{Registry, registry};
 pub use case::{Case, Distribution};

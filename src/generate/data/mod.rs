@@ -33,7 +33,7 @@ fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
 }
 
 /// A standard normal sample (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng) -> f32 {
+pub fn normal(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
