@@ -7,6 +7,7 @@
 //! The binary (`src/main.rs`) wires these into the `crosscheck` command.
 
 pub mod backends;
+pub mod bench;
 pub mod case;
 pub mod convert;
 pub mod criteria;

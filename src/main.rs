@@ -41,6 +41,8 @@ enum Command {
     Criteria(commands::criteria::CriteriaArgs),
     /// Run many random cases per cell on the correct kernels: false alarms and throughput.
     Soak(commands::soak::SoakArgs),
+    /// Time every kernel on every backend: GFLOP/s, roofline fractions, portability, plots.
+    Bench(commands::bench::BenchArgs),
     /// Combine JSON records from several machines or shards into one portability matrix.
     Merge(commands::merge::MergeArgs),
     /// Translate every WGSL kernel to SPIR-V, MSL, HLSL and GLSL and check WebGPU's limits.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Soak(args) => commands::soak::soak_command(args),
         Command::Shaders => commands::shaders::shaders(),
         Command::Merge(args) => commands::merge::merge_command(args),
+        Command::Bench(args) => commands::bench::bench_command(args),
     }
 }
 

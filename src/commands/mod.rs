@@ -1,5 +1,7 @@
 //! The `crosscheck` subcommands, one file each, and the output helpers they share.
 
+pub mod bench;
+pub mod bench_table;
 pub mod convert;
 pub mod criteria;
 pub mod list;

@@ -6,6 +6,7 @@ mod discover;
 mod gpu;
 mod matmul;
 mod quant;
+mod raw;
 mod registry;
 mod storage;
 

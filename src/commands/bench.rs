@@ -1,0 +1,189 @@
+//! `crosscheck bench`: times every selected kernel on every backend (plus the `gemm` and
+//! `matrixmultiply` crates on the CPU for comparison), prints the table, and writes the JSON
+//! record and the SVG plots into one directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crosscheck::bench::{
+    self, BENCH_SCHEMA, BackendPeak, BenchPlan, BenchProgress, BenchReport, accuracy, plot, probe,
+};
+use crosscheck::registry;
+use crosscheck::run::{CellKey, Plan};
+use crosscheck_gemm_backend::GemmBackend;
+use crosscheck_spec::Backend;
+use indicatif::ProgressBar;
+
+use crate::commands::{CellArgs, progress_bar};
+use crate::say;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub cells: CellArgs,
+    /// Matmul sides to time (M = N = K), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = BenchPlan::default().sizes)]
+    pub sizes: Vec<usize>,
+    /// A launch slower than this (seconds) ends a kernel's size ladder.
+    #[arg(long, default_value_t = BenchPlan::default().max_seconds)]
+    pub max_seconds: f64,
+    /// Directory for bench.json and the SVG plots.
+    #[arg(long, default_value = "bench-results")]
+    pub out_dir: PathBuf,
+    /// Also time verifying an N³ f32 product (CPU tiled) by Freivalds' check and by the full oracle.
+    #[arg(long)]
+    pub verify_size: Option<usize>,
+    /// With --verify-size: skip the full oracle (it is O(N³) on one core).
+    #[arg(long)]
+    pub skip_oracle: bool,
+    /// Skip the err/bound distribution (which runs the default plan's matmul and attention cases).
+    #[arg(long)]
+    pub no_accuracy: bool,
+}
+
+struct Bar(ProgressBar);
+
+impl BenchProgress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn step(&self, what: &str) {
+        self.0.set_message(what.to_string());
+    }
+    fn done(&self) {
+        self.0.inc(1);
+    }
+}
+
+/// Runs the benchmark; exit code 1 if a file cannot be written, 2 on bad options.
+pub fn bench_command(args: BenchArgs) -> ExitCode {
+    if args.sizes.is_empty() || args.sizes.contains(&0) {
+        eprintln!("error: --sizes needs positive sides, e.g. --sizes 256,512,1024");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
+        eprintln!("error: cannot create {}: {e}", args.out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let plan = BenchPlan {
+        sizes: args.sizes.clone(),
+        max_seconds: args.max_seconds,
+        ..BenchPlan::default()
+    };
+    let reg = registry();
+    let cells = args.cells.filter();
+    let wants_cpu = cells.matches_backend("cpu") || cells.matches_backend("external-gemm");
+    eprintln!("measuring rooflines...");
+    let cpu_roofline = wants_cpu.then(probe::cpu);
+    let mut backends: Vec<(Arc<dyn Backend>, Option<probe::Roofline>)> = Vec::new();
+    let mut peaks = Vec::new();
+    for backend in &reg.all {
+        if !cells.matches_backend(backend.name()) {
+            continue;
+        }
+        let (roofline, error) = match reg.wgpu.iter().find(|w| w.name() == backend.name()) {
+            Some(w) => match probe::wgpu(w) {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (cpu_roofline, None),
+        };
+        peaks.push(BackendPeak {
+            backend: backend.name().to_string(),
+            device: backend.device().device,
+            roofline,
+            error,
+        });
+        backends.push((backend.clone(), roofline));
+    }
+    if wants_cpu {
+        let gemm: Arc<dyn Backend> = Arc::new(GemmBackend);
+        backends.push((gemm, cpu_roofline));
+    }
+    let filter = |k: &CellKey| {
+        let backend_ok =
+            k.backend == "external-gemm" && wants_cpu || cells.matches_backend(&k.backend);
+        backend_ok
+            && cells.op.is_none_or(|op| k.op == op)
+            && cells
+                .kernel
+                .as_ref()
+                .is_none_or(|n| &k.kernel == n || k.backend == "external-gemm")
+            && cells.variant.is_none_or(|v| k.variant == v)
+    };
+    let bar = progress_bar("workloads");
+    let measurements = bench::measure(&backends, &filter, &plan, &Bar(bar.clone()));
+    bar.finish_and_clear();
+    let accuracy = if args.no_accuracy {
+        Vec::new()
+    } else {
+        eprintln!(
+            "judging the default plan's matmul and attention cases for the err/bound distribution..."
+        );
+        let all: Vec<Arc<dyn Backend>> = backends.iter().map(|(b, _)| b.clone()).collect();
+        accuracy::sample(&all, &filter, &Plan::default())
+    };
+    let verification = match args.verify_size {
+        None => None,
+        Some(n) => {
+            eprintln!(
+                "verifying a {n}³ product by Freivalds' check{}...",
+                if args.skip_oracle {
+                    ""
+                } else {
+                    " and by the full oracle"
+                }
+            );
+            let cpu: Arc<dyn Backend> = reg.all[0].clone();
+            match bench::verify::verification_cost(&cpu, "tiled", n, !args.skip_oracle) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let report = BenchReport {
+        schema: BENCH_SCHEMA.into(),
+        schema_version: 1,
+        crosscheck_version: env!("CARGO_PKG_VERSION").into(),
+        machine: std::fs::read_to_string("/etc/hostname")
+            .map_or("unknown".into(), |h| h.trim().to_string()),
+        backends: peaks,
+        portability: bench::portability(&measurements),
+        measurements,
+        accuracy,
+        verification,
+    };
+    say!("{}", crate::commands::bench_table::render(&report));
+    let json = args.out_dir.join("bench.json");
+    let mut written = vec![json.display().to_string()];
+    let result = std::fs::write(
+        &json,
+        serde_json::to_string_pretty(&report).expect("serialises"),
+    )
+    .map_err(|e| format!("{}: {e}", json.display()))
+    .and_then(|()| plot::gflops_by_size(&report.measurements, &args.out_dir))
+    .map(|files| written.extend(files))
+    .and_then(|()| {
+        if report.accuracy.is_empty() {
+            return Ok(());
+        }
+        let file = args.out_dir.join("accuracy.svg");
+        plot::accuracy(&report.accuracy, &file)?;
+        written.push(file.display().to_string());
+        Ok(())
+    });
+    match result {
+        Ok(()) => {
+            say!("wrote {}", written.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
