@@ -97,8 +97,8 @@ fn a_workgroup_over_webgpu_defaults_is_reported() {
     let wide = |src: &str| {
         src.replace("@workgroup_size(16, 16, 1)", "@workgroup_size(32, 32, 1)")
             .replace(
-                "var<workgroup> a_tile: array<f32, 1024>",
-                "var<workgroup> a_tile: array<f32, 8192>",
+                "var<workgroup> a_tile: array<vec4<f32>, 256>",
+                "var<workgroup> a_tile: array<vec4<f32>, 2048>",
             )
     };
     let naive = check_all(Some(("matmul/naive", &wide)));

@@ -95,9 +95,9 @@ pub const CATALOGUE: &[Mutant] = &[
     m(
         "mm-tiled-b-tile-index",
         "matmul/tiled",
-        "B tile indexed with % instead of /",
-        "let b_k = k0 + e / TILE_N;",
-        "let b_k = k0 + e % TILE_N;",
+        "B tile staged with its k and column indices swapped",
+        "let b_col = col0 + quad * 4u + j;",
+        "let b_col = col0 + kk * 4u + j;",
     ),
     m(
         "mm-tiled-missing-barrier",
@@ -117,15 +117,15 @@ pub const CATALOGUE: &[Mutant] = &[
         "mm-tiled-register-row",
         "matmul/tiled",
         "register block row 1 reads row 0 of the tile",
-        "acc1 = acc1 + a_tile[a + TILE_K] * b_row;",
-        "acc1 = acc1 + a_tile[a] * b_row;",
+        "c1l = c1l + a_lo.y * b_lo;",
+        "c1l = c1l + a_lo.x * b_lo;",
     ),
     m(
         "mm-tiled-transposed-block",
         "matmul/tiled",
         "register block stored transposed",
-        "store_c((batch * p.m + row) * p.n + col, rows[i][j]);",
-        "store_c((batch * p.m + row) * p.n + col, rows[j][i]);",
+        "store_c((batch * p.m + row) * p.n + col, rows[i * 2u + j / 4u][j % 4u]);",
+        "store_c((batch * p.m + row) * p.n + col, rows[j * 2u + i / 4u][i % 4u]);",
     ),
     m(
         "mm-tiled-b-batch",

@@ -55,9 +55,9 @@ pub fn naive_loops(p: &MatmulProblem) -> u64 {
 }
 
 /// Loop iterations one tiled invocation runs, counting every loop of the shader as written:
-/// per 32-deep k slab, 16 loads and 32 register-block steps; then the 4×4 stores.
+/// per 16-deep k slab, 4 stages of 4 loads and 16 register-block steps; then the 8×8 stores.
 pub fn tiled_loops(p: &MatmulProblem) -> u64 {
-    p.k.div_ceil(32) as u64 * (1 + 16 + 32) + 4 * (1 + 4)
+    p.k.div_ceil(16) as u64 * (1 + 4 * (1 + 4) + 16) + 8 * (1 + 8)
 }
 
 /// Workgroups for the naive kernel: 16×16 invocations, one per output element.
@@ -65,7 +65,7 @@ pub fn naive_grid(p: &MatmulProblem) -> [usize; 3] {
     [p.n.div_ceil(16), p.m.div_ceil(16), p.batch]
 }
 
-/// Workgroups for the tiled kernel: one per 32×32 tile of C.
+/// Workgroups for the tiled kernel: one per 64×64 tile of C.
 pub fn tiled_grid(p: &MatmulProblem) -> [usize; 3] {
-    [p.n.div_ceil(32), p.m.div_ceil(32), p.batch]
+    [p.n.div_ceil(64), p.m.div_ceil(64), p.batch]
 }

@@ -323,7 +323,7 @@ pub const KERNELS: &[WgslKernel] = &[
     float(
         Op::Matmul,
         "tiled",
-        "32x32 workgroup tiles staged in workgroup memory, 4x4 register block per invocation",
+        "64x64 workgroup tiles staged in workgroup memory as vec4s, 8x8 register block per invocation",
         include_str!("shaders/matmul_tiled.wgsl"),
         MATMUL_INPUTS,
         "c",

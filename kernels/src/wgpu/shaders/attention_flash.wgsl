@@ -120,7 +120,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (seen) {
             new_max = max(running_max, tile_max);
         }
-                // While every visible score so far is −∞ (masked keys), subtract 0 instead: those keys
+        // While every visible score so far is −∞ (masked keys), subtract 0 instead: those keys
         // weigh exp(−∞) = 0 rather than exp(−∞ + ∞) = NaN, and exp(−∞ − shift) = 0 later
         // empties a running state that held only them.
         var shift = new_max;
@@ -138,7 +138,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
             for (var kk = 0u; kk < TILE_KEYS; kk++) {
                 if (visible[kk]) {
-                                        weights[kk] = exp(s[kk] - shift);
+                    weights[kk] = exp(s[kk] - shift);
                     running_sum = running_sum + weights[kk];
                 }
             }

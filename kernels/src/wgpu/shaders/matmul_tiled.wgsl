@@ -1,18 +1,19 @@
-// Tiled matmul: a workgroup of 8x8 invocations computes a 32x32 tile of C. Each k-slab of 32
-// is staged in workgroup memory (A as [row][k], B as [k][col]); each invocation then keeps a
-// 4x4 register block of f32 accumulators as four vec4 rows. Loads and stores are guarded at
-// every edge, so any m, n, k works; out-of-range tile entries are zero and add nothing.
+// Tiled matmul: a workgroup of 8x8 invocations computes a 64x64 tile of C, each invocation an
+// 8x8 register block held as sixteen vec4 accumulators (row r: c<r>l for columns 0-3, c<r>h for
+// 4-7). Each k-slab of 16 is staged in workgroup memory as vec4s: A transposed (four rows of one
+// k per vec4) and B as is (four columns of one k per vec4), so one step of the inner loop loads
+// four vec4s for 64 multiply-adds. Loads and stores are guarded at every edge, so any m, n, k
+// works; out-of-range tile entries are zero and add nothing.
 
 // `p: Params` (see kernels/src/wgpu/matmul.rs) and the storage accessors are generated.
 
-const TILE_M: u32 = 32u;
-const TILE_N: u32 = 32u;
-const TILE_K: u32 = 32u;
+const TILE_K: u32 = 16u;
+const QUADS: u32 = 16u; // vec4s across a 64-wide tile
 const INVOCATIONS: u32 = 64u;
-const LOADS_PER_INVOCATION: u32 = 16u; // (32 * 32) / 64
+const STAGES_PER_INVOCATION: u32 = 4u; // (TILE_K * QUADS) / INVOCATIONS
 
-var<workgroup> a_tile: array<f32, 1024>; // TILE_M x TILE_K
-var<workgroup> b_tile: array<f32, 1024>; // TILE_K x TILE_N
+var<workgroup> a_tile: array<vec4<f32>, 256>; // [k][row / 4]: A transposed
+var<workgroup> b_tile: array<vec4<f32>, 256>; // [k][col / 4]
 
 @compute @workgroup_size(8, 8, 1)
 fn main(
@@ -21,54 +22,65 @@ fn main(
     @builtin(local_invocation_index) li: u32,
 ) {
     let batch = wg.z;
-    let row0 = wg.y * TILE_M;
-    let col0 = wg.x * TILE_N;
+    let row0 = wg.y * 64u;
+    let col0 = wg.x * 64u;
     let a_base = batch * p.a_batch_stride;
     let b_base = batch * p.b_batch_stride;
-    // Row r of this invocation's 4x4 block, columns in the vec4 lanes.
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
-    let my_a = lid.y * 4u * TILE_K;
-    let my_b = lid.x * 4u;
+    var c0l = vec4<f32>(); var c0h = vec4<f32>();
+    var c1l = vec4<f32>(); var c1h = vec4<f32>();
+    var c2l = vec4<f32>(); var c2h = vec4<f32>();
+    var c3l = vec4<f32>(); var c3h = vec4<f32>();
+    var c4l = vec4<f32>(); var c4h = vec4<f32>();
+    var c5l = vec4<f32>(); var c5h = vec4<f32>();
+    var c6l = vec4<f32>(); var c6h = vec4<f32>();
+    var c7l = vec4<f32>(); var c7h = vec4<f32>();
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
-        for (var t = 0u; t < LOADS_PER_INVOCATION; t++) {
+        for (var t = 0u; t < STAGES_PER_INVOCATION; t++) {
             let e = t * INVOCATIONS + li;
-            let a_row = row0 + e / TILE_K;
-            let a_k = k0 + e % TILE_K;
-            var a_val = 0.0;
-            if (a_row < p.m && a_k < p.k) {
-                a_val = load_a(a_base + a_row * p.a_row_stride + a_k * p.a_col_stride);
+            let kk = e / QUADS;
+            let quad = e % QUADS;
+            let a_k = k0 + kk;
+            var a_val = vec4<f32>();
+            var b_val = vec4<f32>();
+            for (var j = 0u; j < 4u; j++) {
+                let a_row = row0 + quad * 4u + j;
+                if (a_row < p.m && a_k < p.k) {
+                    a_val[j] = load_a(a_base + a_row * p.a_row_stride + a_k * p.a_col_stride);
+                }
+                let b_col = col0 + quad * 4u + j;
+                if (a_k < p.k && b_col < p.n) {
+                    b_val[j] = load_b(b_base + a_k * p.b_row_stride + b_col * p.b_col_stride);
+                }
             }
             a_tile[e] = a_val;
-            let b_k = k0 + e / TILE_N;
-            let b_col = col0 + e % TILE_N;
-            var b_val = 0.0;
-            if (b_k < p.k && b_col < p.n) {
-                b_val = load_b(b_base + b_k * p.b_row_stride + b_col * p.b_col_stride);
-            }
             b_tile[e] = b_val;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let b = kk * TILE_N + my_b;
-            let b_row = vec4<f32>(b_tile[b], b_tile[b + 1u], b_tile[b + 2u], b_tile[b + 3u]);
-            let a = my_a + kk;
-            acc0 = acc0 + a_tile[a] * b_row;
-            acc1 = acc1 + a_tile[a + TILE_K] * b_row;
-            acc2 = acc2 + a_tile[a + 2u * TILE_K] * b_row;
-            acc3 = acc3 + a_tile[a + 3u * TILE_K] * b_row;
+            let a_lo = a_tile[kk * QUADS + lid.y * 2u];
+            let a_hi = a_tile[kk * QUADS + lid.y * 2u + 1u];
+            let b_lo = b_tile[kk * QUADS + lid.x * 2u];
+            let b_hi = b_tile[kk * QUADS + lid.x * 2u + 1u];
+            c0l = c0l + a_lo.x * b_lo; c0h = c0h + a_lo.x * b_hi;
+            c1l = c1l + a_lo.y * b_lo; c1h = c1h + a_lo.y * b_hi;
+            c2l = c2l + a_lo.z * b_lo; c2h = c2h + a_lo.z * b_hi;
+            c3l = c3l + a_lo.w * b_lo; c3h = c3h + a_lo.w * b_hi;
+            c4l = c4l + a_hi.x * b_lo; c4h = c4h + a_hi.x * b_hi;
+            c5l = c5l + a_hi.y * b_lo; c5h = c5h + a_hi.y * b_hi;
+            c6l = c6l + a_hi.z * b_lo; c6h = c6h + a_hi.z * b_hi;
+            c7l = c7l + a_hi.w * b_lo; c7h = c7h + a_hi.w * b_hi;
         }
         workgroupBarrier();
     }
-    let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var i = 0u; i < 4u; i++) {
-        let row = row0 + lid.y * 4u + i;
-        for (var j = 0u; j < 4u; j++) {
-            let col = col0 + my_b + j;
+    let rows = array<vec4<f32>, 16>(
+        c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h, c6l, c6h, c7l, c7h,
+    );
+    for (var i = 0u; i < 8u; i++) {
+        let row = row0 + lid.y * 8u + i;
+        for (var j = 0u; j < 8u; j++) {
+            let col = col0 + lid.x * 8u + j;
             if (row < p.m && col < p.n) {
-                store_c((batch * p.m + row) * p.n + col, rows[i][j]);
+                store_c((batch * p.m + row) * p.n + col, rows[i * 2u + j / 4u][j % 4u]);
             }
         }
     }
