@@ -6,12 +6,9 @@ use std::sync::Arc;
 
 use crosscheck::generate::shapes;
 use crosscheck::run::{CellStatus, Plan, run_matrix};
-use crosscheck::testing::{check_property, runnable_variants, smallest_failure};
+use crosscheck::testing::{SwappedB, check_property, runnable_variants, smallest_failure};
 use crosscheck_gemm_backend::GemmBackend;
-use crosscheck_spec::{
-    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, Op, OutputBuffer, Problem,
-    Variant,
-};
+use crosscheck_spec::{Backend, Op, Problem};
 
 fn external() -> Arc<dyn Backend> {
     Arc::new(GemmBackend)
@@ -44,47 +41,12 @@ fn random_shapes_pass_on_third_party_kernels() {
     }
 }
 
-/// The example backend with B read through swapped strides: a wrapper bug the suite must catch.
-struct SwappedB;
-
-impl Backend for SwappedB {
-    fn name(&self) -> &str {
-        "external-gemm-swapped-b"
-    }
-    fn device(&self) -> DeviceInfo {
-        GemmBackend.device()
-    }
-    fn kernels(&self) -> Vec<KernelInfo> {
-        GemmBackend.kernels()
-    }
-    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
-        GemmBackend.check(kernel, variant, problem)
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: Variant,
-        problem: &Problem,
-        inputs: &[&HostTensor],
-        output: &mut OutputBuffer,
-    ) -> Result<(), KernelError> {
-        let mut b = inputs[1].clone();
-        b.layout = match b.layout {
-            Layout::RowMajor => Layout::ColMajor,
-            Layout::ColMajor => Layout::RowMajor,
-        };
-        let Problem::Matmul(mut p) = problem.clone() else {
-            unreachable!("matmul only")
-        };
-        p.b_layout = b.layout;
-        let swapped = Problem::Matmul(p);
-        GemmBackend.run(kernel, variant, &swapped, &[inputs[0], &b], output)
-    }
-}
-
 #[test]
 fn a_wrapper_that_reads_b_transposed_is_caught_with_a_small_repro() {
-    let backend: Arc<dyn Backend> = Arc::new(SwappedB);
+    let backend: Arc<dyn Backend> = Arc::new(SwappedB {
+        inner: GemmBackend,
+        name: "external-gemm-swapped-b",
+    });
     for kernel in ["gemm", "matrixmultiply"] {
         let variant = runnable_variants(backend.as_ref(), (Op::Matmul, kernel))[0];
         let strategy = shapes::case(Op::Matmul, backend.name(), kernel, variant);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crosscheck::testing::contract_of;
 use crosscheck::verify::freivalds::{FreivaldsPlan, verify_matmul};
 use crosscheck::verify::large::{inputs, launch, problem, run_and_verify};
 use crosscheck_kernels::CpuBackend;
@@ -13,12 +14,7 @@ fn cpu() -> Arc<dyn Backend> {
 }
 
 fn contract(kernel: &str, variant: Variant) -> NumericContract {
-    CpuBackend
-        .kernels()
-        .into_iter()
-        .find(|k| k.op == Op::Matmul && k.name == kernel)
-        .and_then(|k| k.variant(variant).map(|v| v.contract))
-        .unwrap()
+    contract_of(&CpuBackend, Op::Matmul, kernel, variant).unwrap()
 }
 
 const F32: Variant = Variant::portable(Precision::F32);

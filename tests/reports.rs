@@ -8,58 +8,19 @@ use crosscheck::report::merge::render_merged_text;
 use crosscheck::report::record::{CellVerdict, RunContext, Selection};
 use crosscheck::report::{RunRecord, merge, render_junit, render_markdown};
 use crosscheck::run::{CellKey, Plan, run_matrix};
+use crosscheck::testing::SwappedB;
 use crosscheck_kernels::CpuBackend;
-use crosscheck_spec::{
-    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, Op, OutputBuffer, Problem,
-    Variant,
-};
-
-/// The CPU backend with B read through swapped strides: a matmul that fails.
-struct SwappedB;
-
-impl Backend for SwappedB {
-    fn name(&self) -> &str {
-        "cpu-swapped-b"
-    }
-    fn device(&self) -> DeviceInfo {
-        CpuBackend.device()
-    }
-    fn kernels(&self) -> Vec<KernelInfo> {
-        CpuBackend.kernels()
-    }
-    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
-        CpuBackend.check(kernel, variant, problem)
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: Variant,
-        problem: &Problem,
-        inputs: &[&HostTensor],
-        output: &mut OutputBuffer,
-    ) -> Result<(), KernelError> {
-        let mut b = inputs[1].clone();
-        b.layout = match b.layout {
-            Layout::RowMajor => Layout::ColMajor,
-            Layout::ColMajor => Layout::RowMajor,
-        };
-        let Problem::Matmul(mut p) = problem.clone() else {
-            return CpuBackend.run(kernel, variant, problem, inputs, output);
-        };
-        p.b_layout = b.layout;
-        CpuBackend.run(
-            kernel,
-            variant,
-            &Problem::Matmul(p),
-            &[inputs[0], &b],
-            output,
-        )
-    }
-}
+use crosscheck_spec::{Backend, Op};
 
 /// A run of matmul/naive f32 and f16 on the CPU and on the broken copy, as a record.
 fn record(machine: &str) -> RunRecord {
-    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend), Arc::new(SwappedB)];
+    let backends: Vec<Arc<dyn Backend>> = vec![
+        Arc::new(CpuBackend),
+        Arc::new(SwappedB {
+            inner: CpuBackend,
+            name: "cpu-swapped-b",
+        }),
+    ];
     let plan = Plan {
         random_cases: 2,
         ..Plan::default()

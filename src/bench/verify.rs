@@ -45,12 +45,13 @@ pub fn verification_cost(
     let plan = FreivaldsPlan::default();
     let (a, b) = inputs(&p, variant, plan.seed);
     let (c, kernel_time) = launch(backend, kernel, variant, &p, &a, &b)?;
-    let contract = backend
-        .kernels()
-        .into_iter()
-        .find(|k| k.op == crosscheck_spec::Op::Matmul && k.name == kernel)
-        .and_then(|k| k.variant(variant).map(|v| v.contract))
-        .ok_or_else(|| format!("{} has no f32 matmul kernel `{kernel}`", backend.name()))?;
+    let contract = crate::testing::contract_of(
+        backend.as_ref(),
+        crosscheck_spec::Op::Matmul,
+        kernel,
+        variant,
+    )
+    .ok_or_else(|| format!("{} has no f32 matmul kernel `{kernel}`", backend.name()))?;
     let started = Instant::now();
     let verdict = verify_matmul(&p, &a, &b, &c, &contract, Precision::F32, &plan);
     let freivalds_s = started.elapsed().as_secs_f64();

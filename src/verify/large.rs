@@ -84,17 +84,18 @@ pub fn run_and_verify(
 ) -> Result<(FreivaldsVerdict, Duration), String> {
     let (a, b) = inputs(p, variant, plan.seed);
     let (c, _) = launch(backend, kernel, variant, p, &a, &b)?;
-    let contract = backend
-        .kernels()
-        .into_iter()
-        .find(|k| k.op == crosscheck_spec::Op::Matmul && k.name == kernel)
-        .and_then(|k| k.variant(variant).map(|v| v.contract))
-        .ok_or_else(|| {
-            format!(
-                "{} has no matmul kernel `{kernel}` in {variant}",
-                backend.name()
-            )
-        })?;
+    let contract = crate::testing::contract_of(
+        backend.as_ref(),
+        crosscheck_spec::Op::Matmul,
+        kernel,
+        variant,
+    )
+    .ok_or_else(|| {
+        format!(
+            "{} has no matmul kernel `{kernel}` in {variant}",
+            backend.name()
+        )
+    })?;
     let out = Problem::Matmul(*p).output_precision(variant);
     let started = Instant::now();
     let verdict = verify_matmul(p, &a, &b, &c, &contract, out, plan);

@@ -1,6 +1,10 @@
 //! Helpers for the conformance tests: property runs that shrink to a minimal failing case and
 //! report it as a repro line, and honest reporting of backends that are not there.
 
+mod swapped;
+
+pub use swapped::SwappedB;
+
 use std::io::Write;
 use std::sync::Arc;
 
@@ -15,6 +19,20 @@ use crate::run::{CaseResult, run_case};
 
 /// Environment variable scaling the number of random cases per property (default 40).
 pub const CASES_VAR: &str = "CROSSCHECK_CASES";
+
+/// The declared contract of `op/kernel` in `variant` on `backend`, if it offers that.
+pub fn contract_of(
+    backend: &dyn Backend,
+    op: crosscheck_spec::Op,
+    kernel: &str,
+    variant: Variant,
+) -> Option<crosscheck_spec::NumericContract> {
+    backend
+        .kernels()
+        .into_iter()
+        .find(|k| k.op == op && k.name == kernel)
+        .and_then(|k| k.variant(variant).map(|v| v.contract))
+}
 
 /// Random cases per property: `CROSSCHECK_CASES` or 40.
 pub fn cases_per_property() -> u32 {
