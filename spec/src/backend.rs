@@ -30,7 +30,29 @@ pub trait Backend: Send + Sync {
 
     /// Answers before running whether `kernel` in `variant` can solve `problem` here:
     /// `Err(Unsupported)` with the reason, `Err(InvalidProblem)` for malformed problems.
-    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError>;
+    ///
+    /// The default validates the problem and looks the kernel and variant up in
+    /// [`Backend::kernels`] (an unavailable variant answers with its reason); backends with
+    /// limits of their own (sizes, devices) override it.
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        problem.validate()?;
+        let kernels = self.kernels();
+        let found = kernels
+            .iter()
+            .find(|k| k.op == problem.op() && k.name == kernel)
+            .and_then(|k| k.variant(variant));
+        match found {
+            Some(info) => match &info.unavailable {
+                Some(reason) => Err(KernelError::Unsupported(reason.clone())),
+                None => Ok(()),
+            },
+            None => Err(KernelError::Unsupported(format!(
+                "{} has no {} kernel `{kernel}` in {variant}",
+                self.name(),
+                problem.op()
+            ))),
+        }
+    }
 
     /// Runs `kernel` on `inputs` (in [`Problem::input_specs`] order), writing `output`'s payload.
     fn run(

@@ -41,14 +41,9 @@ impl Backend for GemmBackend {
     fn name(&self) -> &str {
         "external-gemm"
     }
+    #[rustfmt::skip]
     fn device(&self) -> DeviceInfo {
-        let (api, device) = ("cpu".into(), std::env::consts::ARCH.into());
-        let driver = "gemm 0.19 · matrixmultiply 0.3".into();
-        DeviceInfo {
-            api,
-            device,
-            driver,
-        }
+        DeviceInfo { api: "cpu".into(), device: std::env::consts::ARCH.into(), driver: "gemm 0.19 · matrixmultiply 0.3".into() }
     }
     fn kernels(&self) -> Vec<KernelInfo> {
         let variant = |name: &str, p: Precision| VariantInfo {
@@ -64,46 +59,17 @@ impl Backend for GemmBackend {
         };
         KERNELS.into_iter().map(kernel).collect()
     }
-    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
-        problem.validate()?;
-        let matmul = problem.op() == Op::Matmul && variant.path == Path::Portable;
-        match KERNELS.iter().find(|(name, _)| *name == kernel) {
-            Some((_, precisions)) if matmul && precisions.contains(&variant.precision) => Ok(()),
-            _ => Err(KernelError::Unsupported(format!(
-                "no {} kernel `{kernel}` for {variant}",
-                problem.op()
-            ))),
-        }
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: Variant,
-        problem: &Problem,
-        inputs: &[&HostTensor],
-        output: &mut OutputBuffer,
-    ) -> Result<(), KernelError> {
-        self.check(kernel, variant, problem)?;
+    #[rustfmt::skip]
+    fn run(&self, kernel: &str, variant: Variant, problem: &Problem, inputs: &[&HostTensor],
+        output: &mut OutputBuffer) -> Result<(), KernelError> {
+        self.check(kernel, variant, problem)?; // the trait's default: a listed kernel and variant
         problem.validate_buffers(variant, inputs, output)?;
-        let Problem::Matmul(p) = problem else {
-            unreachable!("check admits matmul only")
-        };
+        let Problem::Matmul(p) = problem else { unreachable!("check admits matmul only") };
         let c = output.payload_mut();
+        let (f16_in, f16_out) = (|x| f16::from_bits(u16::from_le_bytes(x)), |x: f16| x.to_bits().to_le_bytes());
         match (kernel, variant.precision) {
-            ("gemm", Precision::F32) => {
-                batches(p, inputs, c, f32::from_le_bytes, f32::to_le_bytes, gemm)
-            }
-            ("gemm", _) => {
-                let decode = |x| f16::from_bits(u16::from_le_bytes(x));
-                batches(
-                    p,
-                    inputs,
-                    c,
-                    decode,
-                    |x: f16| x.to_bits().to_le_bytes(),
-                    gemm,
-                )
-            }
+            ("gemm", Precision::F32) => batches(p, inputs, c, f32::from_le_bytes, f32::to_le_bytes, gemm),
+            ("gemm", _) => batches(p, inputs, c, f16_in, f16_out, gemm),
             _ => batches(p, inputs, c, f32::from_le_bytes, f32::to_le_bytes, sgemm),
         }
         Ok(())
