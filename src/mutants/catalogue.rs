@@ -291,6 +291,13 @@ pub const CATALOGUE: &[Mutant] = &[
         "shift = new_max;",
     ),
     m(
+        "attn-flash-causal-tile-range",
+        "attention/flash",
+        "causal tile range ends one key early (the last visible key skipped when it opens a tile)",
+        "kv_end = u32(clamp(i32(last_row) + i32(p.len_kv) - i32(p.len_q) + 1, 0, i32(p.len_kv)));",
+        "kv_end = u32(clamp(i32(last_row) + i32(p.len_kv) - i32(p.len_q), 0, i32(p.len_kv)));",
+    ),
+    m(
         "attn-flash-missing-barrier",
         "attention/flash",
         "barrier after the K tile load missing",

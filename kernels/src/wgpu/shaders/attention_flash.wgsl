@@ -3,7 +3,7 @@
 // staged in workgroup memory 32 columns (8 vec4) at a time, and each row keeps an online
 // softmax — a running maximum, a running sum and an f32 output row — rescaling sum and output by
 // exp(old max - new max) whenever a tile raises the maximum. Keys a row cannot see are skipped,
-// so a NaN there never reaches it. d_qk and d_v are at most 256 (private arrays of 64 vec4).
+// so a NaN there never reaches it, and tiles no row of the workgroup can see are not visited. d_qk and d_v are at most 256 (private arrays of 64 vec4).
 // `p: Params` and the storage accessors are generated.
 
 const ROWS: u32 = 32u;
@@ -74,8 +74,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var running_sum = 0.0;
     var seen = false;
 
-    // Every invocation walks every tile (barriers need uniform control flow).
-    for (var key0 = 0u; key0 < p.len_kv; key0 += TILE_KEYS) {
+    // The keys any row of this workgroup can see. Tiles outside them change nothing and are
+    // skipped whole; the range depends only on the workgroup and the parameters, so every
+    // invocation walks the same tiles (barriers need uniform control flow).
+    let first_row = wg.x * ROWS;
+    let last_row = min(first_row + ROWS, p.len_q) - 1u;
+    var kv_begin = 0u;
+    var kv_end = p.len_kv;
+    if (p.causal != 0u) {
+        kv_end = u32(clamp(i32(last_row) + i32(p.len_kv) - i32(p.len_q) + 1, 0, i32(p.len_kv)));
+    }
+    if (p.window != 0u) {
+        let begin = i32(first_row) + i32(p.len_kv) - i32(p.len_q) - i32(p.window) + 1;
+        kv_begin = u32(clamp(begin, 0, i32(p.len_kv)));
+    }
+    for (var key0 = kv_begin / TILE_KEYS * TILE_KEYS; key0 < kv_end; key0 += TILE_KEYS) {
         var s: array<f32, TILE_KEYS>;
         for (var c0 = 0u; c0 < d_qk4; c0 += CHUNK4) {
             workgroupBarrier();
@@ -88,11 +101,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 k_tile[e] = value;
             }
             workgroupBarrier();
+            // This chunk of the query row in registers (llvmpipe keeps a dynamically indexed
+            // private array in memory); the sums run in the same order as over q[c0 + dd].
+            let q0 = q[c0]; let q1 = q[c0 + 1u]; let q2 = q[c0 + 2u]; let q3 = q[c0 + 3u];
+            let q4 = q[c0 + 4u]; let q5 = q[c0 + 5u]; let q6 = q[c0 + 6u]; let q7 = q[c0 + 7u];
             for (var kk = 0u; kk < TILE_KEYS; kk++) {
+                let kt = kk * CHUNK4;
                 var acc = s[kk];
-                for (var dd = 0u; dd < CHUNK4; dd++) {
-                    acc = acc + dot(q[c0 + dd], k_tile[kk * CHUNK4 + dd]);
-                }
+                acc = acc + dot(q0, k_tile[kt]);
+                acc = acc + dot(q1, k_tile[kt + 1u]);
+                acc = acc + dot(q2, k_tile[kt + 2u]);
+                acc = acc + dot(q3, k_tile[kt + 3u]);
+                acc = acc + dot(q4, k_tile[kt + 4u]);
+                acc = acc + dot(q5, k_tile[kt + 5u]);
+                acc = acc + dot(q6, k_tile[kt + 6u]);
+                acc = acc + dot(q7, k_tile[kt + 7u]);
                 s[kk] = acc;
             }
         }
