@@ -91,13 +91,16 @@ impl SoakStats {
     }
 }
 
-/// Runs `cases` random cases (from `seed`) in every cell of `backends` that `filter` selects.
+/// Runs `cases` random cases (from `seed`) in every cell of `backends` that `filter` selects,
+/// handing each cell's outcome to `finished` as soon as the cell is done (so a long soak that is
+/// interrupted keeps what it finished).
 pub fn soak(
     backends: &[Arc<dyn Backend>],
     filter: &dyn Fn(&CellKey) -> bool,
     cases: usize,
     seed: u64,
     progress: &dyn Progress,
+    finished: &dyn Fn(&CellKey, &SoakOutcome),
 ) -> Vec<(CellKey, SoakOutcome)> {
     let slots = cell_slots(backends, filter);
     let runnable = slots.iter().filter(|s| s.unavailable.is_none()).count();
@@ -120,6 +123,7 @@ pub fn soak(
                 Some(reason) => SoakOutcome::NotApplicable(reason.clone()),
                 None => SoakOutcome::Ran(pool.install(|| soak_cell(&slot, &plan, progress))),
             };
+            finished(&slot.key, &outcome);
             (slot.key, outcome)
         })
         .collect()

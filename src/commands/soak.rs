@@ -52,12 +52,28 @@ pub fn soak_command(args: SoakArgs) -> ExitCode {
     }
     let started = Instant::now();
     let bar = progress_bar("cases");
+    say!(
+        "{:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9}",
+        "cell",
+        "cases",
+        "failed",
+        "skipped",
+        "finds",
+        "notes",
+        "worst",
+        "cases/s"
+    );
+    // Each cell's line is printed as soon as the cell is done.
+    let print_cell = |key: &CellKey, outcome: &SoakOutcome| {
+        bar.suspend(|| say!("{}", cell_line(key, outcome).trim_end()));
+    };
     let cells = soak(
         &reg.all,
         &|k: &CellKey| filter.matches(k),
         args.cases,
         seed,
         &Bar(bar.clone()),
+        &print_cell,
     );
     bar.finish_and_clear();
     if cells.is_empty() {
@@ -67,44 +83,19 @@ pub fn soak_command(args: SoakArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let mut table = format!(
-        "{:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9}\n",
-        "cell", "cases", "failed", "skipped", "finds", "notes", "worst", "cases/s"
-    );
     let mut failures = String::new();
     let (mut judged, mut failed) = (0, 0);
     for (key, outcome) in &cells {
-        let name = format!("{} {} {}", key.row(), key.backend, key.variant);
-        match outcome {
-            SoakOutcome::NotApplicable(reason) => {
-                writeln!(table, "{name:34} n/a: {reason}").unwrap();
-            }
-            SoakOutcome::Ran(s) => {
-                judged += s.judged;
-                failed += s.failed;
-                writeln!(
-                    table,
-                    "{name:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9.1}",
-                    s.judged,
-                    s.failed,
-                    s.skipped,
-                    s.findings,
-                    s.noted,
-                    ratio(s.worst_ratio),
-                    s.per_second()
-                )
-                .unwrap();
-                if let Some(reason) = &s.skip_reason {
-                    writeln!(table, "{:34} skipped because: {reason}", "").unwrap();
-                }
-                for (case, verdict) in &s.failures {
-                    writeln!(failures, "FAIL {name}: {}", summary(case, verdict)).unwrap();
-                    writeln!(failures, "  repro: crosscheck repro {case}").unwrap();
-                }
+        if let SoakOutcome::Ran(s) = outcome {
+            judged += s.judged;
+            failed += s.failed;
+            let name = format!("{} {} {}", key.row(), key.backend, key.variant);
+            for (case, verdict) in &s.failures {
+                writeln!(failures, "FAIL {name}: {}", summary(case, verdict)).unwrap();
+                writeln!(failures, "  repro: crosscheck repro {case}").unwrap();
             }
         }
     }
-    say!("{table}");
     if !failures.is_empty() {
         say!("failures (smallest first, at most 10 per cell)\n{failures}");
     }
@@ -116,5 +107,29 @@ pub fn soak_command(args: SoakArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// One line of the soak table (two when the cell skipped cases).
+fn cell_line(key: &CellKey, outcome: &SoakOutcome) -> String {
+    let name = format!("{} {} {}", key.row(), key.backend, key.variant);
+    match outcome {
+        SoakOutcome::NotApplicable(reason) => format!("{name:34} n/a: {reason}"),
+        SoakOutcome::Ran(s) => {
+            let mut line = format!(
+                "{name:34} {:>9} {:>6} {:>7} {:>5} {:>5} {:>8} {:>9.1}",
+                s.judged,
+                s.failed,
+                s.skipped,
+                s.findings,
+                s.noted,
+                ratio(s.worst_ratio),
+                s.per_second()
+            );
+            if let Some(reason) = &s.skip_reason {
+                line.push_str(&format!("\n{:34} skipped because: {reason}", ""));
+            }
+            line
+        }
     }
 }
