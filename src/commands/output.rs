@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// A report format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// The aligned text matrix (the default on a terminal).
+    /// The aligned text matrix (the default).
     Table,
     /// The complete versioned record (docs/report-schema.md).
     Json,
