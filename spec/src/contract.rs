@@ -121,3 +121,25 @@ pub struct NumericContract {
     /// A row of the output does not depend on how many other rows are computed in the same launch.
     pub batch_invariant: bool,
 }
+
+impl NumericContract {
+    /// IEEE f32 arithmetic as a plain CPU loop gives it: f32 sums, outputs rounded to nearest
+    /// even, subnormals kept, correctly rounded division, a libm `exp` within 1 ulp, 1/√d from a
+    /// square root and a division (1.5 ulp), a two-pass softmax, the same bits on every run and
+    /// rows independent of the launch. A starting point: override what a kernel does differently
+    /// with struct update syntax (`NumericContract { accumulator: .., ..NumericContract::IEEE_F32 }`).
+    pub const IEEE_F32: NumericContract = NumericContract {
+        accumulator: Accumulator::F32,
+        output_rounding: OutputRounding::NearestEven,
+        subnormals: Subnormals::Preserved,
+        functions: FunctionAccuracy {
+            exp_ulp: 1.0,
+            exp_ulp_per_unit: 0.0,
+            div_ulp: 0.5,
+            inverse_sqrt_ulp: 1.5,
+        },
+        softmax: Softmax::TwoPass,
+        deterministic: true,
+        batch_invariant: true,
+    };
+}

@@ -70,6 +70,17 @@ pub struct VariantInfo {
     pub unavailable: Option<String>,
 }
 
+impl VariantInfo {
+    /// A variant that runs on this device under `contract`.
+    pub fn available(variant: Variant, contract: NumericContract) -> Self {
+        VariantInfo {
+            variant,
+            contract,
+            unavailable: None,
+        }
+    }
+}
+
 /// A kernel a backend offers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelInfo {

@@ -69,6 +69,18 @@ impl OutputBuffer {
         &self.bytes[..self.payload_len()]
     }
 
+    /// Stores element `index` of the payload from an f32 value, encoded as
+    /// [`Precision::encode`] does (exact for values the precision represents).
+    ///
+    /// # Panics
+    /// When `index` is past the payload.
+    pub fn write(&mut self, index: usize, value: f32) {
+        assert!(index < self.len, "output element {index} of {}", self.len);
+        let width = self.precision.bytes();
+        self.precision
+            .encode(value, &mut self.bytes[index * width..][..width]);
+    }
+
     /// The guard region after the payload.
     pub fn guard(&self) -> &[u8] {
         &self.bytes[self.payload_len()..]
@@ -85,5 +97,19 @@ mod tests {
         assert_eq!(b.payload_len(), 6);
         assert_eq!(b.bytes().len(), 24);
         assert_eq!(b.guard().len(), 18);
+    }
+
+    #[test]
+    fn writes_land_in_the_payload_only() {
+        let mut b = OutputBuffer::new(Precision::BF16, 2, 4);
+        b.write(1, -2.0);
+        assert_eq!(b.payload(), &[0, 0, 0x00, 0xc0]);
+        assert!(b.guard().iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "output element 2 of 2")]
+    fn writes_past_the_payload_panic() {
+        OutputBuffer::new(Precision::F32, 2, 8).write(2, 1.0);
     }
 }

@@ -101,6 +101,22 @@ impl Precision {
         }
     }
 
+    /// Stores `value` as one element (little-endian) in `bytes`, rounded to nearest even for f16
+    /// and bf16 (exact whenever the value is representable); u8 takes the integer part,
+    /// saturated to 0..=255 (NaN stores 0).
+    pub fn encode(self, value: f32, bytes: &mut [u8]) {
+        match self {
+            Precision::F32 => bytes[..4].copy_from_slice(&value.to_le_bytes()),
+            Precision::F16 => {
+                bytes[..2].copy_from_slice(&half::f16::from_f32(value).to_bits().to_le_bytes())
+            }
+            Precision::BF16 => {
+                bytes[..2].copy_from_slice(&half::bf16::from_f32(value).to_bits().to_le_bytes())
+            }
+            Precision::U8 => bytes[0] = value as u8,
+        }
+    }
+
     /// The raw bit pattern of one stored element, widened to u32.
     pub fn bits(self, bytes: &[u8]) -> u32 {
         match self {
@@ -198,6 +214,29 @@ mod tests {
         assert_eq!(Precision::BF16.min_subnormal(), crate::pow2(-133));
         assert_eq!(Precision::U8.max_finite(), 255.0);
         assert_eq!(Precision::U8.min_subnormal(), 1.0);
+    }
+
+    #[test]
+    fn encode_rounds_to_nearest_even_and_round_trips() {
+        let mut bytes = [0u8; 4];
+        for p in Precision::FLOATS {
+            for v in [0.0f32, -0.0, 1.5, -3.25, f32::INFINITY] {
+                p.encode(v, &mut bytes);
+                assert_eq!(p.decode(&bytes).to_bits(), v.to_bits(), "{p} {v}");
+            }
+        }
+        // 1 + 2^-11 lies halfway between two f16 values: the even one (1.0) wins.
+        Precision::F16.encode(1.0 + crate::pow2_f32(-11), &mut bytes);
+        assert_eq!(Precision::F16.decode(&bytes), 1.0);
+        Precision::F16.encode(1.0 + 3.0 * crate::pow2_f32(-11), &mut bytes);
+        assert_eq!(Precision::F16.decode(&bytes), 1.0 + crate::pow2_f32(-9));
+        // bf16 keeps 8 significant bits: 1 + 2^-8 is halfway, 1 + 3·2^-8 rounds up.
+        Precision::BF16.encode(1.0 + crate::pow2_f32(-8), &mut bytes);
+        assert_eq!(Precision::BF16.decode(&bytes), 1.0);
+        Precision::BF16.encode(1.0 + 3.0 * crate::pow2_f32(-8), &mut bytes);
+        assert_eq!(Precision::BF16.decode(&bytes), 1.0 + crate::pow2_f32(-6));
+        Precision::U8.encode(300.0, &mut bytes);
+        assert_eq!(bytes[0], 255);
     }
 
     #[test]

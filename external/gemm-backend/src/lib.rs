@@ -15,25 +15,20 @@ const KERNELS: [(&str, &[Precision]); 2] = [
     ("matrixmultiply", &[Precision::F32]),
 ];
 
-/// What the libraries promise, as crosscheck measured it: products and sums in some order (FMA
-/// allowed), the result rounded to the storage precision, IEEE subnormals, the same bits on every
-/// run. gemm's f16 results only fit an f16 accumulator (1 ulp off a correctly rounded f32 sum at
-/// m = n = 1, k = 61), and gemm takes other paths for small launches, so its rows are not
+/// What the libraries promise, as crosscheck measured it: IEEE arithmetic with products and sums
+/// in some order (FMA allowed), the result rounded to the storage precision, the same bits on
+/// every run. gemm's f16 results only fit an f16 accumulator (1 ulp off a correctly rounded f32
+/// sum at m = n = 1, k = 61), and gemm takes other paths for small launches, so its rows are not
 /// batch-invariant (up to 384 ulp between a row of a 193-row launch and the same row alone).
 fn contract(kernel: &str, precision: Precision) -> NumericContract {
-    let f16_sums = kernel == "gemm" && precision == Precision::F16;
+    let accumulator = match (kernel, precision) {
+        ("gemm", Precision::F16) => Accumulator::F16,
+        _ => Accumulator::F32,
+    };
     NumericContract {
-        accumulator: if f16_sums {
-            Accumulator::F16
-        } else {
-            Accumulator::F32
-        },
-        output_rounding: OutputRounding::NearestEven,
-        subnormals: Subnormals::Preserved,
-        functions: FunctionAccuracy::WGSL, // no exp or division in a matmul
-        softmax: Softmax::TwoPass,         // no softmax in a matmul
-        deterministic: true,
+        accumulator,
         batch_invariant: kernel == "matrixmultiply",
+        ..NumericContract::IEEE_F32
     }
 }
 
@@ -46,11 +41,8 @@ impl Backend for GemmBackend {
         DeviceInfo { api: "cpu".into(), device: std::env::consts::ARCH.into(), driver: "gemm 0.19 · matrixmultiply 0.3".into() }
     }
     fn kernels(&self) -> Vec<KernelInfo> {
-        let variant = |name: &str, p: Precision| VariantInfo {
-            variant: Variant::portable(p),
-            contract: contract(name, p),
-            unavailable: None,
-        };
+        let variant =
+            |name: &str, p| VariantInfo::available(Variant::portable(p), contract(name, p));
         let kernel = |(name, precisions): (&str, &[Precision])| KernelInfo {
             op: Op::Matmul,
             name: name.into(),
@@ -65,12 +57,10 @@ impl Backend for GemmBackend {
         self.check(kernel, variant, problem)?; // the trait's default: a listed kernel and variant
         problem.validate_buffers(variant, inputs, output)?;
         let Problem::Matmul(p) = problem else { unreachable!("check admits matmul only") };
-        let c = output.payload_mut();
-        let (f16_in, f16_out) = (|x| f16::from_bits(u16::from_le_bytes(x)), |x: f16| x.to_bits().to_le_bytes());
         match (kernel, variant.precision) {
-            ("gemm", Precision::F32) => batches(p, inputs, c, f32::from_le_bytes, f32::to_le_bytes, gemm),
-            ("gemm", _) => batches(p, inputs, c, f16_in, f16_out, gemm),
-            _ => batches(p, inputs, c, f32::from_le_bytes, f32::to_le_bytes, sgemm),
+            ("gemm", Precision::F32) => batches(p, inputs, output, |x| x, |x| x, gemm),
+            ("gemm", _) => batches(p, inputs, output, f16::from_f32, f16::to_f32, gemm),
+            _ => batches(p, inputs, output, |x| x, |x| x, sgemm),
         }
         Ok(())
     }
@@ -79,33 +69,31 @@ impl Backend for GemmBackend {
 /// A matrix operand of one batch entry: its elements, row stride and column stride.
 type Operand<'a, T> = (&'a [T], isize, isize);
 
-/// A row-major m×n product of two operands.
-type Product<T> = fn(&MatmulProblem, Operand<T>, Operand<T>) -> Vec<T>;
-
-/// Decodes A and B, multiplies every batch entry (B broadcast or not) and stores C.
-fn batches<T, const N: usize>(
+/// Decodes A and B into `T` (exactly: they are stored in that precision), multiplies every batch
+/// entry (B broadcast or not) with `product` and stores C.
+fn batches<T>(
     p: &MatmulProblem,
     inputs: &[&HostTensor],
-    c: &mut [u8],
-    decode: fn([u8; N]) -> T,
-    encode: fn(T) -> [u8; N],
-    product: Product<T>,
+    output: &mut OutputBuffer,
+    from_f32: fn(f32) -> T,
+    to_f32: fn(T) -> f32,
+    product: fn(&MatmulProblem, Operand<T>, Operand<T>) -> Vec<T>,
 ) {
-    let elements = |t: &HostTensor| -> Vec<T> {
-        t.bytes
-            .chunks_exact(N)
-            .map(|x| decode(x.try_into().unwrap()))
-            .collect()
-    };
-    let (a, b) = (elements(inputs[0]), elements(inputs[1]));
+    let [a, b] = [0, 1].map(|i| {
+        inputs[i]
+            .to_f32()
+            .into_iter()
+            .map(from_f32)
+            .collect::<Vec<_>>()
+    });
     let (a_rs, a_cs) = inputs[0].layout.strides(p.m, p.k);
     let (b_rs, b_cs) = inputs[1].layout.strides(p.k, p.n);
-    for (batch, c) in c.chunks_exact_mut(p.m * p.n * N).enumerate() {
+    for batch in 0..p.batch {
         let b_at = if p.b_broadcast { 0 } else { batch * p.k * p.n };
         let a = (&a[batch * p.m * p.k..], a_rs as isize, a_cs as isize);
-        let out = product(p, a, (&b[b_at..], b_rs as isize, b_cs as isize));
-        for (slot, v) in c.chunks_exact_mut(N).zip(out) {
-            slot.copy_from_slice(&encode(v));
+        let c = product(p, a, (&b[b_at..], b_rs as isize, b_cs as isize));
+        for (i, v) in c.into_iter().enumerate() {
+            output.write(batch * p.m * p.n + i, to_f32(v));
         }
     }
 }

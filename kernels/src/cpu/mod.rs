@@ -10,9 +10,9 @@ mod matmul_tiled;
 mod quant;
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError,
-    KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, OutputRounding, Precision,
-    Problem, QuantMatmulProblem, QuantizeProblem, Softmax, Subnormals, Variant, VariantInfo,
+    Accumulator, AttentionProblem, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo,
+    MatmulProblem, NumericContract, Op, OutputBuffer, Precision, Problem, QuantMatmulProblem,
+    QuantizeProblem, Softmax, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
@@ -180,9 +180,9 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
     }
 }
 
-/// What the CPU kernels declare: f32 arithmetic (exact i32 sums for int8 × int8) with IEEE
-/// subnormals, round-to-nearest-even outputs, correctly rounded division, the platform's expf
-/// within 1 ulp, and a computed 1/√d (a square root and a division) within 1.5 ulp.
+/// What the CPU kernels declare: IEEE f32 arithmetic (exact i32 sums for int8 × int8), the
+/// platform's expf within 1 ulp and a computed 1/√d within 1.5 ulp, as
+/// [`NumericContract::IEEE_F32`] states, with each kernel's softmax and batch invariance.
 fn contract(entry: &Entry) -> NumericContract {
     let exact_int8 = entry.op == Op::QuantMatmul && entry.name == "int8";
     NumericContract {
@@ -191,17 +191,9 @@ fn contract(entry: &Entry) -> NumericContract {
         } else {
             Accumulator::F32
         },
-        output_rounding: OutputRounding::NearestEven,
-        subnormals: Subnormals::Preserved,
-        functions: FunctionAccuracy {
-            exp_ulp: 1.0,
-            exp_ulp_per_unit: 0.0,
-            div_ulp: 0.5,
-            inverse_sqrt_ulp: 1.5,
-        },
         softmax: entry.softmax,
-        deterministic: true,
         batch_invariant: entry.batch_invariant,
+        ..NumericContract::IEEE_F32
     }
 }
 
@@ -238,11 +230,7 @@ impl Backend for CpuBackend {
                 variants: Precision::FLOATS
                     .into_iter()
                     .filter(|&p| !e.kernel.quantized() || p == Precision::F32)
-                    .map(|p| VariantInfo {
-                        variant: Variant::portable(p),
-                        contract: contract(e),
-                        unavailable: None,
-                    })
+                    .map(|p| VariantInfo::available(Variant::portable(p), contract(e)))
                     .collect(),
             })
             .collect()
