@@ -187,9 +187,28 @@ pub fn attention(
     // (2·(keys + R)), and the division.
     let roundings =
         (keys + 1 + rescales) + 2 * (keys + rescales) + (2.0 * f.div_ulp).ceil() as usize;
+    // A key whose weight may underflow to zero in the kernel turns an infinite value into
+    // 0·∞ = NaN there, where the oracle's weight is tiny but positive and its output ±∞: such
+    // an element may be NaN too, which a NaN allowance says (see `judge::judge`).
+    let may_vanish: Vec<bool> = lower
+        .iter()
+        .zip(&finite)
+        .map(|(low, is_finite)| *is_finite && low.is_infinite())
+        .collect();
     let d_v = out.len();
     for (c, slot) in out.iter_mut().enumerate() {
         let o = row.output[c];
+        let vanishing_infinity =
+            (0..row.keys.len()).any(|jj| may_vanish[jj] && row.values[jj * d_v + c].is_infinite());
+        if !o.is_finite() {
+            // Judged exactly; NaN allowed too where a weight under an infinite value may vanish.
+            *slot = if o.is_infinite() && vanishing_infinity {
+                f64::NAN
+            } else {
+                0.0
+            };
+            continue;
+        }
         let (mut moved, mut gauge) = (0.0, 0.0);
         for (jj, (w, r)) in row.weights.iter().zip(&factor).enumerate() {
             if *w == 0.0 {

@@ -52,7 +52,7 @@ pub fn ratio(
     inside: bool,
 ) -> f64 {
     if oracle.is_nan() || value.is_nan() {
-        return if oracle.is_nan() && value.is_nan() {
+        return if value.is_nan() && nan_allowed(oracle, error) {
             0.0
         } else {
             f64::INFINITY
@@ -77,6 +77,12 @@ pub fn ratio(
     } else {
         r.max(1.0 + f64::EPSILON)
     }
+}
+
+/// Whether NaN is a correct output: where the oracle is NaN, and where it is infinite with a
+/// NaN allowance (the bound's mark for an element the kernel may compute as 0·∞).
+pub fn nan_allowed(oracle: f64, error: f64) -> bool {
+    oracle.is_nan() || (oracle.is_infinite() && error.is_nan())
 }
 
 /// Whether the contract lets subnormal outputs of `precision` become zero (raw bytes have no
