@@ -2,5 +2,6 @@
 
 pub mod data;
 pub mod shapes;
+pub mod smaller;
 
 pub use data::inputs;

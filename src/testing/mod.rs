@@ -1,7 +1,10 @@
 //! Helpers for the conformance tests: property runs that shrink to a minimal failing case and
 //! report it as a repro line, and honest reporting of backends that are not there.
 
+mod minimize;
 mod swapped;
+
+pub use minimize::minimize;
 
 pub use swapped::SwappedB;
 
@@ -113,8 +116,8 @@ pub fn check_property(
     }
 }
 
-/// Draws cases from `strategy` under `config` until one fails on `backend`, then shrinks it:
-/// `Ok(Some(smallest failing case))`, `Ok(None)` if every case passed, `Err` if proptest gave up.
+/// Draws cases from `strategy` under `config` until one fails on `backend`, then shrinks it
+/// (proptest's shrinking, then [`minimize`]): `Ok(Some(smallest failing case))`, `Ok(None)` if every case passed, `Err` if proptest gave up.
 pub fn smallest_failure(
     backend: &Arc<dyn Backend>,
     strategy: impl Strategy<Value = Case>,
@@ -125,7 +128,7 @@ pub fn smallest_failure(
         check_case(backend, &case).map_err(TestCaseError::fail)
     }) {
         Ok(()) => Ok(None),
-        Err(TestError::Fail(_, minimal)) => Ok(Some(minimal)),
+        Err(TestError::Fail(_, minimal)) => Ok(Some(minimize(backend, minimal))),
         Err(TestError::Abort(why)) => Err(why.to_string()),
     }
 }
