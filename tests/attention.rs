@@ -5,19 +5,19 @@
 
 use crosscheck::case::{Case, Distribution};
 use crosscheck::generate::shapes;
-use crosscheck::testing::{backend_or_skip, check_case, check_property, runnable_variants};
+use crosscheck::testing::{
+    backend_or_skip, check_case, check_property, kernel_names, runnable_variants,
+};
 use crosscheck_spec::{Op, Problem};
-
-const KERNELS: [&str; 2] = ["naive", "flash"];
 
 fn property(api: &str) {
     let Some(backend) = backend_or_skip(api, "attention properties") else {
         return;
     };
     let mut failures = Vec::new();
-    for kernel in KERNELS {
-        for variant in runnable_variants(backend.as_ref(), (Op::Attention, kernel)) {
-            let strategy = shapes::case(Op::Attention, backend.name(), kernel, variant);
+    for kernel in kernel_names(backend.as_ref(), Op::Attention) {
+        for variant in runnable_variants(backend.as_ref(), (Op::Attention, &kernel)) {
+            let strategy = shapes::case(Op::Attention, backend.name(), &kernel, variant);
             if let Err(e) = check_property(&backend, strategy) {
                 failures.push(format!(
                     "attention/{kernel} {variant} on {}: {e}",
@@ -66,11 +66,11 @@ fn semantics(api: &str) {
         return;
     };
     let mut failures = Vec::new();
-    for kernel in KERNELS {
-        for variant in runnable_variants(backend.as_ref(), (Op::Attention, kernel)) {
+    for kernel in kernel_names(backend.as_ref(), Op::Attention) {
+        for variant in runnable_variants(backend.as_ref(), (Op::Attention, &kernel)) {
             for (i, &(problem, distribution)) in SEMANTICS.iter().enumerate() {
                 let case = Case {
-                    kernel: kernel.into(),
+                    kernel: kernel.clone(),
                     backend: backend.name().into(),
                     variant,
                     problem: problem_from_id(problem),

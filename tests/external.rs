@@ -57,6 +57,10 @@ fn a_wrapper_that_reads_b_transposed_is_caught_with_a_small_repro() {
             unreachable!()
         };
         // A transposed read needs k ≥ 2 and n ≥ 2 to show; shrinking gets there every time.
-        assert_eq!((p.batch, p.m, p.n, p.k), (1, 1, 2, 2), "not shrunk: {minimal}");
+        assert_eq!(
+            (p.batch, p.m, p.n, p.k),
+            (1, 1, 2, 2),
+            "not shrunk: {minimal}"
+        );
     }
 }

@@ -4,10 +4,14 @@
 
 use crosscheck::case::{Case, Distribution};
 use crosscheck::generate::shapes;
-use crosscheck::testing::{backend_or_skip, check_case, check_property, runnable_variants};
+use crosscheck::testing::{
+    backend_or_skip, check_case, check_property, kernel_names, runnable_variants,
+};
 use crosscheck_spec::{Layout, MatmulProblem, Op, Problem};
 
-/// Shapes that hit every edge: single elements, tile sizes ± 1, primes, GEMV-like, batches.
+/// Shapes that hit every edge: single elements, tile sizes ± 1, primes, GEMV-like, batches, and
+/// one past the CPU tiled kernel's 512-wide n tile and 256-deep k tile (the random shapes stop
+/// at 300, so without it a bug at that tile's edge goes unseen: cargo-mutants showed it).
 const EDGE_SHAPES: &[(usize, usize, usize, usize)] = &[
     (1, 1, 1, 1),
     (1, 1, 1, 300),
@@ -17,9 +21,8 @@ const EDGE_SHAPES: &[(usize, usize, usize, usize)] = &[
     (1, 64, 65, 63),
     (3, 5, 129, 7),
     (1, 97, 1, 129),
+    (1, 5, 513, 257),
 ];
-
-const KERNELS: [&str; 2] = ["naive", "tiled"];
 
 /// Failing exact-tier cases printed in full.
 const SHOWN_FAILURES: usize = 4;
@@ -29,8 +32,8 @@ fn exact_tier(api: &str) {
         return;
     };
     let mut failures = Vec::new();
-    for kernel in KERNELS {
-        for variant in runnable_variants(backend.as_ref(), (Op::Matmul, kernel)) {
+    for kernel in kernel_names(backend.as_ref(), Op::Matmul) {
+        for variant in runnable_variants(backend.as_ref(), (Op::Matmul, &kernel)) {
             for (i, &(batch, m, n, k)) in EDGE_SHAPES.iter().enumerate() {
                 for (j, (a_layout, b_layout)) in layout_pairs().into_iter().enumerate() {
                     let problem = MatmulProblem {
@@ -43,7 +46,7 @@ fn exact_tier(api: &str) {
                         b_broadcast: (i + j) % 3 == 0,
                     };
                     let case = Case {
-                        kernel: kernel.into(),
+                        kernel: kernel.clone(),
                         backend: backend.name().into(),
                         variant,
                         problem: Problem::Matmul(problem),
@@ -76,9 +79,9 @@ fn bound_tier(api: &str) {
         return;
     };
     let mut failures = Vec::new();
-    for kernel in KERNELS {
-        for variant in runnable_variants(backend.as_ref(), (Op::Matmul, kernel)) {
-            let strategy = shapes::matmul_case(backend.name(), kernel, variant);
+    for kernel in kernel_names(backend.as_ref(), Op::Matmul) {
+        for variant in runnable_variants(backend.as_ref(), (Op::Matmul, &kernel)) {
+            let strategy = shapes::matmul_case(backend.name(), &kernel, variant);
             if let Err(e) = check_property(&backend, strategy) {
                 failures.push(format!(
                     "matmul/{kernel} {variant} on {}: {e}",

@@ -133,6 +133,17 @@ pub fn smallest_failure(
     }
 }
 
+/// The names of every `op` kernel `backend` offers, so that a test covers each one the backend
+/// adds rather than a list that can fall behind.
+pub fn kernel_names(backend: &dyn Backend, op: crosscheck_spec::Op) -> Vec<String> {
+    backend
+        .kernels()
+        .into_iter()
+        .filter(|k| k.op == op)
+        .map(|k| k.name.to_string())
+        .collect()
+}
+
 /// The variants of `kernel` that can run on `backend`, and a notice for each that cannot.
 pub fn runnable_variants(
     backend: &dyn Backend,
