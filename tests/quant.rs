@@ -5,8 +5,10 @@
 
 use crosscheck::generate::shapes;
 use crosscheck::run::Plan;
-use crosscheck::testing::{backend_or_skip, check_case, check_property, runnable_variants};
-use crosscheck_spec::{Op, Precision};
+use crosscheck::testing::{
+    backend_or_skip, check_case, check_property, contract_of, runnable_variants,
+};
+use crosscheck_spec::{Accumulator, Op, Precision};
 
 const OPS: [Op; 3] = [Op::Quantize, Op::Dequantize, Op::QuantMatmul];
 const FAMILIES: [&str; 4] = ["q8_0", "q4_0", "int8", "fp8"];
@@ -110,6 +112,25 @@ fn every_backend_offers_every_quantized_kernel_in_f32_only() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// int8 × int8 products are summed in i32, which is exact, and every backend's int8 kernel says
+/// so: the judge then holds it bit-exact (a contract declaring an f32 sum would let a kernel that
+/// rounds its sums pass).
+#[test]
+fn every_backend_holds_int8_products_to_an_exact_i32_sum() {
+    for backend in &crosscheck::registry().all {
+        for variant in runnable_variants(backend.as_ref(), (Op::QuantMatmul, "int8")) {
+            let contract = contract_of(backend.as_ref(), Op::QuantMatmul, "int8", variant)
+                .expect("offered variant has a contract");
+            assert_eq!(
+                contract.accumulator,
+                Accumulator::I32,
+                "{} qmatmul/int8 {variant}",
+                backend.name()
+            );
         }
     }
 }
