@@ -12,7 +12,7 @@ use crosscheck::testing::backend_or_skip;
 use crosscheck_kernels::{CpuBackend, WgpuBackend};
 use crosscheck_spec::{
     Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, MatmulProblem, OutputBuffer,
-    Precision, Problem, Variant,
+    Precision, Problem, QuantFormat, QuantMatmulProblem, QuantizeProblem, Variant,
 };
 
 /// How [`Broken`] misbehaves.
@@ -342,6 +342,33 @@ fn invalid_problems_get_typed_errors_on_every_backend() {
             assert!(
                 check(backend, &c).is_empty(),
                 "{name} broke after invalid problems"
+            );
+        }
+        // A quantized kernel handles its own family's formats only.
+        let q4 = QuantizeProblem {
+            format: QuantFormat::Q4_0,
+            rows: 2,
+            cols: 64,
+        };
+        let foreign = [
+            ("q8_0", Problem::Quantize(q4)),
+            ("int8", Problem::Dequantize(q4)),
+            (
+                "fp8",
+                Problem::QuantMatmul(QuantMatmulProblem {
+                    weights: QuantFormat::Q8_0,
+                    m: 1,
+                    n: 2,
+                    k: 32,
+                }),
+            ),
+        ];
+        for (kernel, problem) in foreign {
+            let answer = backend.check(kernel, v, &problem);
+            assert!(
+                matches!(answer, Err(KernelError::Unsupported(_))),
+                "{} {kernel} given {problem:?}: {answer:?}",
+                backend.name()
             );
         }
     }
