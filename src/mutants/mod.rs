@@ -3,7 +3,7 @@
 //! A mutant is run on a wgpu backend by patching a copy of its kernel's shader, then running the
 //! default plan's cases (the same the matrix runs) for every variant the patch applies to until
 //! one fails. The report says which check killed it, after how long, and — when asked — the
-//! smallest failing case proptest can shrink to.
+//! smallest failing case shrinking reaches (proptest, then the greedy pass of [`crate::testing::minimize`]).
 
 mod catalogue;
 
@@ -35,7 +35,7 @@ pub enum Outcome {
         cases: usize,
         /// Time until the kill.
         after: Duration,
-        /// The smallest failing case proptest found, if shrinking was asked for and succeeded.
+        /// The smallest failing case shrinking found, if shrinking was asked for and succeeded.
         shrunk: Option<Box<Case>>,
     },
     /// Every case passed.
@@ -135,7 +135,7 @@ pub fn run(backend: &WgpuBackend, m: &Mutant, plan: &Plan, shrink: bool) -> Outc
     Outcome::Survived { cases }
 }
 
-/// The smallest failing case proptest finds for the mutant in one variant (up to 256 draws).
+/// The smallest failing case shrinking finds for the mutant in one variant (up to 256 draws).
 fn shrunk_case(mutant: &Arc<dyn Backend>, op: Op, name: &str, variant: Variant) -> Option<Case> {
     let config = Config {
         cases: 256,
