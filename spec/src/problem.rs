@@ -5,7 +5,7 @@ use crate::{
     QuantizeProblem, Variant,
 };
 
-/// C[b] = A[b] · B[b or 0] for b in 0..batch, with A m×k, B k×n and C m×n row-major.
+/// `C[b] = A[b] · B[b or 0]` for `b` in `0..batch`, with A m×k, B k×n and C m×n row-major.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MatmulProblem {
     /// Number of independent products.

@@ -3,7 +3,8 @@
 //! A mutant is run on a wgpu backend by patching a copy of its kernel's shader, then running the
 //! default plan's cases (the same the matrix runs) for every variant the patch applies to until
 //! one fails. The report says which check killed it, after how long, and — when asked — the
-//! smallest failing case shrinking reaches (proptest, then the greedy pass of [`crate::testing::minimize`]).
+//! smallest failing case shrinking reaches (proptest, then the greedy pass of
+//! [`crate::testing::minimize`]).
 
 mod catalogue;
 

@@ -117,7 +117,8 @@ pub fn check_property(
 }
 
 /// Draws cases from `strategy` under `config` until one fails on `backend`, then shrinks it
-/// (proptest's shrinking, then [`minimize`]): `Ok(Some(smallest failing case))`, `Ok(None)` if every case passed, `Err` if proptest gave up.
+/// (proptest's shrinking, then [`minimize`]): `Ok(Some(smallest failing case))`, `Ok(None)` if
+/// every case passed, `Err` if proptest gave up.
 pub fn smallest_failure(
     backend: &Arc<dyn Backend>,
     strategy: impl Strategy<Value = Case>,
