@@ -1,10 +1,53 @@
-//! The backends of this machine: the CPU, one per wgpu adapter, and the expected APIs that are
-//! missing (with the reason and an install hint). Detected once per process.
+//! The backends of this machine: the CPU, one per wgpu adapter, the process backends the user
+//! asked for, and the expected APIs that are missing (with the reason and an install hint).
+//! Detected once per process.
 
 use std::sync::{Arc, OnceLock};
 
 use crosscheck_kernels::{CpuBackend, MissingApi, WgpuBackend};
 use crosscheck_spec::Backend;
+
+use crate::process::{ProcessBackend, ProcessSpec};
+
+/// The API name under which a process backend that could not be started is listed as missing.
+pub const PROCESS_API: &str = "process";
+
+/// Name and command of every process backend started, for replay lines.
+static PROCESS_COMMANDS: std::sync::Mutex<Vec<(String, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The command that replays the case `id`: `crosscheck repro <id>`, with the `--backend-cmd`
+/// that starts its backend when that backend is a process.
+pub fn repro_command(id: &str) -> String {
+    let backend = id.split(':').nth(1).unwrap_or_default();
+    let commands = PROCESS_COMMANDS.lock().unwrap_or_else(|p| p.into_inner());
+    match commands.iter().find(|(name, _)| name == backend) {
+        Some((_, command)) => format!(
+            "crosscheck repro {id} --backend-cmd {}",
+            shell_quote(command)
+        ),
+        None => format!("crosscheck repro {id}"),
+    }
+}
+
+/// `text` as one single-quoted shell word.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The process backends the registry starts, set once before its first use.
+static PROCESS_SPECS: OnceLock<Vec<ProcessSpec>> = OnceLock::new();
+
+/// Asks the process-wide [`registry`] to start these process backends too. Call it before the
+/// first use of [`registry`]; `Err` when the registry was already configured or detected.
+pub fn use_process_backends(specs: Vec<ProcessSpec>) -> Result<(), String> {
+    if REGISTRY.get().is_some() {
+        return Err("the backends were detected before process backends were configured".into());
+    }
+    PROCESS_SPECS
+        .set(specs)
+        .map_err(|_| "process backends were configured twice".to_string())
+}
 
 /// Environment variable listing backends that must be present (`cpu,vulkan,gl`): a missing one is
 /// then a failure instead of an unavailable column.
@@ -21,8 +64,15 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Detects the CPU and every wgpu adapter.
+    /// Detects the CPU and every wgpu adapter, and starts the configured process backends.
     pub fn detect() -> Registry {
+        Registry::detect_with(PROCESS_SPECS.get().map_or(&[], Vec::as_slice))
+    }
+
+    /// Detects the CPU and every wgpu adapter, and starts the process backends of `specs`. A
+    /// process that cannot be started, or that declares a name already taken, is listed as
+    /// missing with the reason (and [`Registry::check_required`] fails for it).
+    pub fn detect_with(specs: &[ProcessSpec]) -> Registry {
         let discovery = crosscheck_kernels::discover();
         let mut all: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend)];
         all.extend(
@@ -31,10 +81,40 @@ impl Registry {
                 .iter()
                 .map(|b| Arc::new(b.clone()) as Arc<dyn Backend>),
         );
+        let mut missing = discovery.missing;
+        for spec in specs {
+            let label = spec.name.clone().unwrap_or_else(|| spec.command.clone());
+            let unusable = |reason: String| MissingApi {
+                backend: label.clone(),
+                api: PROCESS_API,
+                reason,
+                hint: format!(
+                    "run `{}` by hand: it must answer the handshake of docs/protocol.md on stdout",
+                    spec.command
+                ),
+            };
+            match ProcessBackend::start(spec.clone()) {
+                Ok(backend) if all.iter().any(|b| b.name() == backend.name()) => {
+                    missing.push(unusable(format!(
+                        "`{}` declared the backend name `{}`, which is already taken",
+                        spec.command,
+                        backend.name()
+                    )));
+                }
+                Ok(backend) => {
+                    PROCESS_COMMANDS
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((backend.name().to_string(), spec.command.clone()));
+                    all.push(Arc::new(backend))
+                }
+                Err(reason) => missing.push(unusable(reason)),
+            }
+        }
         Registry {
             all,
             wgpu: discovery.backends,
-            missing: discovery.missing,
+            missing,
         }
     }
 
@@ -53,12 +133,16 @@ impl Registry {
         self.all.iter().map(|b| b.name().to_string()).collect()
     }
 
-    /// Checks [`REQUIRE_VAR`]: every listed API or backend name must be present.
+    /// Checks [`REQUIRE_VAR`]: every listed API or backend name must be present; and every
+    /// process backend asked for must have started.
     pub fn check_required(&self) -> Result<(), String> {
-        let Ok(list) = std::env::var(REQUIRE_VAR) else {
-            return Ok(());
-        };
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = self
+            .missing
+            .iter()
+            .filter(|m| m.api == PROCESS_API)
+            .map(|m| format!("{}: {}", m.backend, m.reason))
+            .collect();
+        let list = std::env::var(REQUIRE_VAR).unwrap_or_default();
         for wanted in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let present = self
                 .all
@@ -78,6 +162,11 @@ impl Registry {
         }
         if problems.is_empty() {
             Ok(())
+        } else if list.is_empty() {
+            Err(format!(
+                "process backends could not be started:\n  {}",
+                problems.join("\n  ")
+            ))
         } else {
             Err(format!(
                 "{REQUIRE_VAR}={list} but required backends are missing:\n  {}",
@@ -87,8 +176,10 @@ impl Registry {
     }
 }
 
-/// The process-wide registry (detection runs on first use).
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// The process-wide registry (detection runs on first use, with the process backends set by
+/// [`use_process_backends`]).
 pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::detect)
 }

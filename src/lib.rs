@@ -16,6 +16,7 @@ pub mod guards;
 pub mod judge;
 pub mod mutants;
 pub mod portability;
+pub mod process;
 pub mod report;
 pub mod run;
 pub mod soak;

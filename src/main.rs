@@ -28,9 +28,17 @@ enum Command {
     Repro {
         /// A case id as printed by a failure, e.g. matmul.tiled:wgpu-vulkan:f16:b1m7n5k3.cr:exact:0x5eee
         id: String,
+        #[command(flatten)]
+        process: commands::ProcessArgs,
+    },
+    /// Judge one captured case: a safetensors file with the inputs, the output `out` and the
+    /// problem in its metadata (docs/protocol.md, "Captured cases").
+    Judge {
+        /// The captured case, e.g. written by crosscheck_backend.capture(...).
+        file: std::path::PathBuf,
     },
     /// List backends, kernels, variants and their declared contracts.
-    List,
+    List(commands::ProcessArgs),
     /// Convert raw little-endian f32 values into a format's exact bytes (reference codec).
     Encode(commands::convert::ConvertArgs),
     /// Convert a format's bytes back into raw little-endian f32 values.
@@ -52,14 +60,27 @@ enum Command {
 fn main() -> ExitCode {
     quiet_wayland_probe();
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run(commands::run::RunArgs {
+    let command = cli.command.unwrap_or(Command::Run(commands::run::RunArgs {
         seed: Plan::default().seed,
         cases: Plan::default().random_cases,
         ..Default::default()
-    })) {
+    }));
+    let process = match &command {
+        Command::Run(args) => Some(&args.process),
+        Command::Repro { process, .. } | Command::List(process) => Some(process),
+        Command::Soak(args) => Some(&args.process),
+        Command::Bench(args) => Some(&args.process),
+        _ => None,
+    };
+    if let Some(Err(e)) = process.map(commands::ProcessArgs::configure) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    match command {
         Command::Run(args) => commands::run::run(args),
-        Command::Repro { id } => commands::repro::repro(&id),
-        Command::List => commands::list::list(),
+        Command::Repro { id, .. } => commands::repro::repro(&id),
+        Command::List(_) => commands::list::list(),
+        Command::Judge { file } => commands::judge::judge(&file),
         Command::Encode(args) => commands::convert::convert(args, true),
         Command::Decode(args) => commands::convert::convert(args, false),
         Command::Mutants(args) => commands::mutants::mutants(args),

@@ -15,13 +15,15 @@ use crosscheck_gemm_backend::GemmBackend;
 use crosscheck_spec::Backend;
 use indicatif::ProgressBar;
 
-use crate::commands::{CellArgs, progress_bar};
+use crate::commands::{CellArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
     #[command(flatten)]
     pub cells: CellArgs,
+    #[command(flatten)]
+    pub process: ProcessArgs,
     /// Matmul sides to time (M = N = K), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = BenchPlan::default().sizes)]
     pub sizes: Vec<usize>,

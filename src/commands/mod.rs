@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_table;
 pub mod convert;
 pub mod criteria;
+pub mod judge;
 pub mod list;
 pub mod merge;
 pub mod mutants;
@@ -84,4 +85,38 @@ pub fn progress_bar(unit: &str) -> ProgressBar {
         ))
         .expect("valid progress template"),
     )
+}
+
+/// The process backends to start, shared by the commands that use backends.
+#[derive(clap::Args, Default, Clone)]
+pub struct ProcessArgs {
+    /// Also start a process backend with this command line (run by the shell; repeatable). It
+    /// speaks the protocol of docs/protocol.md, e.g. `python3 my_kernels.py`. Backends declared
+    /// in ./crosscheck.toml are started too.
+    #[arg(long = "backend-cmd", value_name = "COMMAND")]
+    pub backend_cmd: Vec<String>,
+}
+
+impl ProcessArgs {
+    /// Hands the process backends of `--backend-cmd` and ./crosscheck.toml to the registry;
+    /// `Err` for an unreadable configuration file.
+    pub fn configure(&self) -> Result<(), String> {
+        let mut specs = crosscheck::process::load_config(std::path::Path::new(
+            crosscheck::process::config::CONFIG_FILE,
+        ))?;
+        specs.extend(
+            self.backend_cmd
+                .iter()
+                .map(|c| crosscheck::process::ProcessSpec::command(c)),
+        );
+        if specs.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "starting {} process backend{}...",
+            specs.len(),
+            if specs.len() == 1 { "" } else { "s" }
+        );
+        crosscheck::backends::use_process_backends(specs)
+    }
 }

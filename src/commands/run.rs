@@ -11,7 +11,7 @@ use crosscheck::{Plan, registry, run_matrix};
 
 use crate::commands::output::{Destination, Format, OutputArgs, emit};
 use crate::commands::shard::Shard;
-use crate::commands::{Bar, CellArgs, progress_bar};
+use crate::commands::{Bar, CellArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 #[derive(clap::Args, Default)]
@@ -24,6 +24,8 @@ pub struct RunArgs {
     pub cases: usize,
     #[command(flatten)]
     pub cells: CellArgs,
+    #[command(flatten)]
+    pub process: ProcessArgs,
     /// Run only shard K of N (1-based, e.g. 2/4): every N-th selected cell, for splitting one
     /// matrix over CI jobs; merge the JSON records afterwards.
     #[arg(long)]

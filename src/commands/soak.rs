@@ -10,7 +10,7 @@ use crosscheck::report::case::{ratio, summary};
 use crosscheck::run::CellKey;
 use crosscheck::soak::{SoakOutcome, soak};
 
-use crate::commands::{Bar, CellArgs, progress_bar};
+use crate::commands::{Bar, CellArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 /// Options of `crosscheck soak`.
@@ -24,6 +24,8 @@ pub struct SoakArgs {
     seed: Option<u64>,
     #[command(flatten)]
     cells: CellArgs,
+    #[command(flatten)]
+    pub process: ProcessArgs,
 }
 
 /// Runs the soak; exit code 1 if any case fails, 2 if no cell matches.
@@ -92,7 +94,12 @@ pub fn soak_command(args: SoakArgs) -> ExitCode {
             let name = format!("{} {} {}", key.row(), key.backend, key.variant);
             for (case, verdict) in &s.failures {
                 writeln!(failures, "FAIL {name}: {}", summary(case, verdict)).unwrap();
-                writeln!(failures, "  repro: crosscheck repro {case}").unwrap();
+                writeln!(
+                    failures,
+                    "  repro: {}",
+                    crosscheck::backends::repro_command(&case.id())
+                )
+                .unwrap();
             }
         }
     }

@@ -44,7 +44,13 @@ pub fn render_junit(record: &RunRecord) -> String {
                         .failures
                         .iter()
                         .take(FAILURES_LISTED)
-                        .map(|f| format!("{}\nrepro: crosscheck repro {}", f.text, f.case))
+                        .map(|f| {
+                            format!(
+                                "{}\nrepro: {}",
+                                f.text,
+                                crate::backends::repro_command(&f.case)
+                            )
+                        })
                         .collect();
                     s.set_description(text.join("\n\n"));
                     s

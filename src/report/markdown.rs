@@ -68,7 +68,13 @@ pub fn render_markdown(record: &RunRecord) -> String {
         c.failures
             .iter()
             .take(FAILURES_SHOWN)
-            .map(|f| format!("{}\n  `crosscheck repro {}`", escape(&f.text), f.case))
+            .map(|f| {
+                format!(
+                    "{}\n  `{}`",
+                    escape(&f.text),
+                    crate::backends::repro_command(&f.case)
+                )
+            })
             .collect()
     });
     details(

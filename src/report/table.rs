@@ -288,7 +288,12 @@ fn failures(report: &MatrixReport) -> String {
         .unwrap();
         for (case, verdict) in failures.iter().take(FAILURES_PER_CELL) {
             writeln!(out, "  {}", summary(case, verdict)).unwrap();
-            writeln!(out, "  repro: crosscheck repro {case}").unwrap();
+            writeln!(
+                out,
+                "  repro: {}",
+                crate::backends::repro_command(&case.id())
+            )
+            .unwrap();
         }
     }
     out

@@ -16,6 +16,7 @@ use crate::judge::{self, Failure, Verdict};
 use crate::run::expect::expectation;
 use crate::run::invariance;
 use crate::run::isolate::isolated;
+pub use crate::run::launch_context::LaunchContext;
 
 /// The outcome of one case.
 #[derive(Debug, Clone)]
@@ -144,9 +145,15 @@ pub fn run_observed(
         kernel: &case.kernel,
         variant: case.variant,
         problem: &case.problem,
+        context: LaunchContext::case(case),
     };
     let (inputs, output) = match run_with_deadline(backend, &launch, inputs, output, timeout) {
         Ran::Done(Ok(()), inputs, output) => (inputs, output),
+        // A backend that finds out only when running that it cannot take the case (a process
+        // answering `unsupported`) skips it, as `check` would have.
+        Ran::Done(Err(KernelError::Unsupported(reason)), ..) => {
+            return Ok((CaseResult::NotApplicable(reason), None));
+        }
         Ran::Done(Err(e), ..) => return no_output(Failure::Error(e), started.elapsed()),
         Ran::Panicked(panic) => return no_output(Failure::Panicked(panic), started.elapsed()),
         Ran::TimedOut => return no_output(Failure::Error(KernelError::Timeout(timeout)), timeout),
@@ -238,6 +245,8 @@ pub(super) struct Launch<'a> {
     pub variant: Variant,
     /// The problem.
     pub problem: &'a Problem,
+    /// Which case and launch this is, for backends that pass it on (process backends).
+    pub context: LaunchContext,
 }
 
 /// How a backend's `run` ended.
@@ -262,17 +271,20 @@ pub(super) fn run_with_deadline(
 ) -> Ran {
     let (tx, rx) = mpsc::channel();
     let backend = backend.clone();
-    let (kernel, variant, problem) = (
+    let (kernel, variant, problem, context) = (
         launch.kernel.to_string(),
         launch.variant,
         launch.problem.clone(),
+        launch.context.clone(),
     );
     let spawned = std::thread::Builder::new()
         .name("crosscheck-run".into())
         .spawn(move || {
             let result = {
                 let refs: Vec<&HostTensor> = inputs.iter().collect();
-                isolated(|| backend.run(&kernel, variant, &problem, &refs, &mut output))
+                context.enter(|| {
+                    isolated(|| backend.run(&kernel, variant, &problem, &refs, &mut output))
+                })
             };
             let _ = tx.send((result, inputs, output));
         });

@@ -5,6 +5,7 @@ pub mod expect;
 pub mod filter;
 pub mod invariance;
 pub mod isolate;
+pub mod launch_context;
 pub mod matrix;
 pub mod plan;
 

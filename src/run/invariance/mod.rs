@@ -17,7 +17,7 @@ use crate::case::Case;
 use crate::guards::{self, GUARD_BYTES};
 use crate::judge::Failure;
 use crate::report::case::{element_label, num};
-use crate::run::cell::{Launch, Ran, run_with_deadline};
+use crate::run::cell::{Launch, LaunchContext, Ran, run_with_deadline};
 use launches::sub_launches;
 
 /// What the reruns of one case found.
@@ -130,6 +130,7 @@ fn launch(
         kernel: &case.kernel,
         variant: case.variant,
         problem: &part.problem,
+        context: LaunchContext::part(case, &part.what),
     };
     let output = match run_with_deadline(backend, &launch, part.inputs.clone(), output, timeout) {
         Ran::Done(Ok(()), _, output) => output,

@@ -1,0 +1,243 @@
+//! [`ProcessBackend`]: a backend whose kernels run in another process. It starts the process,
+//! reads its declaration, sends each launch as a `run` request and turns every fault of the
+//! process — a crash, a hang, garbage, a wrong answer — into that launch's typed error,
+//! restarting the process before the next one.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crosscheck_spec::{
+    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, OutputBuffer, Problem, Variant,
+};
+
+use super::ProcessSpec;
+use super::child::{Child, Fault};
+use super::declaration::Declaration;
+use super::exchange::{Answer, HEADER_ALLOWANCE, failed, read_answer, run_request};
+use super::message::Message;
+use crate::run::cell::default_timeout;
+use crate::run::launch_context::LaunchContext;
+
+/// The protocol version this harness speaks.
+pub const PROTOCOL_VERSION: &str = "1";
+
+/// The largest handshake answer accepted.
+const HANDSHAKE_LIMIT: usize = 1 << 20;
+
+/// A backend served by a process speaking the protocol of `docs/protocol.md`.
+pub struct ProcessBackend {
+    spec: ProcessSpec,
+    declaration: Declaration,
+    child: Mutex<Option<Child>>,
+}
+
+impl ProcessBackend {
+    /// Starts the process and reads its declaration; `Err` says why it could not be used,
+    /// with the tail of its standard error.
+    pub fn start(spec: ProcessSpec) -> Result<ProcessBackend, String> {
+        let (child, declaration) = start_child(&spec)?;
+        if let Some(name) = &spec.name
+            && name != &declaration.name
+        {
+            return Err(format!(
+                "`{}` declared the backend `{}`, but its configuration names it `{name}`",
+                spec.command, declaration.name
+            ));
+        }
+        Ok(ProcessBackend {
+            spec,
+            declaration,
+            child: Mutex::new(Some(child)),
+        })
+    }
+
+    /// The command that serves this backend.
+    pub fn command(&self) -> &str {
+        &self.spec.command
+    }
+
+    /// Sends one request to the running process (starting it again if an earlier fault
+    /// stopped it) and reads the answer.
+    fn exchange(
+        &self,
+        request: &Message,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Message, KernelError> {
+        let mut slot = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let (child, declaration) = start_child(&self.spec).map_err(|e| {
+                KernelError::Device(format!("{} could not be restarted: {e}", self.name()))
+            })?;
+            if declaration != self.declaration {
+                return Err(KernelError::Device(format!(
+                    "{} declared other kernels or contracts when restarted",
+                    self.name()
+                )));
+            }
+            *slot = Some(child);
+        }
+        let child = slot.as_mut().expect("started above");
+        let fault = match child.exchange(request.encode(), limit, timeout) {
+            Ok(bytes) => match Message::decode(&bytes) {
+                Ok(answer) => return Ok(answer),
+                Err(e) => format!("it answered with {e}"),
+            },
+            Err(Fault::Timeout(after)) => {
+                child.kill();
+                *slot = None;
+                return Err(KernelError::Timeout(after));
+            }
+            Err(Fault::Exited(how)) => how,
+            Err(Fault::Frame(what)) => what,
+        };
+        child.kill();
+        let tail = child.stderr_tail();
+        *slot = None;
+        let fault = if fault.contains("stderr") {
+            fault
+        } else {
+            format!("{fault}; {tail}")
+        };
+        Err(KernelError::Device(format!(
+            "process backend {}: {fault} (the process was stopped and will be restarted)",
+            self.name()
+        )))
+    }
+
+    /// Stops the process: a wrong answer leaves it in an unknown state.
+    fn stop(&self) {
+        let mut slot = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(child) = slot.as_mut() {
+            child.kill();
+        }
+        *slot = None;
+    }
+}
+
+impl Backend for ProcessBackend {
+    fn name(&self) -> &str {
+        &self.declaration.name
+    }
+
+    fn device(&self) -> DeviceInfo {
+        self.declaration.device.clone()
+    }
+
+    fn kernels(&self) -> Vec<KernelInfo> {
+        self.declaration.kernels.clone()
+    }
+
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        problem.validate_buffers(variant, inputs, output)?;
+        let context = LaunchContext::current();
+        let case_id = context.as_ref().map_or("", |c| c.case_id.as_str());
+        let mut request = run_request(case_id, kernel, variant, problem, inputs);
+        if let Some(part) = context.as_ref().and_then(|c| c.part.as_deref()) {
+            request.set("launch", part);
+        }
+        let limit = output.payload_len() + HEADER_ALLOWANCE;
+        let answer = self.exchange(&request, limit, default_timeout())?;
+        match read_answer(&answer, problem, variant) {
+            Ok(Answer::Output(bytes)) => {
+                output.payload_mut().copy_from_slice(&bytes);
+                Ok(())
+            }
+            Ok(Answer::Unsupported(reason)) => Err(KernelError::Unsupported(reason)),
+            Ok(Answer::Failed(message)) => Err(failed(self.name(), &message)),
+            Err(wrong) => {
+                self.stop();
+                Err(KernelError::Device(format!(
+                    "process backend {} answered {wrong} (the process was stopped and will be restarted)",
+                    self.name()
+                )))
+            }
+        }
+    }
+}
+
+/// Starts the process and performs the handshake.
+fn start_child(spec: &ProcessSpec) -> Result<(Child, Declaration), String> {
+    let mut child = Child::spawn(spec)?;
+    let mut hello = Message::of_type("hello");
+    hello.set("protocol", PROTOCOL_VERSION);
+    hello.set(
+        "harness",
+        format!("crosscheck {}", env!("CARGO_PKG_VERSION")),
+    );
+    let fail = |child: &mut Child, what: String| {
+        child.kill();
+        Err(format!(
+            "`{}` {what}; {}",
+            spec.command,
+            child.stderr_tail()
+        ))
+    };
+    let answer = match child.exchange(hello.encode(), HANDSHAKE_LIMIT, default_timeout()) {
+        Ok(bytes) => bytes,
+        Err(Fault::Timeout(after)) => {
+            return fail(
+                &mut child,
+                format!("did not answer the handshake within {after:?}"),
+            );
+        }
+        Err(Fault::Exited(how)) => {
+            child.kill();
+            return Err(format!(
+                "`{}` ended during the handshake: {how}",
+                spec.command
+            ));
+        }
+        Err(Fault::Frame(what)) => {
+            return fail(&mut child, format!("answered the handshake with {what}"));
+        }
+    };
+    let message = match Message::decode(&answer) {
+        Ok(m) => m,
+        Err(e) => return fail(&mut child, format!("answered the handshake with {e}")),
+    };
+    match message.kind() {
+        Ok("hello") => {}
+        Ok("failed") => {
+            let why = message.get("message").unwrap_or("(no message)").to_string();
+            return fail(&mut child, format!("refused the handshake: {why}"));
+        }
+        Ok(other) => {
+            return fail(
+                &mut child,
+                format!("answered the handshake with a `{other}` message"),
+            );
+        }
+        Err(e) => return fail(&mut child, format!("answered the handshake with {e}")),
+    }
+    match message.get("protocol") {
+        Ok(PROTOCOL_VERSION) => {}
+        Ok(other) => {
+            return fail(
+                &mut child,
+                format!("speaks protocol {other}; this crosscheck speaks {PROTOCOL_VERSION}"),
+            );
+        }
+        Err(e) => {
+            return fail(
+                &mut child,
+                format!("answered the handshake without a version ({e})"),
+            );
+        }
+    }
+    let declared = match message.get("backend") {
+        Ok(json) => Declaration::parse(json),
+        Err(e) => Err(e.to_string()),
+    };
+    match declared {
+        Ok(declaration) => Ok((child, declaration)),
+        Err(e) => fail(&mut child, format!("declared its backend wrongly: {e}")),
+    }
+}
