@@ -25,10 +25,14 @@ pub const PROTOCOL_VERSION: &str = "1";
 const HANDSHAKE_LIMIT: usize = 1 << 20;
 
 /// A backend served by a process speaking the protocol of `docs/protocol.md`.
+///
+/// Each concurrent launch gets a process of its own: idle processes wait in a pool, and a
+/// launch that finds none starts another (the soak runs cases in parallel), so a process that
+/// hangs holds up only the launch it was serving.
 pub struct ProcessBackend {
     spec: ProcessSpec,
     declaration: Declaration,
-    child: Mutex<Option<Child>>,
+    idle: Mutex<Vec<Child>>,
 }
 
 impl ProcessBackend {
@@ -47,7 +51,7 @@ impl ProcessBackend {
         Ok(ProcessBackend {
             spec,
             declaration,
-            child: Mutex::new(Some(child)),
+            idle: Mutex::new(vec![child]),
         })
     }
 
@@ -56,62 +60,62 @@ impl ProcessBackend {
         &self.spec.command
     }
 
-    /// Sends one request to the running process (starting it again if an earlier fault
-    /// stopped it) and reads the answer.
+    /// An idle process, or a new one (whose declaration must match the first one's).
+    fn take_child(&self) -> Result<Child, KernelError> {
+        if let Some(child) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(child);
+        }
+        let (child, declaration) = start_child(&self.spec).map_err(|e| {
+            KernelError::Device(format!("{} could not be (re)started: {e}", self.name()))
+        })?;
+        if declaration != self.declaration {
+            return Err(KernelError::Device(format!(
+                "{} declared other kernels or contracts when started again",
+                self.name()
+            )));
+        }
+        Ok(child)
+    }
+
+    /// Puts a process that answered well back in the pool.
+    fn give_back(&self, child: Child) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child);
+    }
+
+    /// Sends one request to a process and reads the answer; on any fault the process is
+    /// killed (the next launch starts another) and the fault is this launch's error.
     fn exchange(
         &self,
         request: &Message,
         limit: usize,
         timeout: Duration,
-    ) -> Result<Message, KernelError> {
-        let mut slot = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            let (child, declaration) = start_child(&self.spec).map_err(|e| {
-                KernelError::Device(format!("{} could not be restarted: {e}", self.name()))
-            })?;
-            if declaration != self.declaration {
-                return Err(KernelError::Device(format!(
-                    "{} declared other kernels or contracts when restarted",
-                    self.name()
-                )));
-            }
-            *slot = Some(child);
-        }
-        let child = slot.as_mut().expect("started above");
+    ) -> Result<(Message, Child), KernelError> {
+        let mut child = self.take_child()?;
         let fault = match child.exchange(request.encode(), limit, timeout) {
             Ok(bytes) => match Message::decode(&bytes) {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => return Ok((answer, child)),
                 Err(e) => format!("it answered with {e}"),
             },
             Err(Fault::Timeout(after)) => {
                 child.kill();
-                *slot = None;
                 return Err(KernelError::Timeout(after));
             }
             Err(Fault::Exited(how)) => how,
             Err(Fault::Frame(what)) => what,
         };
         child.kill();
-        let tail = child.stderr_tail();
-        *slot = None;
         let fault = if fault.contains("stderr") {
             fault
         } else {
-            format!("{fault}; {tail}")
+            format!("{fault}; {}", child.stderr_tail())
         };
         Err(KernelError::Device(format!(
-            "process backend {}: {fault} (the process was stopped and will be restarted)",
+            "process backend {}: {fault} (the process was stopped; the next case starts another)",
             self.name()
         )))
-    }
-
-    /// Stops the process: a wrong answer leaves it in an unknown state.
-    fn stop(&self) {
-        let mut slot = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(child) = slot.as_mut() {
-            child.kill();
-        }
-        *slot = None;
     }
 }
 
@@ -144,8 +148,8 @@ impl Backend for ProcessBackend {
             request.set("launch", part);
         }
         let limit = output.payload_len() + HEADER_ALLOWANCE;
-        let answer = self.exchange(&request, limit, default_timeout())?;
-        match read_answer(&answer, problem, variant) {
+        let (answer, mut child) = self.exchange(&request, limit, default_timeout())?;
+        let result = match read_answer(&answer, problem, variant) {
             Ok(Answer::Output(bytes)) => {
                 output.payload_mut().copy_from_slice(&bytes);
                 Ok(())
@@ -153,13 +157,16 @@ impl Backend for ProcessBackend {
             Ok(Answer::Unsupported(reason)) => Err(KernelError::Unsupported(reason)),
             Ok(Answer::Failed(message)) => Err(failed(self.name(), &message)),
             Err(wrong) => {
-                self.stop();
-                Err(KernelError::Device(format!(
-                    "process backend {} answered {wrong} (the process was stopped and will be restarted)",
+                // A wrong answer leaves the process in an unknown state.
+                child.kill();
+                return Err(KernelError::Device(format!(
+                    "process backend {} answered {wrong} (the process was stopped; the next case starts another)",
                     self.name()
-                )))
+                )));
             }
-        }
+        };
+        self.give_back(child);
+        result
     }
 }
 
