@@ -9,6 +9,7 @@
 pub mod backends;
 pub mod bench;
 pub mod case;
+pub mod cells;
 pub mod convert;
 pub mod criteria;
 pub mod generate;

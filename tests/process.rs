@@ -88,35 +88,66 @@ fn check(ok: bool, what: &str, output: &str) -> Result<(), Failed> {
 
 fn adapter_unit_tests(python: &Path) -> Result<(), Failed> {
     let o = Command::new(python)
-        .args(["-m", "unittest", "discover", "-s", "python/tests", "-t", "python"])
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "python/tests",
+            "-t",
+            "python",
+        ])
         .current_dir(root())
         .env("PYTHONPATH", root().join("python"))
         .output()?;
     let t = text(&o);
-    check(o.status.success() && t.contains("OK"), "the adapter's unittest suite failed", &t)
+    check(
+        o.status.success() && t.contains("OK"),
+        "the adapter's unittest suite failed",
+        &t,
+    )
 }
 
 fn correct_numpy_kernels_pass(python: &Path) -> Result<(), Failed> {
     let cmd = example(python, "numpy_kernels.py");
-    let o = crosscheck(&["run", "--backend-cmd", &cmd, "--backend", "numpy-ref"], &[], None);
+    let o = crosscheck(
+        &["run", "--backend-cmd", &cmd, "--backend", "numpy-ref"],
+        &[],
+        None,
+    );
     let t = text(&o);
     check(o.status.code() == Some(0), "exit code 0 expected", &t)?;
-    for needle in ["matmul/np", "attention/np", "dequantize/q8_0", "numpy-ref", "7 cells"] {
+    for needle in [
+        "matmul/np",
+        "attention/np",
+        "dequantize/q8_0",
+        "numpy-ref",
+        "7 cells",
+    ] {
         check(t.contains(needle), &format!("`{needle}` missing"), &t)?;
     }
-    check(!t.contains("FAIL") && !t.contains("n/a"), "every cell must pass", &t)
+    check(
+        !t.contains("FAIL") && !t.contains("n/a"),
+        "every cell must pass",
+        &t,
+    )
 }
 
-/// The first `repro:` line of a run's output for `row`.
+/// The `repro:` line of the first shrunk case in a run's output for `row`.
 fn repro_line<'a>(t: &'a str, row: &str) -> Option<&'a str> {
     t.lines()
         .skip_while(|l| !(l.starts_with("FAIL") && l.contains(row)))
+        .skip_while(|l| !l.trim().starts_with("shrunk to "))
         .find_map(|l| l.trim().strip_prefix("repro: "))
 }
 
 fn planted_bugs_fail_with_a_replayable_id(python: &Path) -> Result<(), Failed> {
     let cmd = example(python, "numpy_buggy.py");
-    let o = crosscheck(&["run", "--backend-cmd", &cmd, "--backend", "numpy-buggy"], &[], None);
+    let o = crosscheck(
+        &["run", "--backend-cmd", &cmd, "--backend", "numpy-buggy"],
+        &[],
+        None,
+    );
     let t = text(&o);
     check(o.status.code() == Some(1), "exit code 1 expected", &t)?;
     for row in ["matmul/np", "attention/np"] {
@@ -128,15 +159,39 @@ fn planted_bugs_fail_with_a_replayable_id(python: &Path) -> Result<(), Failed> {
         let (id, quoted) = rest
             .split_once(" --backend-cmd ")
             .ok_or_else(|| format!("the repro line `{line}` does not name the backend command"))?;
-        check(quoted.trim_matches('\'') == cmd, "the repro line quotes the command", line)?;
-        check(id.contains(":numpy-buggy:"), "the id names the process backend", id)?;
+        check(
+            quoted.trim_matches('\'') == cmd,
+            "the repro line quotes the command",
+            line,
+        )?;
+        check(
+            id.contains(":numpy-buggy:"),
+            "the id names the process backend",
+            id,
+        )?;
+        check(
+            id.contains(":b1m1n1k2.") || id.contains(":b1h1g1q1k"),
+            "the failure shrank to a single row",
+            id,
+        )?;
         let again = crosscheck(&["repro", id, "--backend-cmd", &cmd], &[], None);
         let r = text(&again);
         check(again.status.code() == Some(1), "the replay fails again", &r)?;
-        check(r.contains("FAIL") && r.contains("worst elements"), "the replay explains", &r)?;
+        check(
+            r.contains("FAIL") && r.contains("worst elements"),
+            "the replay explains",
+            &r,
+        )?;
     }
-    let dequantize = t.lines().find(|l| l.starts_with("dequantize/q8_0")).unwrap_or("");
-    check(dequantize.contains("PASS"), "the correct twin kernel still passes", &t)
+    let dequantize = t
+        .lines()
+        .find(|l| l.starts_with("dequantize/q8_0"))
+        .unwrap_or("");
+    check(
+        dequantize.contains("PASS"),
+        "the correct twin kernel still passes",
+        &t,
+    )
 }
 
 fn faults_fail_only_their_cases(python: &Path) -> Result<(), Failed> {
@@ -151,13 +206,21 @@ fn faults_fail_only_their_cases(python: &Path) -> Result<(), Failed> {
     check(o.status.code() == Some(1), "exit code 1 expected", &t)?;
     let failing: Vec<&str> = t
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("repro: crosscheck repro "))
+        .filter_map(|l| l.strip_prefix("  repro: crosscheck repro "))
         .collect();
-    check(failing.len() == 3, "exactly the three planted faults fail", &t)?;
+    check(
+        failing.len() == 3,
+        "exactly the three planted faults fail",
+        &t,
+    )?;
     // Each failing case is its FAIL lines followed by its repro line.
     let mut blocks: Vec<String> = Vec::new();
     let mut block = String::new();
-    for line in t.lines().skip_while(|l| !l.starts_with("FAIL matmul/np")).skip(1) {
+    for line in t
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL matmul/np"))
+        .skip(1)
+    {
         block.push_str(line);
         block.push('\n');
         if line.trim().starts_with("repro:") {
@@ -186,10 +249,36 @@ fn unusable_commands_are_named(_python: &Path) -> Result<(), Failed> {
         ("echo not-a-frame; cat >/dev/null", "answered the handshake"),
         ("definitely-not-a-command-xyz", "ended during the handshake"),
     ] {
-        let o = crosscheck(&["run", "--backend-cmd", command, "--backend", "cpu", "--op", "matmul", "--cases", "0", "--kernel", "naive", "--precision", "f32"], &[], None);
+        let o = crosscheck(
+            &[
+                "run",
+                "--backend-cmd",
+                command,
+                "--backend",
+                "cpu",
+                "--op",
+                "matmul",
+                "--cases",
+                "0",
+                "--kernel",
+                "naive",
+                "--precision",
+                "f32",
+            ],
+            &[],
+            None,
+        );
         let t = text(&o);
-        check(o.status.code() == Some(1), &format!("`{command}` must fail the run"), &t)?;
-        check(t.contains(why) && t.contains("could not be started"), &format!("`{command}`: `{why}`"), &t)?;
+        check(
+            o.status.code() == Some(1),
+            &format!("`{command}` must fail the run"),
+            &t,
+        )?;
+        check(
+            t.contains(why) && t.contains("could not be started"),
+            &format!("`{command}`: `{why}`"),
+            &t,
+        )?;
     }
     Ok(())
 }
@@ -206,7 +295,11 @@ fn configuration_file_declares_backends(python: &Path) -> Result<(), Failed> {
     let t = text(&o);
     std::fs::remove_dir_all(&dir)?;
     check(o.status.code() == Some(0), "list exits 0", &t)?;
-    check(t.contains("numpy-ref") && t.contains("attention/np") && t.contains("acc f32"), "the declared kernels are listed", &t)
+    check(
+        t.contains("numpy-ref") && t.contains("attention/np") && t.contains("acc f32"),
+        "the declared kernels are listed",
+        &t,
+    )
 }
 
 const CAPTURE: &str = r#"
@@ -236,17 +329,33 @@ fn captured_cases_are_judged(python: &Path) -> Result<(), Failed> {
         .arg(&dir)
         .env("PYTHONPATH", root().join("python"))
         .output()?;
-    check(made.status.success(), "capture writes the files", &text(&made))?;
+    check(
+        made.status.success(),
+        "capture writes the files",
+        &text(&made),
+    )?;
     let judge = |name: &str| {
         let o = crosscheck(&["judge", dir.join(name).to_str().unwrap()], &[], None);
         (o.status.code(), text(&o))
     };
     let (code, t) = judge("good.safetensors");
-    check(code == Some(0) && t.contains("PASS"), "a correct capture passes", &t)?;
+    check(
+        code == Some(0) && t.contains("PASS"),
+        "a correct capture passes",
+        &t,
+    )?;
     let (code, t) = judge("bad.safetensors");
-    check(code == Some(1) && t.contains("C[1,4,2]"), "a wrong element is named", &t)?;
+    check(
+        code == Some(1) && t.contains("C[1,4,2]"),
+        "a wrong element is named",
+        &t,
+    )?;
     let (code, t) = judge("wrong.safetensors");
-    check(code == Some(2) && t.contains("shape"), "a wrong shape is a clear error", &t)?;
+    check(
+        code == Some(2) && t.contains("shape"),
+        "a wrong shape is a clear error",
+        &t,
+    )?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
@@ -258,10 +367,16 @@ fn main() {
     let checks: [(&str, Check); 7] = [
         ("adapter_unit_tests", adapter_unit_tests),
         ("correct_numpy_kernels_pass", correct_numpy_kernels_pass),
-        ("planted_bugs_fail_with_a_replayable_id", planted_bugs_fail_with_a_replayable_id),
+        (
+            "planted_bugs_fail_with_a_replayable_id",
+            planted_bugs_fail_with_a_replayable_id,
+        ),
         ("faults_fail_only_their_cases", faults_fail_only_their_cases),
         ("unusable_commands_are_named", unusable_commands_are_named),
-        ("configuration_file_declares_backends", configuration_file_declares_backends),
+        (
+            "configuration_file_declares_backends",
+            configuration_file_declares_backends,
+        ),
         ("captured_cases_are_judged", captured_cases_are_judged),
     ];
     let python = python();

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use crosscheck::report::record::{RunContext, Selection};
 use crosscheck::report::{RunRecord, render_junit, render_markdown, render_matrix};
-use crosscheck::run::CellKey;
 use crosscheck::run::matrix::cell_slots;
+use crosscheck::run::{CellKey, shrink};
 use crosscheck::{Plan, registry, run_matrix};
 
 use crate::commands::output::{Destination, Format, OutputArgs, emit};
@@ -87,8 +87,17 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     let filter = |key: &CellKey| selected.contains(key);
     let bar = progress_bar("cases");
-    let report = run_matrix(&reg.all, &plan, &filter, &Bar(bar.clone()));
+    let mut report = run_matrix(&reg.all, &plan, &filter, &Bar(bar.clone()));
     bar.finish_and_clear();
+    if report.any_failed() {
+        let budget = shrink::shrink_budget();
+        if !budget.is_zero() {
+            eprintln!(
+                "shrinking the failing cases (at most {budget:?} per cell; CROSSCHECK_SHRINK_S)..."
+            );
+        }
+        shrink::shrink_failures(&mut report, &reg.all, budget);
+    }
     let required = reg.check_required();
     let record = RunRecord::new(
         &report,

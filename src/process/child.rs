@@ -132,7 +132,7 @@ impl Child {
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim();
         if text.is_empty() {
-            "(it wrote nothing to stderr)".into()
+            "it wrote nothing to stderr".into()
         } else {
             format!("stderr ends:\n{text}")
         }

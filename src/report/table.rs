@@ -1,6 +1,6 @@
 //! The matrix tables: rows op/kernel, columns backend × variant (one table per set of columns,
 //! so quantized ops with their single f32 column do not pad the float table), then notes and
-//! failures with repro lines.
+//! failures with repro lines (and the smaller cases they shrank to, when shrunk).
 
 use std::fmt::Write;
 
@@ -269,7 +269,10 @@ fn failures(report: &MatrixReport) -> String {
     let mut out = String::new();
     for (key, status) in &report.cells {
         let CellStatus::Fail {
-            cases, failures, ..
+            cases,
+            failures,
+            shrunk,
+            ..
         } = status
         else {
             continue;
@@ -294,6 +297,12 @@ fn failures(report: &MatrixReport) -> String {
                 crate::backends::repro_command(&case.id())
             )
             .unwrap();
+            for s in shrunk.iter().filter(|s| s.original == *case) {
+                writeln!(out, "    shrunk to {}", s.case).unwrap();
+                writeln!(out, "    {}", summary(&s.case, &s.verdict)).unwrap();
+                let repro = crate::backends::repro_command(&s.case.id());
+                writeln!(out, "    repro: {repro}").unwrap();
+            }
         }
     }
     out

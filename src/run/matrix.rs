@@ -9,6 +9,7 @@ use crate::case::Case;
 use crate::judge::{ElementCheck, Verdict};
 use crate::run::cell::{CaseResult, run_case};
 use crate::run::plan::Plan;
+use crate::run::shrink::Shrunk;
 
 /// One cell of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,6 +55,9 @@ pub enum CellStatus {
         failures: Vec<(Case, Verdict)>,
         /// Planned cases the backend could not run, with the reason.
         skipped: Vec<(Case, String)>,
+        /// Smaller cases some failures shrank to (empty until
+        /// [`shrink_failures`](crate::run::shrink::shrink_failures) fills it).
+        shrunk: Vec<Shrunk>,
     },
     /// No case failed, but some showed a portability finding (a difference from IEEE behaviour
     /// the contract allows, such as flushed subnormals): reported, neither a pass nor a failure.
@@ -266,9 +270,9 @@ pub fn run_matrix(
     }
 }
 
-/// Runs the cases of one cell. A cell is n/a only if every case is; otherwise the judged cases
-/// decide it.
-fn run_cell(
+/// Runs the cases of one cell (as planned by [`Plan::cases`]). A cell is n/a only if every case
+/// is; otherwise the judged cases decide it.
+pub fn run_cell(
     backend: &Arc<dyn Backend>,
     cases: &[Case],
     progress: &dyn Progress,
@@ -346,6 +350,7 @@ fn judge_cases(
             cases,
             failures,
             skipped,
+            shrunk: Vec::new(),
         },
     }
 }

@@ -8,6 +8,7 @@ pub mod isolate;
 pub mod launch_context;
 pub mod matrix;
 pub mod plan;
+pub mod shrink;
 
 pub use cell::{CaseResult, run_case};
 pub use filter::CellFilter;

@@ -38,11 +38,17 @@ fn outcome(backend: &Arc<dyn Backend>, case: &Case) -> Outcome {
 /// The smallest case reachable from the failing `case` by single steps that keep it failing
 /// the same way: seed 0, then smaller dimensions and fewer mask flags.
 pub fn minimize(backend: &Arc<dyn Backend>, case: Case) -> Case {
+    minimize_within(backend, case, MAX_TIME)
+}
+
+/// [`minimize`] that starts no new run after `budget` (a run under way finishes, so it can
+/// overrun by one case); at most 200 runs either way. The case as far as it got is returned.
+pub fn minimize_within(backend: &Arc<dyn Backend>, case: Case, budget: Duration) -> Case {
+    let started = Instant::now();
     let target = outcome(backend, &case);
     if target == Outcome::Passed {
         return case;
     }
-    let started = Instant::now();
     let mut current = case;
     let mut runs = 1;
     'outer: loop {
@@ -62,7 +68,7 @@ pub fn minimize(backend: &Arc<dyn Backend>, case: Case) -> Case {
                 }),
         );
         for candidate in neighbours {
-            if runs >= MAX_RUNS || started.elapsed() > MAX_TIME {
+            if runs >= MAX_RUNS || started.elapsed() > budget {
                 break 'outer;
             }
             runs += 1;

@@ -4,7 +4,7 @@
 mod minimize;
 mod swapped;
 
-pub use minimize::minimize;
+pub use minimize::{minimize, minimize_within};
 
 pub use swapped::SwappedB;
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
     Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo, NumericContract,
-    OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
+    Op, OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
 };
 
 pub use discover::{Discovery, MissingApi, discover};
@@ -85,6 +85,15 @@ impl WgpuBackend {
         KERNELS
             .iter()
             .flat_map(|k| k.variants.iter().map(move |&v| (label(k), v, k.module(v))))
+            .collect()
+    }
+
+    /// Every (op, kernel name, variant) a wgpu backend lists, known without an adapter: the cells
+    /// an API that is missing would have had (some may be unavailable on a given adapter).
+    pub fn kernel_variants() -> Vec<(Op, &'static str, Variant)> {
+        KERNELS
+            .iter()
+            .flat_map(|k| k.variants.iter().map(move |&v| (k.op, k.name, v)))
             .collect()
     }
 
