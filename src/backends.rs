@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crosscheck_kernels::{CpuBackend, MissingApi, WgpuBackend};
+#[cfg(feature = "wgpu")]
+use crosscheck_kernels::WgpuBackend;
+use crosscheck_kernels::{CpuBackend, MissingApi};
 use crosscheck_spec::Backend;
 
 use crate::process::{ProcessBackend, ProcessSpec};
@@ -58,6 +60,7 @@ pub struct Registry {
     /// Every usable backend, CPU first.
     pub all: Vec<Arc<dyn Backend>>,
     /// The wgpu backends, for callers that patch shaders.
+    #[cfg(feature = "wgpu")]
     pub wgpu: Vec<WgpuBackend>,
     /// Expected APIs without a usable adapter.
     pub missing: Vec<MissingApi>,
@@ -73,15 +76,20 @@ impl Registry {
     /// process that cannot be started, or that declares a name already taken, is listed as
     /// missing with the reason (and [`Registry::check_required`] fails for it).
     pub fn detect_with(specs: &[ProcessSpec]) -> Registry {
-        let discovery = crosscheck_kernels::discover();
         let mut all: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend)];
+        #[cfg(feature = "wgpu")]
+        let discovery = crosscheck_kernels::discover();
+        #[cfg(feature = "wgpu")]
         all.extend(
             discovery
                 .backends
                 .iter()
                 .map(|b| Arc::new(b.clone()) as Arc<dyn Backend>),
         );
+        #[cfg(feature = "wgpu")]
         let mut missing = discovery.missing;
+        #[cfg(not(feature = "wgpu"))]
+        let mut missing = Vec::new();
         for spec in specs {
             let label = spec.name.clone().unwrap_or_else(|| spec.command.clone());
             let unusable = |reason: String| MissingApi {
@@ -113,6 +121,7 @@ impl Registry {
         }
         Registry {
             all,
+            #[cfg(feature = "wgpu")]
             wgpu: discovery.backends,
             missing,
         }
@@ -124,6 +133,7 @@ impl Registry {
     }
 
     /// The first wgpu backend whose API is `api` (e.g. `vulkan`).
+    #[cfg(feature = "wgpu")]
     pub fn wgpu(&self, api: &str) -> Option<&WgpuBackend> {
         self.wgpu.iter().find(|b| b.device().api == api)
     }

@@ -43,7 +43,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crosscheck_kernels::{MissingApi, WgpuBackend};
+use crosscheck_kernels::MissingApi;
 use crosscheck_spec::{Backend, Op, Variant};
 
 use crate::backends::{PROCESS_API, REQUIRE_VAR, registry, repro_command};
@@ -222,7 +222,7 @@ pub fn missing_tests(missing: &[MissingApi]) -> Vec<CellTest> {
             .iter()
             .find(|r| **r == m.api || **r == m.backend)
             .cloned();
-        for (op, kernel, variant) in WgpuBackend::kernel_variants() {
+        for (op, kernel, variant) in wgpu_cells() {
             let reason = reason.clone();
             let wanted = wanted.clone();
             let name = test_name(op, kernel, &m.backend, variant);
@@ -616,4 +616,16 @@ macro_rules! cell_tests {
     ($($backend:expr),+ $(,)?) => {
         $crate::cell_tests!(backends = ::std::vec![$($crate::cells::shared($backend)),+]);
     };
+}
+
+/// Every (op, kernel, variant) a wgpu backend lists: the cells of a missing wgpu API.
+#[cfg(feature = "wgpu")]
+fn wgpu_cells() -> Vec<(Op, &'static str, Variant)> {
+    crosscheck_kernels::WgpuBackend::kernel_variants()
+}
+
+/// Without the `wgpu` feature no wgpu API is searched, so none is missing.
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_cells() -> Vec<(Op, &'static str, Variant)> {
+    Vec::new()
 }

@@ -11,11 +11,14 @@ pub mod bench;
 pub mod case;
 pub mod cells;
 pub mod convert;
+#[cfg(feature = "wgpu")]
 pub mod criteria;
 pub mod generate;
 pub mod guards;
 pub mod judge;
+#[cfg(feature = "wgpu")]
 pub mod mutants;
+#[cfg(feature = "wgpu")]
 pub mod portability;
 pub mod process;
 pub mod report;

@@ -5,7 +5,11 @@
 //! depends on `crosscheck-spec` alone and converts between precisions with the `half` crate.
 
 pub mod cpu;
+mod missing;
+#[cfg(feature = "wgpu")]
 pub mod wgpu;
 
 pub use cpu::CpuBackend;
-pub use wgpu::{Discovery, MissingApi, WgpuBackend, discover};
+pub use missing::MissingApi;
+#[cfg(feature = "wgpu")]
+pub use wgpu::{Discovery, WgpuBackend, discover};

@@ -4,6 +4,7 @@
 //! precision, and the cost of verifying a large matmul by Freivalds' check against the oracle.
 
 pub mod accuracy;
+#[cfg(feature = "plots")]
 pub mod plot;
 pub mod probe;
 pub mod verify;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+#[cfg(feature = "wgpu")]
 use crosscheck_kernels::WgpuBackend;
 
 /// A backend's measured roofline.
@@ -109,6 +110,7 @@ fn sum_lanes(chunk: &[f32]) -> f32 {
     acc.iter().sum()
 }
 
+#[cfg(feature = "wgpu")]
 const FMA_PROBE: &str = r#"
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<uniform> params: vec4<u32>;
@@ -128,6 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 "#;
 
+#[cfg(feature = "wgpu")]
 const READ_PROBE: &str = r#"
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<uniform> params: vec4<u32>;
@@ -147,6 +150,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /// A wgpu backend's roofline. Each probe grows (loop trips, then workgroups, staying under
 /// llvmpipe's 65,535-iteration loop limit) until one launch takes at least 0.2 s.
+#[cfg(feature = "wgpu")]
 pub fn wgpu(backend: &WgpuBackend) -> Result<Roofline, String> {
     let (mut groups, mut iterations): (u32, u32) = (512, 256);
     let mut gflops: f64 = 0.0;

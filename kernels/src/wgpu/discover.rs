@@ -3,19 +3,7 @@
 
 use super::WgpuBackend;
 use super::gpu::Gpu;
-
-/// An API expected on this platform for which no usable adapter was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingApi {
-    /// Backend name it would have had, e.g. `wgpu-vulkan`.
-    pub backend: String,
-    /// API name, e.g. `vulkan`.
-    pub api: &'static str,
-    /// What went wrong.
-    pub reason: String,
-    /// How to fix it.
-    pub hint: String,
-}
+use crate::MissingApi;
 
 /// What adapter discovery found.
 pub struct Discovery {

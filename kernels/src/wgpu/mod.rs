@@ -18,7 +18,8 @@ use crosscheck_spec::{
     Op, OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
 };
 
-pub use discover::{Discovery, MissingApi, discover};
+pub use crate::MissingApi;
+pub use discover::{Discovery, discover};
 use gpu::Gpu;
 use registry::{KERNELS, LaunchPlan, WgslKernel};
 
