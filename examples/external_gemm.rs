@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crosscheck::report::render_matrix;
+use crosscheck::run::shrink::shrink_budget;
 use crosscheck::run::{Plan, run_matrix};
 use crosscheck_gemm_backend::GemmBackend;
 use crosscheck_kernels::CpuBackend;
@@ -13,7 +14,9 @@ use crosscheck_spec::{Backend, Op};
 fn main() {
     let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend), Arc::new(GemmBackend)];
     let matmul_only = |key: &crosscheck::run::CellKey| key.op == Op::Matmul;
-    let report = run_matrix(&backends, &Plan::default(), &matmul_only, &());
+    let mut report = run_matrix(&backends, &Plan::default(), &matmul_only, &());
+    // Failing cells list their smallest cases shrunk further, as `crosscheck run` shows them.
+    crosscheck::run::shrink::shrink_failures(&mut report, &backends, shrink_budget());
     print!("{}", render_matrix(&report, &[]));
     std::process::exit(i32::from(report.any_failed()));
 }

@@ -28,8 +28,17 @@ pub fn repro_command(id: &str) -> String {
             "crosscheck repro {id} --backend-cmd {}",
             shell_quote(command)
         ),
-        None => format!("crosscheck repro {id}"),
+        None if built_in(backend) => format!("crosscheck repro {id}"),
+        // A backend the CLI cannot start (a downstream crate's own): replay it in Rust.
+        None => format!(
+            "crosscheck::cells::repro(&backend, \"{id}\") (or CROSSCHECK_REPRO={id} with a crosscheck::cell_tests! target)"
+        ),
     }
+}
+
+/// True for the names of the backends the `crosscheck` command finds by itself.
+fn built_in(backend: &str) -> bool {
+    backend == "cpu" || backend.starts_with("wgpu-")
 }
 
 /// `text` as one single-quoted shell word.

@@ -3,6 +3,7 @@
 //! cannot run and a missing API's cells are ignored with the reason, and a process backend that
 //! did not start fails.
 
+use crosscheck::backends::repro_command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -261,13 +262,14 @@ fn shrinking_a_matrix_report_shows_the_shrunk_case_under_the_failure_it_came_fro
     let first = &shrunk[0];
     assert!(
         table.contains(&format!(
-            "  repro: crosscheck repro {}\n    shrunk to {}\n",
-            first.original, first.case
+            "  repro: {}\n    shrunk to {}\n",
+            repro_command(&first.original.id()),
+            first.case
         )),
         "{table}"
     );
     assert!(
-        table.contains(&format!("    repro: crosscheck repro {}\n", first.case)),
+        table.contains(&format!("    repro: {}\n", repro_command(&first.case.id()))),
         "{table}"
     );
 }

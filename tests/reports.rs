@@ -79,7 +79,10 @@ fn junit_has_a_test_per_cell_and_the_failure_with_its_repro() {
     assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
     assert!(
-        xml.contains("crosscheck repro matmul.naive:cpu-swapped-b:"),
+        xml.contains(
+            "repro: crosscheck::cells::repro(&amp;backend, &quot;matmul.naive:cpu-swapped-b:"
+        ) || xml
+            .contains("repro: crosscheck::cells::repro(&backend, \"matmul.naive:cpu-swapped-b:"),
         "{xml}"
     );
     assert!(
@@ -97,7 +100,7 @@ fn markdown_shows_the_verdict_table_and_repro_commands() {
         "{md}"
     );
     assert!(
-        md.contains("`crosscheck repro matmul.naive:cpu-swapped-b:"),
+        md.contains("`crosscheck::cells::repro(&backend, \"matmul.naive:cpu-swapped-b:"),
         "{md}"
     );
 }
