@@ -73,6 +73,36 @@ fn the_json_record_is_complete_and_round_trips() {
     assert_eq!(RunRecord::from_json(&text).unwrap(), r);
 }
 
+/// Every f64 in a record reads back as the same bits: serde_json's default float parser is
+/// not correctly rounded (90.42225290942383 came back as 90.42225290942385), which made the
+/// round trip above fail for some measured times and would make `merge` differ from its inputs.
+#[test]
+fn times_and_ratios_read_back_bit_for_bit() {
+    let mut r = record("box-a");
+    let hard = [
+        90.42225290942383,
+        42.215889504792884,
+        19.243053591130522,
+        1.580641324,
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let value = hard
+            .get(i)
+            .copied()
+            .unwrap_or((x >> 11) as f64 / (1u64 << 53) as f64 * 100.0);
+        r.elapsed_s = value;
+        r.cells[0].wall_s = value / 3.0;
+        let text = serde_json::to_string(&r).unwrap();
+        let back = RunRecord::from_json(&text).unwrap();
+        assert_eq!(back.elapsed_s.to_bits(), value.to_bits(), "{value:?}");
+        assert_eq!(back.cells[0].wall_s.to_bits(), (value / 3.0).to_bits());
+    }
+}
+
 #[test]
 fn junit_has_a_test_per_cell_and_the_failure_with_its_repro() {
     let xml = render_junit(&record("box-a"));
