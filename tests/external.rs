@@ -64,3 +64,30 @@ fn a_wrapper_that_reads_b_transposed_is_caught_with_a_small_repro() {
         );
     }
 }
+
+/// The gemm crate's f16 matmul declares an f16 accumulator, whose bound γ_k(2⁻¹¹) is infinite
+/// from k = 2048 on: such a case says its bound is vacuous (a finding, never a plain pass),
+/// while one product shorter is still judged.
+#[test]
+fn a_vacuous_bound_is_a_finding_not_a_pass() {
+    let backend = external();
+    let judged = |id: &str| {
+        let case: crosscheck::Case = id.parse().unwrap();
+        match crosscheck::run_case(&backend, &case).unwrap() {
+            crosscheck::CaseResult::Judged { verdict, .. } => verdict,
+            other => panic!("{id}: {other:?}"),
+        }
+    };
+    let vacuous = judged("matmul.gemm:external-gemm:f16:b1m2n3k2048.rr:uniform:0x1");
+    assert!(vacuous.passed(), "{:?}", vacuous.failures);
+    assert!(
+        vacuous
+            .findings
+            .iter()
+            .any(|f| f.contains("vacuous bound") && f.contains("6 of 6 elements")),
+        "{:?}",
+        vacuous.findings
+    );
+    let judged_case = judged("matmul.gemm:external-gemm:f16:b1m2n3k2047.rr:uniform:0x1");
+    assert!(judged_case.passed() && judged_case.findings.is_empty());
+}

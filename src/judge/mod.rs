@@ -62,6 +62,7 @@ pub fn judge(
             unwritten: is_unwritten,
         });
     }
+    let vacuous = vacuous_elements(values, allowed_error);
     let failing = checks.iter().filter(|c| c.ratio > 1.0).count();
     let mut failures = Vec::new();
     if !guards.out_of_bounds.is_empty() {
@@ -117,7 +118,26 @@ pub fn judge(
         worst_ratio: top.first().map_or(0.0, |c| c.ratio),
         stats,
         top,
-        findings: Vec::new(),
+        findings: vacuous.into_iter().collect(),
         notes: Vec::new(),
     }
+}
+
+/// A finding when the declared contract bounds nothing for some elements: a finite oracle value
+/// with an infinite allowance (γ_n(u) is infinite once n·u ≥ 1, e.g. an f16 accumulator summing
+/// 2048 or more products), where any finite output would pass unchecked.
+fn vacuous_elements(values: &[f64], allowed_error: &[f64]) -> Option<String> {
+    let count = values
+        .iter()
+        .zip(allowed_error)
+        .filter(|(v, e)| v.is_finite() && e.is_infinite())
+        .count();
+    (count > 0).then(|| {
+        format!(
+            "vacuous bound: for {count} of {} elements the declared contract allows any value \
+             (its error bound is infinite: n·u ≥ 1 for the declared accumulator, e.g. f16 summing \
+             2048 or more products), so they were not checked",
+            values.len()
+        )
+    })
 }
