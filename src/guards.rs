@@ -19,10 +19,19 @@ pub fn poison_bits(precision: Precision) -> u32 {
     }
 }
 
+/// The second poison of a raw-byte output: a byte that held [`poison_bits`]`(U8)` after a run
+/// is unwritten only if it holds this one after a second run.
+pub const SECOND_BYTE_POISON: u8 = 0x5a;
+
 /// Fills the payload with poison and the guard region with the guard pattern.
 pub fn arm(output: &mut OutputBuffer) {
+    arm_with(output, poison_bits(output.precision()));
+}
+
+/// [`arm`] with another poison for the payload (for raw bytes, [`SECOND_BYTE_POISON`]).
+pub fn arm_with(output: &mut OutputBuffer, poison_bits: u32) {
     let precision = output.precision();
-    let poison = poison_bits(precision).to_le_bytes();
+    let poison = poison_bits.to_le_bytes();
     let payload_len = output.payload_len();
     let bytes = output.bytes_mut();
     for element in bytes[..payload_len].chunks_exact_mut(precision.bytes()) {
@@ -49,7 +58,20 @@ impl GuardReport {
     }
 }
 
-/// Inspects an output that was [`arm`]ed before the run.
+/// Of the `candidates` (bytes that held the first poison after the first run), those that hold
+/// [`SECOND_BYTE_POISON`] after a second run armed with it: written by neither run.
+pub fn unwritten_in_both(candidates: &[usize], second: &OutputBuffer) -> Vec<usize> {
+    let payload = second.payload();
+    candidates
+        .iter()
+        .copied()
+        .filter(|&i| payload.get(i) == Some(&SECOND_BYTE_POISON))
+        .collect()
+}
+
+/// Inspects an output that was [`arm`]ed before the run. For raw bytes, `unwritten` lists the
+/// bytes that hold the poison, which a kernel may also have written on purpose: only a second
+/// run with another poison ([`unwritten_in_both`]) tells them apart.
 pub fn inspect(output: &OutputBuffer) -> GuardReport {
     let precision = output.precision();
     let poison = poison_bits(precision);

@@ -134,3 +134,72 @@ fn every_backend_holds_int8_products_to_an_exact_i32_sum() {
         }
     }
 }
+
+/// The CPU's quantize kernels behind a wrapper that leaves every output byte unwritten whose
+/// correct value is the poison byte 0xa5: the output looks right after one run, so only a
+/// second run with another poison shows that those bytes were never written.
+struct SkipsPoisonBytes;
+
+impl crosscheck_spec::Backend for SkipsPoisonBytes {
+    fn name(&self) -> &str {
+        "cpu-skips-a5"
+    }
+    fn device(&self) -> crosscheck_spec::DeviceInfo {
+        crosscheck_kernels::CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<crosscheck_spec::KernelInfo> {
+        crosscheck_kernels::CpuBackend.kernels()
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: crosscheck_spec::Variant,
+        problem: &crosscheck_spec::Problem,
+        inputs: &[&crosscheck_spec::HostTensor],
+        output: &mut crosscheck_spec::OutputBuffer,
+    ) -> Result<(), crosscheck_spec::KernelError> {
+        let mut scratch = output.clone();
+        crosscheck_kernels::CpuBackend.run(kernel, variant, problem, inputs, &mut scratch)?;
+        for (out, &byte) in output.payload_mut().iter_mut().zip(scratch.payload()) {
+            if byte != 0xa5 {
+                *out = byte;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn an_unwritten_byte_is_named_even_where_the_right_byte_is_the_poison() {
+    let backend: std::sync::Arc<dyn crosscheck_spec::Backend> =
+        std::sync::Arc::new(SkipsPoisonBytes);
+    let case: crosscheck::Case = "quantize.fp8:cpu-skips-a5:f32:fp8-e4m3.r64c64:normal:0x1"
+        .parse()
+        .unwrap();
+    let verdict = match crosscheck::run_case(&backend, &case).unwrap() {
+        crosscheck::CaseResult::Judged { verdict, .. } => verdict,
+        other => panic!("{other:?}"),
+    };
+    assert!(!verdict.passed(), "the skipped 0xa5 bytes went unseen");
+    let text = verdict
+        .failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(
+        text.contains("never written") || text.contains("unwritten"),
+        "{text}"
+    );
+    // The unwrapped kernel writes the same bytes and passes.
+    let cpu: std::sync::Arc<dyn crosscheck_spec::Backend> =
+        std::sync::Arc::new(crosscheck_kernels::CpuBackend);
+    let control: crosscheck::Case = "quantize.fp8:cpu:f32:fp8-e4m3.r64c64:normal:0x1"
+        .parse()
+        .unwrap();
+    let passed = matches!(
+        crosscheck::run_case(&cpu, &control).unwrap(),
+        crosscheck::CaseResult::Judged { verdict, .. } if verdict.passed()
+    );
+    assert!(passed, "the control must pass");
+}

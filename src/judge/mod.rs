@@ -7,7 +7,7 @@ pub mod stats;
 pub mod verdict;
 
 use crosscheck_reference::codec;
-use crosscheck_spec::{NumericContract, OutputBuffer, Precision};
+use crosscheck_spec::{NumericContract, OutputBuffer};
 
 use crate::guards::GuardReport;
 pub use verdict::{ElementCheck, Failure, Tier, Verdict};
@@ -34,10 +34,9 @@ pub fn judge(
         let value = codec::bits_to_f64(precision, precision.bits(element));
         let oracle = values[index];
         let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
-        // Raw bytes have no spare pattern: a byte holding the poison (0xa5) may have been written
-        // with that value, so bytes are only ever judged as right or wrong.
-        let holds_poison = unwritten.next_if_eq(&&index).is_some();
-        let is_unwritten = holds_poison && precision != Precision::U8;
+        // Raw bytes have no spare pattern: the caller lists only the bytes that held the poison
+        // after two runs with different poisons (see `guards::unwritten_in_both`).
+        let is_unwritten = unwritten.next_if_eq(&&index).is_some();
         let inside = lo <= value && value <= hi
             || (value.is_nan() && interval::nan_allowed(oracle, allowed_error[index]));
         let ratio = if is_unwritten {

@@ -162,7 +162,10 @@ pub fn run_observed(
         }
     };
     let elapsed = started.elapsed();
-    let seen = guards::inspect(&output);
+    let mut seen = guards::inspect(&output);
+    if output.precision() == Precision::U8 && !seen.unwritten.is_empty() {
+        seen.unwritten = bytes_unwritten_twice(backend, &launch, &inputs, &seen.unwritten, timeout);
+    }
     let judge_against = |inputs: &[HostTensor]| {
         let expected = expectation(case, inputs, &info.contract);
         let verdict = judge::judge(
@@ -212,6 +215,26 @@ pub fn run_observed(
         precision,
     };
     Ok((CaseResult::Judged { verdict, elapsed }, Some(observed)))
+}
+
+/// The bytes among `candidates` (they held the poison after the first run, which a correct
+/// kernel may write on purpose) that a second run, into an output armed with another poison,
+/// leaves unwritten too. A second run that fails confirms nothing (determinism is judged
+/// separately).
+fn bytes_unwritten_twice(
+    backend: &Arc<dyn Backend>,
+    launch: &Launch,
+    inputs: &[HostTensor],
+    candidates: &[usize],
+    timeout: Duration,
+) -> Vec<usize> {
+    let problem = launch.problem;
+    let mut second = OutputBuffer::new(Precision::U8, problem.output_len(), GUARD_BYTES);
+    guards::arm_with(&mut second, u32::from(guards::SECOND_BYTE_POISON));
+    match run_with_deadline(backend, launch, inputs.to_vec(), second, timeout) {
+        Ran::Done(Ok(()), _, second) => guards::unwritten_in_both(candidates, &second),
+        _ => Vec::new(),
+    }
 }
 
 /// `t` with every subnormal of its (floating-point) storage precision replaced by a zero of the
