@@ -82,6 +82,12 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
                     bad += 1;
                     format!("SURVIVED  {head}\n          {cases} case(s) passed")
                 }
+                Outcome::ControlFailed { case, why, cases } => {
+                    bad += 1;
+                    format!(
+                        "CONTROL   {head}\n          not counted: the unpatched kernel fails too ({why}) after {cases} case(s)\n          repro: crosscheck repro {case}"
+                    )
+                }
                 Outcome::Stillborn(why) => {
                     bad += 1;
                     format!("BROKEN    {head}\n          the patched shader does not compile: {why}")

@@ -2,7 +2,8 @@
 //!
 //! A mutant is run on a wgpu backend by patching a copy of its kernel's shader, then running the
 //! default plan's cases (the same the matrix runs) for every variant the patch applies to until
-//! one fails. The report says which check killed it, after how long, and — when asked — the
+//! one fails — and counts that a kill only where the unpatched kernel passes the same case (the
+//! control). The report says which check killed it, after how long, and — when asked — the
 //! smallest failing case shrinking reaches (proptest, then the greedy pass of
 //! [`crate::testing::minimize`]).
 
@@ -41,6 +42,16 @@ pub enum Outcome {
     },
     /// Every case passed.
     Survived {
+        /// Cases run.
+        cases: usize,
+    },
+    /// The unpatched kernel failed the case that failed the mutant: not a kill (the judge, or
+    /// the kernel itself, is wrong there), and no case killed it with a passing control.
+    ControlFailed {
+        /// The first such case.
+        case: Box<Case>,
+        /// What failed in the unpatched kernel.
+        why: String,
         /// Cases run.
         cases: usize,
     },
@@ -104,12 +115,29 @@ pub fn run(backend: &WgpuBackend, m: &Mutant, plan: &Plan, shrink: bool) -> Outc
     }
     let (op, name) = target(m);
     let mutant = patched(backend, m);
+    let control: Arc<dyn Backend> = Arc::new(backend.clone());
+    judge_mutant(&mutant, &control, (op, name), &variants, plan, shrink)
+}
+
+/// Runs the cases of `plan` for kernel `op/name` in `variants` on `mutant` until one fails, and
+/// counts it a kill only when the unpatched `control` passes the same case (a case the control
+/// fails too is a judge false alarm or a bug of the kernel itself, never a kill); a shrunk case
+/// is kept only where the control passes it too.
+pub fn judge_mutant(
+    mutant: &Arc<dyn Backend>,
+    control: &Arc<dyn Backend>,
+    (op, name): (Op, &str),
+    variants: &[Variant],
+    plan: &Plan,
+    shrink: bool,
+) -> Outcome {
     let started = Instant::now();
     let mut cases = 0;
-    for &variant in &variants {
-        for case in plan.cases(op, backend.name(), name, variant) {
+    let mut control_failed: Option<(Case, String)> = None;
+    for &variant in variants {
+        for case in plan.cases(op, control.name(), name, variant) {
             cases += 1;
-            let Ok(CaseResult::Judged { verdict, .. }) = run_case(&mutant, &case) else {
+            let Ok(CaseResult::Judged { verdict, .. }) = run_case(mutant, &case) else {
                 continue;
             };
             if let Some(Failure::Error(KernelError::Device(why))) = verdict.failures.first() {
@@ -117,23 +145,51 @@ pub fn run(backend: &WgpuBackend, m: &Mutant, plan: &Plan, shrink: bool) -> Outc
                     return Outcome::Stillborn(why.clone());
                 }
             }
-            if !verdict.passed() {
-                let after = started.elapsed();
-                let shrunk = shrink
-                    .then(|| shrunk_case(&mutant, op, name, variant))
-                    .flatten()
-                    .map(Box::new);
-                return Outcome::Killed {
-                    killed_by: killed_by(&case, &verdict),
-                    case: Box::new(case),
-                    cases,
-                    after,
-                    shrunk,
-                };
+            if verdict.passed() {
+                continue;
             }
+            if let Some(why) = control_failure(control, &case) {
+                control_failed.get_or_insert((case, why));
+                continue;
+            }
+            let after = started.elapsed();
+            let shrunk = shrink
+                .then(|| shrunk_case(mutant, op, name, variant))
+                .flatten()
+                .filter(|small| control_failure(control, small).is_none())
+                .map(Box::new);
+            return Outcome::Killed {
+                killed_by: killed_by(&case, &verdict),
+                case: Box::new(case),
+                cases,
+                after,
+                shrunk,
+            };
         }
     }
-    Outcome::Survived { cases }
+    match control_failed {
+        Some((case, why)) => Outcome::ControlFailed {
+            case: Box::new(case),
+            why,
+            cases,
+        },
+        None => Outcome::Survived { cases },
+    }
+}
+
+/// Why the unpatched kernel fails `case`, or `None` when it passes (or cannot run it).
+fn control_failure(control: &Arc<dyn Backend>, case: &Case) -> Option<String> {
+    match run_case(control, case) {
+        Ok(CaseResult::Judged { verdict, .. }) if !verdict.passed() => Some(
+            verdict
+                .failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    }
 }
 
 /// The smallest failing case shrinking finds for the mutant in one variant (up to 256 draws).
