@@ -46,6 +46,8 @@ pub enum Distribution {
     /// Quantized: normal values with one outlier 1000 times larger in every block of 32.
     Outliers,
     /// Quantize: values built to land exactly on the format's rounding ties and thresholds.
+    /// Matmul: exact sums that land halfway between two neighbours of the f16 or bf16 output, so
+    /// the output conversion's tie rule decides them (exact tier).
     Ties,
     /// Quantize: magnitudes up to 2000 (beyond E4M3's 448), and for unscaled FP8 also ±∞ and NaN.
     Beyond448,
@@ -82,7 +84,7 @@ impl Distribution {
     pub fn for_op(op: Op) -> &'static [Distribution] {
         use Distribution::*;
         match op {
-            Op::Matmul => &[Exact, Uniform, Normal, Wide, Specials],
+            Op::Matmul => &[Exact, Ties, Uniform, Normal, Wide, Specials],
             Op::Attention => &[
                 Uniform,
                 Normal,
@@ -128,7 +130,10 @@ impl Distribution {
 
     /// True for the distributions judged by the exact tier.
     pub fn exact(self) -> bool {
-        matches!(self, Distribution::Exact | Distribution::ConstV)
+        matches!(
+            self,
+            Distribution::Exact | Distribution::ConstV | Distribution::Ties
+        )
     }
 }
 

@@ -43,6 +43,8 @@ const MATMUL_FIXED: &[(&str, Distribution)] = &[
     ("b3m32n32k32.cr", Distribution::Uniform),
     ("b2m33n31k65.rc", Distribution::Specials),
     ("b1m40n37k70.rr", Distribution::Specials),
+    ("b2m33n31k65.rc.bcast", Distribution::Ties),
+    ("b1m17n129k2.cr", Distribution::Ties),
 ];
 
 /// Fixed attention cases: single key, decode with MQA, more queries than keys (fully masked

@@ -28,6 +28,8 @@ pub fn inputs(
     let mut rng_b = stream(seed, 1);
     let (a_vals, b_vals) = match dist {
         Distribution::Exact => exact_values(p, precision, &mut rng_a, &mut rng_b),
+        Distribution::Ties if p.k >= 2 => tie_values(p, precision, &mut rng_a, &mut rng_b),
+        Distribution::Ties => exact_values(p, precision, &mut rng_a, &mut rng_b),
         _ => {
             let range = wide_exponents(precision, p.k);
             let mut a: Vec<f32> = (0..p.a_shape().iter().product())
@@ -87,6 +89,51 @@ fn exact_values(
             for (kk, v) in row.into_iter().enumerate() {
                 a[a_layout.offset(batch, i, kk)] = v as f32;
             }
+        }
+    }
+    (a, b)
+}
+
+/// Tie values: every C[i, j] = σ·2^e·(2^p + 2r + s·c)·2^-p for the output's p significant bits
+/// (23 for f32, where the sums stay exact and no tie arises): an odd numerator of p + 1 bits,
+/// exactly halfway between two neighbours in the output precision. A[., i, 0] = σ·2^e·(1 +
+/// 2r·2^-p), A[., i, 1] = σ·2^e·s·2^-p, B[., 0, j] = 1, B[., 1, j] = c with s, c odd in 1..=7,
+/// the other entries 0: every input has at most p bits and every partial sum is exact in the f32
+/// accumulator, so the output conversion alone decides each element: round to nearest even
+/// goes down or up by the numerator, half away from zero always up, truncation always down.
+fn tie_values(
+    p: &MatmulProblem,
+    precision: Precision,
+    rng_a: &mut ChaCha8Rng,
+    rng_b: &mut ChaCha8Rng,
+) -> (Vec<f32>, Vec<f32>) {
+    let digits = precision.digits().min(23);
+    let ulp = crosscheck_spec::pow2_f32(-digits);
+    let odd = |rng: &mut ChaCha8Rng| (2 * rng.random_range(0..4) + 1) as f32;
+    let layout_of = |shape: Vec<usize>, layout| HostTensor {
+        shape,
+        layout,
+        precision,
+        bytes: Vec::new(),
+    };
+    let b_layout = layout_of(p.b_shape(), p.b_layout);
+    let mut b = vec![0.0f32; p.b_shape().iter().product()];
+    for batch in 0..p.b_shape()[0] {
+        for j in 0..p.n {
+            b[b_layout.offset(batch, 0, j)] = 1.0;
+            b[b_layout.offset(batch, 1, j)] = odd(rng_b);
+        }
+    }
+    let a_layout = layout_of(p.a_shape(), p.a_layout);
+    let mut a = vec![0.0f32; p.batch * p.m * p.k];
+    let r_max = (1u32 << (digits - 1)) - 32;
+    for batch in 0..p.batch {
+        for i in 0..p.m {
+            let sign = if rng_a.random::<bool>() { -1.0 } else { 1.0 };
+            let scale = sign * crosscheck_spec::pow2_f32(rng_a.random_range(-3..=3));
+            let r = rng_a.random_range(0..r_max) as f32;
+            a[a_layout.offset(batch, i, 0)] = scale * (1.0 + 2.0 * r * ulp);
+            a[a_layout.offset(batch, i, 1)] = scale * odd(rng_a) * ulp;
         }
     }
     (a, b)
