@@ -30,6 +30,8 @@ enum Command {
         id: String,
         #[command(flatten)]
         process: commands::ProcessArgs,
+        #[command(flatten)]
+        memory: commands::MemoryArgs,
     },
     /// Judge one captured case: a safetensors file with the inputs, the output `out` and the
     /// problem in its metadata (docs/protocol.md, "Captured cases").
@@ -78,7 +80,7 @@ fn main() -> ExitCode {
     }
     match command {
         Command::Run(args) => commands::run::run(args),
-        Command::Repro { id, .. } => commands::repro::repro(&id),
+        Command::Repro { id, memory, .. } => commands::repro::repro(&id, &memory),
         Command::List(_) => commands::list::list(),
         Command::Judge { file } => commands::judge::judge(&file),
         Command::Encode(args) => commands::convert::convert(args, true),

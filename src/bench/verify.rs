@@ -7,8 +7,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crosscheck_reference::matmul::matmul as full_oracle;
-use crosscheck_spec::{Backend, Precision, Variant};
+use crosscheck_spec::{Backend, Precision, Problem, Variant};
 
+use crate::run::memory;
 use crate::verify::freivalds::{FreivaldsPlan, verify_matmul};
 use crate::verify::large::{inputs, launch, problem};
 
@@ -31,6 +32,20 @@ pub struct VerificationCost {
     pub freivalds_passed: bool,
     /// The full f64 oracle (values and gauges), seconds; None when skipped.
     pub oracle_s: Option<f64>,
+}
+
+/// The host memory [`verification_cost`] needs for an n³ product, in bytes (saturating): one
+/// launch ([`memory::launch_bytes`]), then the output decoded to f64 and Freivalds' f32 copies
+/// of A and B (16·n²), and with the oracle its f32 inputs, f64 values and gauges and f64 rows of
+/// B (32·n²), times [`memory::SAFETY_FACTOR`].
+pub fn verification_bytes(n: usize, with_oracle: bool) -> u128 {
+    let launch = memory::launch_bytes(
+        &Problem::Matmul(problem(n, n, n)),
+        Variant::portable(Precision::F32),
+    );
+    let per_element = if with_oracle { 16 + 32 } else { 16 };
+    let checks = memory::product(&[n, n]).saturating_mul(per_element);
+    launch.saturating_add(memory::with_safety(checks))
 }
 
 /// Computes an n³ f32 product with `kernel` on `backend` and times both verifications.

@@ -10,12 +10,13 @@ use crosscheck::bench::{
     self, BENCH_SCHEMA, BackendPeak, BenchPlan, BenchProgress, BenchReport, accuracy, plot, probe,
 };
 use crosscheck::registry;
-use crosscheck::run::{CellKey, Plan};
+use crosscheck::run::{CellKey, Plan, memory};
+use crosscheck::verify::large::problem as square_matmul;
 use crosscheck_gemm_backend::GemmBackend;
-use crosscheck_spec::Backend;
+use crosscheck_spec::{Backend, Precision, Problem, Variant};
 use indicatif::ProgressBar;
 
-use crate::commands::{CellArgs, ProcessArgs, progress_bar};
+use crate::commands::{CellArgs, MemoryArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 #[derive(clap::Args)]
@@ -24,6 +25,8 @@ pub struct BenchArgs {
     pub cells: CellArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Matmul sides to time (M = N = K), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = BenchPlan::default().sizes)]
     pub sizes: Vec<usize>,
@@ -58,10 +61,15 @@ impl BenchProgress for Bar {
     }
 }
 
-/// Runs the benchmark; exit code 1 if a file cannot be written, 2 on bad options.
+/// Runs the benchmark; exit code 1 if a file cannot be written, 2 on bad options (including
+/// `--sizes` or `--verify-size` past the memory limit).
 pub fn bench_command(args: BenchArgs) -> ExitCode {
     if args.sizes.is_empty() || args.sizes.contains(&0) {
         eprintln!("error: --sizes needs positive sides, e.g. --sizes 256,512,1024");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = check_memory(&args) {
+        eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
@@ -188,4 +196,25 @@ pub fn bench_command(args: BenchArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Refuses, before anything runs, matmul sizes and a `--verify-size` whose launches would need
+/// more memory than the limit (the timed launches do not go through the per-case check).
+fn check_memory(args: &BenchArgs) -> Result<(), String> {
+    let limit = args.memory.apply()?;
+    // The widest precision selected: f32 unless --precision says otherwise.
+    let variant = args
+        .cells
+        .precision
+        .unwrap_or(Variant::portable(Precision::F32));
+    for &side in &args.sizes {
+        let problem = Problem::Matmul(square_matmul(side, side, side));
+        memory::check(memory::launch_bytes(&problem, variant), limit)
+            .map_err(|e| format!("--sizes {side}: {e}"))?;
+    }
+    if let Some(n) = args.verify_size {
+        let need = bench::verify::verification_bytes(n, !args.skip_oracle);
+        memory::check(need, limit).map_err(|e| format!("--verify-size {n}: {e}"))?;
+    }
+    Ok(())
 }

@@ -120,3 +120,25 @@ impl ProcessArgs {
         crosscheck::backends::use_process_backends(specs)
     }
 }
+
+/// The memory limit of one case, shared by the commands that generate cases (run, repro, soak,
+/// bench).
+#[derive(clap::Args, Default, Clone)]
+pub struct MemoryArgs {
+    /// Refuse cases (and bench sizes) estimated to need more host memory than this: bytes or a
+    /// number with a unit, e.g. 512M, 4G, 4GiB (powers of 1024) or 2GB (of 1000). Default:
+    /// CROSSCHECK_MAX_MEMORY, else half the physical memory.
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = crosscheck::run::memory::parse_size)]
+    pub max_memory: Option<u128>,
+}
+
+impl MemoryArgs {
+    /// Makes `--max-memory` the process-wide limit (over CROSSCHECK_MAX_MEMORY) and returns the
+    /// limit in force; `Err` for an unreadable CROSSCHECK_MAX_MEMORY.
+    pub fn apply(&self) -> Result<u128, String> {
+        if self.max_memory.is_some() {
+            crosscheck::run::memory::set_max_memory(self.max_memory);
+        }
+        crosscheck::run::memory::max_memory()
+    }
+}

@@ -11,7 +11,7 @@ use crosscheck::{Plan, registry, run_matrix};
 
 use crate::commands::output::{Destination, Format, OutputArgs, emit};
 use crate::commands::shard::Shard;
-use crate::commands::{Bar, CellArgs, ProcessArgs, progress_bar};
+use crate::commands::{Bar, CellArgs, MemoryArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 #[derive(clap::Args, Default)]
@@ -26,6 +26,8 @@ pub struct RunArgs {
     pub cells: CellArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Run only shard K of N (1-based, e.g. 2/4): every N-th selected cell, for splitting one
     /// matrix over CI jobs; merge the JSON records afterwards.
     #[arg(long)]
@@ -41,7 +43,12 @@ pub struct RunArgs {
 }
 
 /// Runs the matrix; exit code 1 on a failure or a missing required backend, 2 on bad options.
+/// Cases past the memory limit are skipped with the reason.
 pub fn run(args: RunArgs) -> ExitCode {
+    if let Err(e) = args.memory.apply() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let outputs = match args.output.plan() {
         Ok(outputs) => outputs,
         Err(e) => {

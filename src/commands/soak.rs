@@ -10,7 +10,7 @@ use crosscheck::report::case::{ratio, summary};
 use crosscheck::run::CellKey;
 use crosscheck::soak::{SoakOutcome, soak};
 
-use crate::commands::{Bar, CellArgs, ProcessArgs, progress_bar};
+use crate::commands::{Bar, CellArgs, MemoryArgs, ProcessArgs, progress_bar};
 use crate::say;
 
 /// Options of `crosscheck soak`.
@@ -26,10 +26,17 @@ pub struct SoakArgs {
     cells: CellArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
-/// Runs the soak; exit code 1 if any case fails, 2 if no cell matches.
+/// Runs the soak; exit code 1 if any case fails, 2 if no cell matches or on bad options. Cases
+/// past the memory limit (per case: several run at once) are skipped with the reason.
 pub fn soak_command(args: SoakArgs) -> ExitCode {
+    if let Err(e) = args.memory.apply() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let seed = args.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)

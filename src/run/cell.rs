@@ -17,6 +17,7 @@ use crate::run::expect::expectation;
 use crate::run::invariance;
 use crate::run::isolate::isolated;
 pub use crate::run::launch_context::LaunchContext;
+use crate::run::memory;
 
 /// The outcome of one case.
 #[derive(Debug, Clone)]
@@ -28,7 +29,8 @@ pub enum CaseResult {
         /// Time spent in the backend's `run`.
         elapsed: Duration,
     },
-    /// The backend cannot run this kernel, variant or problem, for this reason.
+    /// The backend cannot run this kernel, variant or problem, or the harness refused the case
+    /// (its memory estimate is past the limit, `run::memory`), for this reason.
     NotApplicable(String),
 }
 
@@ -88,6 +90,11 @@ pub fn run_observed(
     case: &Case,
     timeout: Duration,
 ) -> Result<(CaseResult, Option<Observed>), String> {
+    // Bounded memory (run/memory.rs): a case whose estimate is past the limit is refused before
+    // anything is generated, and shown as skipped with the reason (never as passed).
+    if let Err(refused) = memory::check(memory::case_bytes(case), memory::max_memory()?) {
+        return Ok((CaseResult::NotApplicable(refused.to_string()), None));
+    }
     let kernels = isolated(|| backend.kernels())
         .map_err(|p| format!("{} panicked listing kernels: {p}", backend.name()))?;
     let kernel = kernels

@@ -7,6 +7,7 @@ pub mod invariance;
 pub mod isolate;
 pub mod launch_context;
 pub mod matrix;
+pub mod memory;
 pub mod plan;
 pub mod shrink;
 
