@@ -129,9 +129,12 @@ fn the_matrix_and_the_soak_skip_cases_past_the_limit_with_the_reason() {
     args.extend(cell);
     let o = crosscheck(&args, &[]);
     let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
+    // A soak that judged nothing is not a pass.
+    assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("skipped because: the case needs about") && t.contains("0 cases judged"),
+        t.contains("skipped because: the case needs about")
+            && t.contains("0 cases judged")
+            && t.contains("no case was judged"),
         "{t}"
     );
 }

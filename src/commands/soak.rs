@@ -117,6 +117,11 @@ pub fn soak_command(args: SoakArgs) -> ExitCode {
         "{judged} cases judged, {failed} failed, in {:.1}s (seed {seed:#x})",
         started.elapsed().as_secs_f64()
     );
+    if judged == 0 {
+        // Nothing passes without checking: every selected cell was n/a or skipped every case.
+        eprintln!("error: no case was judged (every selected cell was n/a or skipped its cases)");
+        return ExitCode::FAILURE;
+    }
     if failed > 0 {
         ExitCode::FAILURE
     } else {
