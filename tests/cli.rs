@@ -288,3 +288,44 @@ fn list_shows_the_selected_cells_without_running_them() {
     let o = crosscheck(&["run", "--list", "--shard", "3/2"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// wgpu adapters are faithful and finite-only (what WGSL promises) unless declared IEEE:
+/// llvmpipe is by default, and `CROSSCHECK_WGPU_IEEE=` (empty) declares none.
+#[test]
+fn wgpu_adapters_are_finite_only_and_faithful_unless_declared_ieee() {
+    let wgpu_lines = |env: &[(&str, &str)]| {
+        let o = crosscheck(&["list"], env);
+        let t = text(&o);
+        let mut in_wgpu = false;
+        let mut lines = Vec::new();
+        for line in t.lines() {
+            if !line.starts_with(' ') {
+                in_wgpu = line.starts_with("wgpu-");
+            } else if in_wgpu && line.contains(" acc ") {
+                lines.push(line.to_string());
+            }
+        }
+        lines
+    };
+    let declared = wgpu_lines(&[]);
+    if declared.is_empty() {
+        eprintln!("no wgpu adapter here: nothing to check");
+        return;
+    }
+    let llvmpipe = crosscheck(&["list"], &[]);
+    if text(&llvmpipe).contains("llvmpipe") {
+        assert!(
+            declared
+                .iter()
+                .all(|l| l.contains("arithmetic nearest, non-finite ieee")),
+            "{declared:?}"
+        );
+    }
+    let undeclared = wgpu_lines(&[("CROSSCHECK_WGPU_IEEE", "")]);
+    assert!(
+        undeclared
+            .iter()
+            .all(|l| l.contains("arithmetic faithful, non-finite finite-only")),
+        "{undeclared:?}"
+    );
+}

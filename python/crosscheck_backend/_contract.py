@@ -35,6 +35,8 @@ _CHOICES = {
     "output_rounding": ("nearest-even", "faithful"),
     "subnormals": ("preserved", "may-flush"),
     "softmax": ("two-pass", "online"),
+    "arithmetic": ("nearest", "faithful"),
+    "non_finite": ("ieee", "finite-only"),
 }
 _NUMBERS = ("exp_ulp", "exp_ulp_per_unit", "div_ulp", "inverse_sqrt_ulp")
 _BOOLS = ("deterministic", "batch_invariant")

@@ -102,6 +102,55 @@ pub enum Softmax {
     },
 }
 
+/// How each addition and multiplication in the accumulator rounds its exact result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arithmetic {
+    /// Round to nearest (IEEE's default): each operation is off by at most u relatively.
+    Nearest,
+    /// Either neighbour of the exact result (what WGSL allows: "correctly rounded" there means
+    /// rounded up or down): each operation is off by at most one ulp, 2u relatively.
+    Faithful,
+}
+
+impl Arithmetic {
+    /// How many unit roundoffs one operation may be off: 1 for nearest, 2 for faithful.
+    pub fn factor(self) -> f64 {
+        match self {
+            Arithmetic::Nearest => 1.0,
+            Arithmetic::Faithful => 2.0,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arithmetic::Nearest => "nearest",
+            Arithmetic::Faithful => "faithful",
+        }
+    }
+}
+
+/// What a kernel promises about NaN and infinity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NonFinite {
+    /// IEEE semantics: NaN propagates, infinities behave as IEEE says, overflow gives ±∞.
+    Ieee,
+    /// Finite math only (what WGSL lets an implementation assume; Ascend's saturation mode
+    /// turns ∞ into the largest value and NaN into 0): a case whose inputs or exact results are
+    /// not finite has no defined answer, so a difference there is a portability finding.
+    FiniteOnly,
+}
+
+impl NonFinite {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NonFinite::Ieee => "ieee",
+            NonFinite::FiniteOnly => "finite-only",
+        }
+    }
+}
+
 /// What a kernel promises about its arithmetic. The judge holds it to exactly this.
 /// Fields an op does not use (the softmax schedule for matmul) are ignored for that op.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,11 +169,15 @@ pub struct NumericContract {
     pub deterministic: bool,
     /// A row of the output does not depend on how many other rows are computed in the same launch.
     pub batch_invariant: bool,
+    /// Rounding of each operation in the accumulator.
+    pub arithmetic: Arithmetic,
+    /// NaN and infinity semantics.
+    pub non_finite: NonFinite,
 }
 
 impl NumericContract {
-    /// IEEE f32 arithmetic as a plain CPU loop gives it: f32 sums, outputs rounded to nearest
-    /// even, subnormals kept, correctly rounded division, a libm `exp` within 1 ulp, 1/√d from a
+    /// IEEE f32 arithmetic as a plain CPU loop gives it: f32 sums rounded to nearest, IEEE NaN
+    /// and infinity, outputs rounded to nearest even, subnormals kept, correctly rounded division, a libm `exp` within 1 ulp, 1/√d from a
     /// square root and a division (1.5 ulp), a two-pass softmax, the same bits on every run and
     /// rows independent of the launch. A starting point: override what a kernel does differently
     /// with struct update syntax (`NumericContract { accumulator: .., ..NumericContract::IEEE_F32 }`).
@@ -141,5 +194,13 @@ impl NumericContract {
         softmax: Softmax::TwoPass,
         deterministic: true,
         batch_invariant: true,
+        arithmetic: Arithmetic::Nearest,
+        non_finite: NonFinite::Ieee,
     };
+
+    /// The relative error one accumulator operation may make: the accumulator's unit roundoff,
+    /// doubled for faithful arithmetic.
+    pub fn unit_roundoff(&self) -> f64 {
+        self.accumulator.unit_roundoff() * self.arithmetic.factor()
+    }
 }

@@ -18,7 +18,8 @@ mod tensor;
 
 pub use backend::{Backend, DeviceInfo};
 pub use contract::{
-    Accumulator, FunctionAccuracy, NumericContract, OutputRounding, Softmax, Subnormals,
+    Accumulator, Arithmetic, FunctionAccuracy, NonFinite, NumericContract, OutputRounding, Softmax,
+    Subnormals,
 };
 pub use error::KernelError;
 pub use kernel::{KernelInfo, Op, VariantInfo};

@@ -21,9 +21,11 @@ pub fn list() -> ExitCode {
                     .as_ref()
                     .map_or(String::new(), |r| format!("  [n/a: {r}]"));
                 say!(
-                    "    {:5} acc {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}{state}",
+                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}{state}",
                     v.variant.label(),
                     c.accumulator.name(),
+                    c.arithmetic.name(),
+                    c.non_finite.name(),
                     c.output_rounding,
                     c.subnormals,
                     c.deterministic,

@@ -19,6 +19,18 @@ pub fn gamma(n: usize, u: f64) -> f64 {
     }
 }
 
+/// Widening of an allowance that scales with a gauge the oracle computed in f64.
+///
+/// The oracle's gauge ĝ is a sum of `terms` nonnegative terms, each rounded at most `terms` times
+/// on its way (a product exact or rounded once, then at most `terms` − 1 additions, in any
+/// order), so ĝ ≥ (1 − γ_terms)·G for the exact gauge G, and G ≤ ĝ/(1 − γ_terms) ≤ ĝ·(1 + γ_{2·terms}).
+/// The 16 extra roundings cover the at most eight f64 roundings of evaluating the allowance itself
+/// (the γ's, their sum, this factor, the product with the gauge and the underflow floor), each a
+/// factor of at least 1 − 2^-53. Infinite when the bound says nothing. See docs/numerics.md.
+pub fn gauge_rounding_factor(terms: usize) -> f64 {
+    1.0 + gamma(2 * terms + 16, ORACLE_UNIT_ROUNDOFF)
+}
+
 /// Absolute error one underflowing operation may add: half the smallest subnormal with gradual
 /// underflow, the smallest normal when subnormal results may be flushed.
 pub fn underflow_error(contract: &NumericContract) -> f64 {
@@ -31,11 +43,13 @@ pub fn underflow_error(contract: &NumericContract) -> f64 {
 
 /// Allowed accumulated error of each element of a matmul with dot products of length `k`, before
 /// the final rounding to the output precision:
-/// (γ_k(u_acc) + γ_k(u_f64))·Σ|a||b| + 2k·η.
+/// (γ_k(u_acc) + γ_k(u_f64))·(1 + γ_{2k+16}(u_f64))·ĝ + 2k·η, with ĝ the oracle's gauge.
 /// The first term covers any summation order (and fused or unfused multiply-adds), the second
-/// the oracle's own f64 rounding, the third underflow in the k products and k sums.
+/// the oracle's own f64 rounding, the factor the rounding of ĝ itself and of this evaluation
+/// ([`gauge_rounding_factor`]), the last underflow in the k products and k sums.
 pub fn matmul(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
-    let relative = gamma(k, contract.accumulator.unit_roundoff()) + gamma(k, ORACLE_UNIT_ROUNDOFF);
+    let relative = (gamma(k, contract.unit_roundoff()) + gamma(k, ORACLE_UNIT_ROUNDOFF))
+        * gauge_rounding_factor(k);
     let floor = 2.0 * k as f64 * underflow_error(contract);
     gauge.iter().map(|g| relative * g + floor).collect()
 }
@@ -47,7 +61,9 @@ pub fn matmul(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
 /// final scaling — the i32 sum converted to f32 and multiplied by two f32 scales — so the
 /// allowance is γ₃(u)·|y|. Otherwise each product of a block (exact in f32 for E4M3 codes and for
 /// f16 scale × 8-bit codes, one rounding for f32 activations) passes through at most k − 1
-/// additions and two scalings: (γ_{k+2}(u) + γ_k(u_f64))·Σ|a||w| + 2(k + 2)·η.
+/// additions and two scalings: (γ_{k+2}(u) + γ_k(u_f64))·Σ|a||w| + 2(k + 2)·η. Both are
+/// widened by [`gauge_rounding_factor`] for the rounding of the oracle's |y| (two roundings) or
+/// gauge (k terms) and of the allowance's own evaluation.
 pub fn qmatmul(
     contract: &NumericContract,
     p: &QuantMatmulProblem,
@@ -60,14 +76,17 @@ pub fn qmatmul(
         ..*contract
     });
     if contract.accumulator == Accumulator::I32 {
-        let relative = gamma(3, f32_u) + gamma(2, ORACLE_UNIT_ROUNDOFF);
+        let scaling_u = f32_u * contract.arithmetic.factor();
+        let relative =
+            (gamma(3, scaling_u) + gamma(2, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(2);
         return values
             .iter()
             .map(|y| relative * y.abs() + 3.0 * eta)
             .collect();
     }
-    let u = contract.accumulator.unit_roundoff();
-    let relative = gamma(p.k + 2, u) + gamma(p.k, ORACLE_UNIT_ROUNDOFF);
+    let u = contract.unit_roundoff();
+    let relative =
+        (gamma(p.k + 2, u) + gamma(p.k, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(p.k);
     let floor = 2.0 * (p.k + 2) as f64 * eta;
     gauge.iter().map(|g| relative * g + floor).collect()
 }
@@ -94,7 +113,7 @@ pub fn attention(
         out.fill(0.0); // the output is exactly zero
         return;
     }
-    let u = contract.accumulator.unit_roundoff() + ORACLE_UNIT_ROUNDOFF;
+    let u = contract.unit_roundoff() + ORACLE_UNIT_ROUNDOFF;
     let f = &contract.functions;
     let eta = underflow_error(contract);
     let keys = p.len_kv;
@@ -109,12 +128,15 @@ pub fn attention(
         f.inverse_sqrt_ulp * 2.0 * u
     };
     let scale = crosscheck_reference::attention::scale(p).abs();
+    // The score gauge |σ|·Σ|q||k| is a sum of d_qk exact products, times the oracle's σ (itself
+    // two roundings from 1/√d_qk): at most d_qk + 2 roundings from the exact gauge.
+    let gauge_factor = gauge_rounding_factor(p.d_qk + 2);
     let score_error: Vec<f64> = row
         .scores
         .iter()
         .zip(row.score_gauge)
         .map(|(s, g)| {
-            gamma(p.d_qk + 1, u) * g
+            gamma(p.d_qk + 1, u) * gauge_factor * g
                 + scale_error * s.abs()
                 + 2.0 * (p.d_qk + 1) as f64 * eta * scale.max(1.0)
         })
@@ -225,6 +247,26 @@ pub fn attention(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gauge_factor_bounds_the_exact_gauge_from_the_computed_one() {
+        // 1/(1 − γ_n) = 1 + n·u/(1 − 2n·u) ≤ 1 + γ_2n, with room for the evaluation's roundings.
+        for n in [1, 2, 100, 4096, 1 << 20] {
+            let (u, f) = (ORACLE_UNIT_ROUNDOFF, gauge_rounding_factor(n));
+            assert!(f >= 1.0 / (1.0 - gamma(n, u)) + 8.0 * u, "{n}");
+            assert!(f < 1.0 + 4.0 * (n + 8) as f64 * u, "{n}");
+        }
+    }
+
+    #[test]
+    fn matmul_allowance_covers_the_gauge_rounding() {
+        let contract = NumericContract::IEEE_F32;
+        let k = 1000;
+        let plain = gamma(k, Accumulator::F32.unit_roundoff()) + gamma(k, ORACLE_UNIT_ROUNDOFF);
+        let e = matmul(&contract, k, &[1.0])[0] - 2.0 * k as f64 * underflow_error(&contract);
+        assert!(e >= plain * (1.0 + gamma(2 * k, ORACLE_UNIT_ROUNDOFF)));
+        assert!(e <= plain * (1.0 + 1e-11));
+    }
 
     #[test]
     fn gamma_is_the_textbook_constant() {

@@ -150,9 +150,7 @@ mod tests {
             output_rounding,
             subnormals,
             functions: FunctionAccuracy::WGSL,
-            softmax: Softmax::TwoPass,
-            deterministic: true,
-            batch_invariant: true,
+            ..NumericContract::IEEE_F32
         }
     }
 
@@ -168,8 +166,7 @@ mod tests {
         subnormals: Subnormals::Preserved,
         functions: FunctionAccuracy::WGSL,
         softmax: Softmax::TwoPass,
-        deterministic: true,
-        batch_invariant: true,
+        ..NumericContract::IEEE_F32
     };
 
     #[test]

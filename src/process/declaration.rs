@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use crosscheck_spec::{
-    Accumulator, DeviceInfo, KernelInfo, NumericContract, Op, OutputRounding, Precision, Softmax,
-    Subnormals, Variant, VariantInfo,
+    Accumulator, Arithmetic, DeviceInfo, KernelInfo, NonFinite, NumericContract, Op,
+    OutputRounding, Precision, Softmax, Subnormals, Variant, VariantInfo,
 };
 use serde::Deserialize;
 
@@ -74,6 +74,8 @@ pub struct ContractJson {
     key_tile: Option<usize>,
     deterministic: Option<bool>,
     batch_invariant: Option<bool>,
+    arithmetic: Option<String>,
+    non_finite: Option<String>,
 }
 
 impl ContractJson {
@@ -105,6 +107,18 @@ impl ContractJson {
             Some(other) => {
                 return Err(format!("subnormals `{other}` (use preserved or may-flush)"));
             }
+        };
+        let arithmetic = match self.arithmetic.as_deref() {
+            None => base.arithmetic,
+            Some("nearest") => Arithmetic::Nearest,
+            Some("faithful") => Arithmetic::Faithful,
+            Some(other) => return Err(format!("arithmetic `{other}` (use nearest or faithful)")),
+        };
+        let non_finite = match self.non_finite.as_deref() {
+            None => base.non_finite,
+            Some("ieee") => NonFinite::Ieee,
+            Some("finite-only") => NonFinite::FiniteOnly,
+            Some(other) => return Err(format!("non_finite `{other}` (use ieee or finite-only)")),
         };
         let softmax = match (self.softmax.as_deref(), self.key_tile) {
             (None | Some("two-pass"), None) => Softmax::TwoPass,
@@ -141,6 +155,8 @@ impl ContractJson {
             softmax,
             deterministic: self.deterministic.unwrap_or(base.deterministic),
             batch_invariant: self.batch_invariant.unwrap_or(base.batch_invariant),
+            arithmetic,
+            non_finite,
         })
     }
 
@@ -250,7 +266,8 @@ mod tests {
 
     const GOOD: &str = r#"{"name": "np-1", "device": {"api": "numpy"},
         "kernels": [{"op": "attention", "name": "np", "variants": [
-            {"variant": "f32", "contract": {"softmax": "online", "key_tile": 64, "exp_ulp": 2}},
+            {"variant": "f32", "contract": {"softmax": "online", "key_tile": 64, "exp_ulp": 2,
+                "arithmetic": "faithful", "non_finite": "finite-only"}},
             {"variant": "bf16", "unavailable": "no bf16 here"}]}]}"#;
 
     #[test]
@@ -263,6 +280,8 @@ mod tests {
         assert_eq!(c.softmax, Softmax::Online { key_tile: 64 });
         assert_eq!(c.functions.exp_ulp, 2.0);
         assert_eq!(c.accumulator, Accumulator::F32);
+        assert_eq!(c.arithmetic, Arithmetic::Faithful);
+        assert_eq!(c.non_finite, NonFinite::FiniteOnly);
         assert_eq!(k.variants[1].unavailable.as_deref(), Some("no bf16 here"));
     }
 
@@ -279,6 +298,11 @@ mod tests {
             ),
             (GOOD.replace("\"online\"", "\"three-pass\""), "softmax"),
             (GOOD.replace("\"exp_ulp\": 2", "\"exp_ulp\": -1"), "exp_ulp"),
+            (GOOD.replace("\"faithful\"", "\"upward\""), "arithmetic"),
+            (
+                GOOD.replace("\"finite-only\"", "\"saturate\""),
+                "non_finite",
+            ),
             (GOOD.replace("\"bf16\"", "\"f32\""), "declared twice"),
             (GOOD.replace("attention", "quantize"), "single variant"),
         ];

@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 
 use crosscheck_reference::codec;
 use crosscheck_spec::{
-    Backend, HostTensor, KernelError, OutputBuffer, Precision, Problem, Subnormals, Variant,
+    Backend, HostTensor, KernelError, NonFinite, OutputBuffer, Precision, Problem, Subnormals,
+    Variant,
 };
 
 use crate::case::{Case, Distribution};
 use crate::generate;
 use crate::guards::{self, GUARD_BYTES};
 use crate::judge::{self, Failure, Verdict};
+use crate::report::case::element_label;
 use crate::run::expect::expectation;
 use crate::run::invariance;
 use crate::run::isolate::isolated;
@@ -205,6 +207,18 @@ pub fn run_observed(
             }
         }
     }
+    // A device declared finite-only (WGSL's default) has no defined answer where an input or
+    // an exact result is not finite: a mismatch there is a portability finding, not a failure.
+    if info.contract.non_finite == NonFinite::FiniteOnly
+        && !verdict.passed()
+        && verdict
+            .failures
+            .iter()
+            .all(|f| matches!(f, Failure::Mismatch { .. }))
+        && outside_finite_math(&inputs, &oracle, output.precision())
+    {
+        verdict = non_finite_finding(&case.problem, verdict);
+    }
     if verdict.passed() {
         let found = invariance::rerun(backend, case, &info.contract, &inputs, &output, timeout);
         verdict.failures.extend(found.failures);
@@ -222,6 +236,43 @@ pub fn run_observed(
         precision,
     };
     Ok((CaseResult::Judged { verdict, elapsed }, Some(observed)))
+}
+
+/// True when an input is NaN or infinite, or an exact result is NaN, infinite or beyond the
+/// output precision's largest finite value (an overflow).
+fn outside_finite_math(inputs: &[HostTensor], oracle: &[f64], output: Precision) -> bool {
+    let input_special = inputs
+        .iter()
+        .filter(|t| t.precision != Precision::U8)
+        .any(|t| t.to_f32().iter().any(|v| !v.is_finite()));
+    let overflow = output != Precision::U8;
+    input_special
+        || oracle
+            .iter()
+            .any(|y| !y.is_finite() || (overflow && y.abs() > output.max_finite()))
+}
+
+/// `verdict`'s mismatches turned into one finding naming the device's value and IEEE's.
+fn non_finite_finding(problem: &Problem, verdict: Verdict) -> Verdict {
+    let example = verdict.top.first().map_or(String::new(), |e| {
+        format!(
+            ", e.g. {} = {} where IEEE gives {}",
+            element_label(problem, e.index),
+            e.value,
+            e.oracle
+        )
+    });
+    let finding = format!(
+        "non-finite case on a finite-math device: {} of {} elements differ from IEEE{example} \
+         (WGSL lets a device assume no NaN or infinity; declare the adapter IEEE with \
+         CROSSCHECK_WGPU_IEEE to judge it strictly)",
+        verdict.failing, verdict.elements
+    );
+    Verdict {
+        failures: Vec::new(),
+        findings: vec![finding],
+        ..verdict
+    }
 }
 
 /// The bytes among `candidates` (they held the poison after the first run, which a correct

@@ -14,14 +14,39 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
-    Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo, NumericContract,
-    Op, OutputBuffer, OutputRounding, Path, Precision, Problem, Subnormals, Variant, VariantInfo,
+    Arithmetic, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo,
+    NonFinite, NumericContract, Op, OutputBuffer, OutputRounding, Path, Precision, Problem,
+    Subnormals, Variant, VariantInfo,
 };
 
 pub use crate::MissingApi;
 pub use discover::{Discovery, discover};
 use gpu::Gpu;
 use registry::{KERNELS, LaunchPlan, WgslKernel};
+
+/// Environment variable listing adapter-name substrings (comma-separated, case-insensitive)
+/// declared IEEE devices; unset means [`DEFAULT_IEEE_ADAPTERS`], empty means none.
+pub const IEEE_ADAPTERS_VAR: &str = "CROSSCHECK_WGPU_IEEE";
+
+/// Adapters declared IEEE unless [`IEEE_ADAPTERS_VAR`] says otherwise: Mesa's llvmpipe, whose
+/// round-to-nearest arithmetic and IEEE NaN and infinities the soak records (docs/soak.md).
+pub const DEFAULT_IEEE_ADAPTERS: &[&str] = &["llvmpipe"];
+
+/// The adapter-name substrings declared IEEE devices.
+pub fn ieee_adapters() -> Vec<String> {
+    match std::env::var(IEEE_ADAPTERS_VAR) {
+        Ok(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Err(_) => DEFAULT_IEEE_ADAPTERS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
 
 /// A text patch applied to a kernel's assembled WGSL module before compilation.
 pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
@@ -111,8 +136,30 @@ impl WgpuBackend {
             })
     }
 
-    fn contract(kernel: &WgslKernel, variant: Variant) -> NumericContract {
+    /// True when this adapter is declared an IEEE device ([`ieee_adapters`]): its arithmetic
+    /// rounds to nearest and its NaN and infinities follow IEEE, beyond what WGSL promises.
+    pub fn declared_ieee(&self) -> bool {
+        let name = self.gpu.info.name.to_lowercase();
+        ieee_adapters()
+            .iter()
+            .any(|pattern| name.contains(&pattern.to_lowercase()))
+    }
+
+    fn contract(&self, kernel: &WgslKernel, variant: Variant) -> NumericContract {
+        let ieee = self.declared_ieee();
         NumericContract {
+            // WGSL lets an implementation round each operation either way and assume finite
+            // math; an adapter declared IEEE is held to round-to-nearest and IEEE specials.
+            arithmetic: if ieee {
+                Arithmetic::Nearest
+            } else {
+                Arithmetic::Faithful
+            },
+            non_finite: if ieee {
+                NonFinite::Ieee
+            } else {
+                NonFinite::FiniteOnly
+            },
             accumulator: kernel.accumulator,
             // WGSL leaves the rounding of f32 → f16 conversions to the implementation; bf16 is
             // rounded by our own integer code, and f32 outputs are the accumulator itself.
@@ -264,7 +311,7 @@ impl Backend for WgpuBackend {
                     .iter()
                     .map(|&v| VariantInfo {
                         variant: v,
-                        contract: Self::contract(k, v),
+                        contract: self.contract(k, v),
                         unavailable: self.unavailable(v),
                     })
                     .collect(),
