@@ -1,19 +1,18 @@
 //! Attention conformance on every backend: shrinking properties over shapes, heads, masks,
 //! scales and every distribution (large logits, near-uniform, peaked, constant V, NaN in K or
 //! V), plus fixed cases for the semantics users rely on: masks aligned to the end, fully masked
-//! rows, GQA/MQA head mapping, multi-head-latent widths and the exact tier.
+//! rows, GQA/MQA head mapping, multi-head-latent widths and the exact tier. A test of a missing
+//! backend is listed as ignored with the reason, or fails when CROSSCHECK_REQUIRE lists the
+//! backend (`harness = false`, see `crosscheck::testing::Suite`).
+
+use std::sync::Arc;
 
 use crosscheck::case::{Case, Distribution};
 use crosscheck::generate::shapes;
-use crosscheck::testing::{
-    backend_or_skip, check_case, check_property, kernel_names, runnable_variants,
-};
-use crosscheck_spec::{Op, Problem};
+use crosscheck::testing::{Suite, check_case, check_property, kernel_names, runnable_variants};
+use crosscheck_spec::{Backend, Op, Problem};
 
-fn property(api: &str) {
-    let Some(backend) = backend_or_skip(api, "attention properties") else {
-        return;
-    };
+fn property(backend: Arc<dyn Backend>) {
     let mut failures = Vec::new();
     for kernel in kernel_names(backend.as_ref(), Op::Attention) {
         for variant in runnable_variants(backend.as_ref(), (Op::Attention, &kernel)) {
@@ -61,10 +60,7 @@ const SEMANTICS: &[(&str, Distribution)] = &[
     ("b2h2g1q3k70d16v16", Distribution::NegInfKeys),
 ];
 
-fn semantics(api: &str) {
-    let Some(backend) = backend_or_skip(api, "attention semantics") else {
-        return;
-    };
+fn semantics(backend: Arc<dyn Backend>) {
     let mut failures = Vec::new();
     for kernel in kernel_names(backend.as_ref(), Op::Attention) {
         for variant in runnable_variants(backend.as_ref(), (Op::Attention, &kernel)) {
@@ -98,40 +94,9 @@ fn problem_from_id(id: &str) -> Problem {
     case.problem
 }
 
-#[test]
-fn semantics_cpu() {
-    semantics("cpu");
-}
-
-#[test]
-fn semantics_vulkan() {
-    semantics("vulkan");
-}
-
-#[test]
-fn semantics_gl() {
-    semantics("gl");
-}
-
-#[test]
-fn properties_cpu() {
-    property("cpu");
-}
-
-#[test]
-fn properties_vulkan() {
-    property("vulkan");
-}
-
-#[test]
-fn properties_gl() {
-    property("gl");
-}
-
 /// The bound is not vacuous: with V constant along keys, or a single visible key, the weight
 /// term vanishes and only the accumulation rounding γ_N·|v| is left (N = 128 for the CPU flash
 /// kernel at 40 keys), while generic data gets a real weight allowance on top.
-#[test]
 fn constant_v_and_single_key_rows_leave_only_rounding_room() {
     use crosscheck::generate::inputs;
     use crosscheck::run::expect::expectation;
@@ -171,4 +136,22 @@ fn constant_v_and_single_key_rows_leave_only_rounding_room() {
         "b1h1g1q8k40d16v8",
         Distribution::Normal
     )));
+}
+
+/// The backends every semantic and property runs on (a missing one is ignored with the reason).
+const APIS: [&str; 3] = ["cpu", "vulkan", "gl"];
+
+fn main() {
+    let mut suite = Suite::new();
+    for api in APIS {
+        suite.on_backend(format!("semantics_{api}"), api, semantics);
+    }
+    for api in APIS {
+        suite.on_backend(format!("properties_{api}"), api, property);
+    }
+    suite.test(
+        "constant_v_and_single_key_rows_leave_only_rounding_room",
+        constant_v_and_single_key_rows_leave_only_rounding_room,
+    );
+    suite.run_and_exit()
 }

@@ -1,22 +1,28 @@
 //! Every catalogued mutant (a realistic porting bug patched into a copy of a WGSL kernel) must
 //! be killed by the default suite. This runs each on one wgpu backend with a reduced budget of
-//! random cases; `crosscheck mutants` runs them all on every backend, with shrinking.
+//! random cases; `crosscheck mutants` runs them all on every backend, with shrinking. Without
+//! a Vulkan or GL adapter the test is listed as ignored with the reasons, and it fails when
+//! CROSSCHECK_REQUIRE lists a missing one (`harness = false`, see `crosscheck::testing::Suite`).
 
 use crosscheck::mutants::{self, CATALOGUE, Outcome};
 use crosscheck::run::Plan;
-use crosscheck::testing::backend_or_skip;
+use crosscheck::testing::{Skip, Suite, wgpu_backend};
+use crosscheck_kernels::WgpuBackend;
 
-#[test]
-fn every_catalogued_mutant_is_killed() {
-    let api = if backend_or_skip("vulkan", "mutants (trying gl)").is_some() {
-        "vulkan"
-    } else {
-        "gl"
-    };
-    if backend_or_skip(api, "mutants").is_none() {
-        return;
+/// The Vulkan backend, else the GL one, else why neither is here (a required Vulkan that is
+/// missing is not passed over for GL).
+fn vulkan_or_gl() -> Result<WgpuBackend, Skip> {
+    match wgpu_backend("vulkan") {
+        Ok(vulkan) => Ok(vulkan),
+        Err(skip) if skip.is_required() => Err(skip),
+        Err(no_vulkan) => wgpu_backend("gl").map_err(|no_gl| Skip {
+            reason: format!("{}; {}", no_vulkan.reason, no_gl.reason),
+            ..no_gl
+        }),
     }
-    let backend = crosscheck::registry().wgpu(api).expect("present").clone();
+}
+
+fn every_catalogued_mutant_is_killed(backend: WgpuBackend) {
     let plan = Plan {
         random_cases: 4,
         ..Plan::default()
@@ -40,7 +46,6 @@ fn every_catalogued_mutant_is_killed() {
 /// A kill needs a control: a case the unpatched kernel fails too (here the "control" reads B
 /// swapped as well, standing in for a judge false alarm) is never counted as a kill, while the
 /// correct CPU kernel as the control makes the same failure a kill.
-#[test]
 fn a_failure_the_control_shares_is_not_a_kill() {
     use std::sync::Arc;
 
@@ -67,4 +72,19 @@ fn a_failure_the_control_shares_is_not_a_kill() {
         Outcome::ControlFailed { why, .. } => assert!(why.contains("outside the bound"), "{why}"),
         other => panic!("a shared failure counted: {other:?}"),
     }
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    suite
+        .needing(
+            "every_catalogued_mutant_is_killed",
+            vulkan_or_gl(),
+            every_catalogued_mutant_is_killed,
+        )
+        .test(
+            "a_failure_the_control_shares_is_not_a_kill",
+            a_failure_the_control_shares_is_not_a_kill,
+        );
+    suite.run_and_exit()
 }

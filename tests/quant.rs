@@ -2,21 +2,20 @@
 //! codecs (GGML Q8_0/Q4_0, int8, OCP E4M3 with DeepSeek scaling), quantized matmuls within their
 //! derived bound. Fixed cases put values on rounding ties, in all-zero blocks, next to outliers,
 //! past E4M3's range and in short last FP8 blocks; properties shrink failures to small cases.
+//! A test of a missing backend is listed as ignored with the reason, or fails when
+//! CROSSCHECK_REQUIRE lists the backend (`harness = false`, see `crosscheck::testing::Suite`).
+
+use std::sync::Arc;
 
 use crosscheck::generate::shapes;
 use crosscheck::run::Plan;
-use crosscheck::testing::{
-    backend_or_skip, check_case, check_property, contract_of, runnable_variants,
-};
-use crosscheck_spec::{Accumulator, Op, Precision};
+use crosscheck::testing::{Suite, check_case, check_property, contract_of, runnable_variants};
+use crosscheck_spec::{Accumulator, Backend, Op, Precision};
 
 const OPS: [Op; 3] = [Op::Quantize, Op::Dequantize, Op::QuantMatmul];
 const FAMILIES: [&str; 4] = ["q8_0", "q4_0", "int8", "fp8"];
 
-fn fixed(api: &str) {
-    let Some(backend) = backend_or_skip(api, "quantized fixed cases") else {
-        return;
-    };
+fn fixed(backend: Arc<dyn Backend>) {
     let plan = Plan {
         random_cases: 0,
         ..Plan::default()
@@ -41,10 +40,7 @@ fn fixed(api: &str) {
     );
 }
 
-fn properties(api: &str) {
-    let Some(backend) = backend_or_skip(api, "quantized properties") else {
-        return;
-    };
+fn properties(backend: Arc<dyn Backend>) {
     let mut failures = Vec::new();
     for op in OPS {
         for family in FAMILIES {
@@ -59,40 +55,9 @@ fn properties(api: &str) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-fn fixed_cpu() {
-    fixed("cpu");
-}
-
-#[test]
-fn fixed_vulkan() {
-    fixed("vulkan");
-}
-
-#[test]
-fn fixed_gl() {
-    fixed("gl");
-}
-
-#[test]
-fn properties_cpu() {
-    properties("cpu");
-}
-
-#[test]
-fn properties_vulkan() {
-    properties("vulkan");
-}
-
-#[test]
-fn properties_gl() {
-    properties("gl");
-}
-
 /// Every backend offers every quantized kernel (a missing one would silently shrink the suite),
 /// and only in f32: a quantized op's tensors have fixed precisions, so an f16 or bf16 variant
 /// would only repeat the f32 cell under another name in the matrix.
-#[test]
 fn every_backend_offers_every_quantized_kernel_in_f32_only() {
     for backend in &crosscheck::registry().all {
         let kernels = backend.kernels();
@@ -119,7 +84,6 @@ fn every_backend_offers_every_quantized_kernel_in_f32_only() {
 /// int8 × int8 products are summed in i32, which is exact, and every backend's int8 kernel says
 /// so: the judge then holds it bit-exact (a contract declaring an f32 sum would let a kernel that
 /// rounds its sums pass).
-#[test]
 fn every_backend_holds_int8_products_to_an_exact_i32_sum() {
     for backend in &crosscheck::registry().all {
         for variant in runnable_variants(backend.as_ref(), (Op::QuantMatmul, "int8")) {
@@ -169,7 +133,6 @@ impl crosscheck_spec::Backend for SkipsPoisonBytes {
     }
 }
 
-#[test]
 fn an_unwritten_byte_is_named_even_where_the_right_byte_is_the_poison() {
     let backend: std::sync::Arc<dyn crosscheck_spec::Backend> =
         std::sync::Arc::new(SkipsPoisonBytes);
@@ -202,4 +165,31 @@ fn an_unwritten_byte_is_named_even_where_the_right_byte_is_the_poison() {
         crosscheck::CaseResult::Judged { verdict, .. } if verdict.passed()
     );
     assert!(passed, "the control must pass");
+}
+
+/// The backends the fixed cases and properties run on (a missing one is ignored with the reason).
+const APIS: [&str; 3] = ["cpu", "vulkan", "gl"];
+
+fn main() {
+    let mut suite = Suite::new();
+    for api in APIS {
+        suite.on_backend(format!("fixed_{api}"), api, fixed);
+    }
+    for api in APIS {
+        suite.on_backend(format!("properties_{api}"), api, properties);
+    }
+    suite
+        .test(
+            "every_backend_offers_every_quantized_kernel_in_f32_only",
+            every_backend_offers_every_quantized_kernel_in_f32_only,
+        )
+        .test(
+            "every_backend_holds_int8_products_to_an_exact_i32_sum",
+            every_backend_holds_int8_products_to_an_exact_i32_sum,
+        )
+        .test(
+            "an_unwritten_byte_is_named_even_where_the_right_byte_is_the_poison",
+            an_unwritten_byte_is_named_even_where_the_right_byte_is_the_poison,
+        );
+    suite.run_and_exit()
 }

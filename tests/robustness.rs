@@ -1,6 +1,8 @@
 //! The guards and the typed errors: deliberately broken kernels (an element left unwritten, a
 //! write past the end, a panic, a shader that does not compile) are each caught and reported as
-//! such, and invalid problems get a typed error before anything runs, on every backend.
+//! such, and invalid problems get a typed error before anything runs, on every backend. A test of
+//! a missing wgpu backend is listed as ignored with the reason, or fails when CROSSCHECK_REQUIRE
+//! lists the backend (`harness = false`, see `crosscheck::testing::Suite`).
 
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use crosscheck::case::{Case, Distribution};
 use crosscheck::judge::Failure;
 use crosscheck::run::cell::run_case_within;
 use crosscheck::run::{CaseResult, run_case};
-use crosscheck::testing::backend_or_skip;
+use crosscheck::testing::{Suite, wgpu_backend};
 use crosscheck_kernels::{CpuBackend, WgpuBackend};
 use crosscheck_spec::{
     Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, MatmulProblem, OutputBuffer,
@@ -111,7 +113,6 @@ fn variants() -> [Variant; 3] {
     [Precision::F32, Precision::F16, Precision::BF16].map(Variant::portable)
 }
 
-#[test]
 fn an_unwritten_element_is_caught_and_named() {
     for variant in variants() {
         let c = case("broken-cpu", "naive", variant, 3, 5, 4);
@@ -128,7 +129,6 @@ fn an_unwritten_element_is_caught_and_named() {
     }
 }
 
-#[test]
 fn a_write_past_the_end_is_caught_and_named() {
     for variant in variants() {
         let c = case("broken-cpu", "tiled", variant, 3, 5, 4);
@@ -141,7 +141,6 @@ fn a_write_past_the_end_is_caught_and_named() {
     }
 }
 
-#[test]
 fn a_panicking_backend_fails_only_its_case() {
     let v = Variant::portable(Precision::F32);
     for breakage in [Breakage::PanicInRun, Breakage::PanicInCheck] {
@@ -155,7 +154,6 @@ fn a_panicking_backend_fails_only_its_case() {
     assert!(failures(CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
 }
 
-#[test]
 fn a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time() {
     let v = Variant::portable(Precision::F32);
     let hung: Arc<dyn Backend> = Arc::new(Broken(Breakage::NeverReturns));
@@ -172,12 +170,6 @@ fn a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time() {
     assert!(failures(CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
 }
 
-/// The wgpu backend of `api`, if present (a missing one is reported, or fails under CROSSCHECK_REQUIRE).
-fn wgpu(api: &str, test: &str) -> Option<WgpuBackend> {
-    backend_or_skip(api, test)?;
-    crosscheck::registry().wgpu(api).cloned()
-}
-
 /// Patches the naive WGSL kernel, checking that the text to replace is really there.
 fn patched(backend: &WgpuBackend, from: &'static str, to: &'static str) -> WgpuBackend {
     let source = backend
@@ -192,10 +184,8 @@ fn patched(backend: &WgpuBackend, from: &'static str, to: &'static str) -> WgpuB
 
 const STORE: &str = "store_c((batch * p.m + row) * p.n + col, acc);";
 
-fn broken_shaders_are_caught(api: &str) {
-    let Some(gpu) = wgpu(api, "broken WGSL kernels") else {
-        return;
-    };
+fn broken_shaders_are_caught(gpu: WgpuBackend) {
+    let api = gpu.device().api;
     let unwritten = patched(
         &gpu,
         STORE,
@@ -235,16 +225,6 @@ fn broken_shaders_are_caught(api: &str) {
     }
 }
 
-#[test]
-fn broken_shaders_are_caught_on_vulkan() {
-    broken_shaders_are_caught("vulkan");
-}
-
-#[test]
-fn broken_shaders_are_caught_on_gl() {
-    broken_shaders_are_caught("gl");
-}
-
 fn f32_tensor(shape: Vec<usize>, layout: Layout) -> HostTensor {
     let len: usize = shape.iter().product();
     HostTensor {
@@ -257,7 +237,6 @@ fn f32_tensor(shape: Vec<usize>, layout: Layout) -> HostTensor {
 
 /// Every backend answers malformed or oversized problems with a typed error, before running,
 /// and keeps working afterwards.
-#[test]
 fn invalid_problems_get_typed_errors_on_every_backend() {
     let v = Variant::portable(Precision::F32);
     let good = MatmulProblem {
@@ -375,7 +354,6 @@ fn invalid_problems_get_typed_errors_on_every_backend() {
 }
 
 /// Problems past a device's limits are refused by `check` with the reason, without allocating.
-#[test]
 fn problems_beyond_device_limits_are_unsupported_before_dispatch() {
     let v = Variant::portable(Precision::F32);
     let huge = MatmulProblem {
@@ -462,7 +440,6 @@ impl Backend for Flushing {
     }
 }
 
-#[test]
 fn flushed_subnormals_are_a_finding_where_declared_and_a_failure_where_not() {
     let mut c = case(
         "flushing-cpu",
@@ -491,4 +468,44 @@ fn flushed_subnormals_are_a_finding_where_declared_and_a_failure_where_not() {
         !undeclared.passed(),
         "a backend promising IEEE subnormals must not flush them"
     );
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    for api in ["vulkan", "gl"] {
+        suite.needing(
+            format!("broken_shaders_are_caught_on_{api}"),
+            wgpu_backend(api),
+            broken_shaders_are_caught,
+        );
+    }
+    suite.test(
+        "an_unwritten_element_is_caught_and_named",
+        an_unwritten_element_is_caught_and_named,
+    );
+    suite.test(
+        "a_write_past_the_end_is_caught_and_named",
+        a_write_past_the_end_is_caught_and_named,
+    );
+    suite.test(
+        "a_panicking_backend_fails_only_its_case",
+        a_panicking_backend_fails_only_its_case,
+    );
+    suite.test(
+        "a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time",
+        a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time,
+    );
+    suite.test(
+        "invalid_problems_get_typed_errors_on_every_backend",
+        invalid_problems_get_typed_errors_on_every_backend,
+    );
+    suite.test(
+        "problems_beyond_device_limits_are_unsupported_before_dispatch",
+        problems_beyond_device_limits_are_unsupported_before_dispatch,
+    );
+    suite.test(
+        "flushed_subnormals_are_a_finding_where_declared_and_a_failure_where_not",
+        flushed_subnormals_are_a_finding_where_declared_and_a_failure_where_not,
+    );
+    suite.run_and_exit()
 }

@@ -1,10 +1,16 @@
 //! Helpers for the conformance tests: property runs that shrink to a minimal failing case and
-//! report it as a repro line, and honest reporting of backends that are not there.
+//! report it as a repro line, and honest reporting of backends that are not there: a [`Suite`]
+//! lists a test of a missing backend as ignored, with the reason, or fails it when
+//! `CROSSCHECK_REQUIRE` lists the backend.
 
 mod minimize;
+mod suite;
 mod swapped;
 
 pub use minimize::{minimize, minimize_within};
+#[cfg(feature = "wgpu")]
+pub use suite::wgpu_backend;
+pub use suite::{Skip, Suite, backend};
 
 pub use swapped::SwappedB;
 
@@ -15,7 +21,7 @@ use crosscheck_spec::{Backend, Variant};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
-use crate::backends::{REQUIRE_VAR, registry};
+use crate::backends::REQUIRE_VAR;
 use crate::case::Case;
 use crate::report::case::describe_case;
 use crate::run::{CaseResult, run_case};
@@ -60,29 +66,23 @@ pub fn notice(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// The backend of API `api` (`cpu`, `vulkan`, `gl`, ...). When it is missing: panics if
-/// `CROSSCHECK_REQUIRE` lists it, otherwise prints why it is skipped and returns `None`.
+/// The backend of API `api` (`cpu`, `vulkan`, `gl`, ...), for a test under libtest's own
+/// harness. When it is missing: panics if `CROSSCHECK_REQUIRE` lists it, otherwise prints why
+/// it is skipped and returns `None` — and the calling `#[test]` then reports "ok" although it
+/// checked nothing. Prefer a [`Suite`] (`harness = false`), whose tests of a missing backend are
+/// reported as ignored with the reason, or [`backend`], which returns the reason as a [`Skip`].
 pub fn backend_or_skip(api: &str, test: &str) -> Option<Arc<dyn Backend>> {
-    let reg = registry();
-    if let Some(b) = reg
-        .all
-        .iter()
-        .find(|b| b.device().api == api || b.name() == api)
-    {
-        return Some(b.clone());
+    match backend(api) {
+        Ok(backend) => Some(backend),
+        Err(skip) if skip.is_required() => panic!("{test}: {skip}"),
+        Err(skip) => {
+            notice(&format!(
+                "SKIPPED {test} on {api}: {} (set {REQUIRE_VAR}={api} to make this a failure)",
+                skip.reason
+            ));
+            None
+        }
     }
-    let reason = reg.missing.iter().find(|m| m.api == api).map_or_else(
-        || format!("no {api} backend on this platform"),
-        |m| format!("{} ({})", m.reason, m.hint),
-    );
-    let required = std::env::var(REQUIRE_VAR).unwrap_or_default();
-    if required.split(',').any(|r| r.trim() == api) {
-        panic!("{test}: required backend {api} is missing: {reason}");
-    }
-    notice(&format!(
-        "SKIPPED {test} on {api}: {reason} (set {REQUIRE_VAR}={api} to make this a failure)"
-    ));
-    None
 }
 
 /// Runs one case and returns its description if it failed or could not run.
