@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crosscheck_spec::{Backend, Variant};
 use proptest::strategy::Strategy;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::backends::REQUIRE_VAR;
 use crate::case::Case;
@@ -100,19 +100,62 @@ pub fn check_case(backend: &Arc<dyn Backend>, case: &Case) -> Result<(), String>
     }
 }
 
+/// Environment variable with the seed of every property's random cases (hex `0x…` or
+/// decimal): set it to the seed a failing run printed to replay that whole test run.
+pub const SEED_VAR: &str = "CROSSCHECK_SEED";
+
+/// The seed of this test process's properties: [`SEED_VAR`] when set, else drawn once from the
+/// clock. `Err` for a value that is not a number.
+pub fn test_seed() -> Result<u64, String> {
+    static SEED: std::sync::OnceLock<Result<u64, String>> = std::sync::OnceLock::new();
+    SEED.get_or_init(|| match std::env::var(SEED_VAR) {
+        Ok(text) => parse_seed(&text),
+        Err(_) => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x5eed, |d| d.as_nanos() as u64)),
+    })
+    .clone()
+}
+
+/// Parses a seed written as `0x2a` or `42`.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|e| format!("{SEED_VAR}={text}: {e} (expected e.g. 0x5eed or 24301)"))
+}
+
+/// A proptest runner whose random cases follow `seed`: the same seed draws the same cases.
+pub fn seeded_runner(config: Config, seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_exact_mut(8).enumerate() {
+        chunk.copy_from_slice(
+            &(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_le_bytes(),
+        );
+    }
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
 /// Runs the property "every case of `strategy` passes on `backend`": shrinks a failure to the
-/// smallest failing case and returns its description and repro line.
+/// smallest failing case and returns its description, its repro line and the seed that replays
+/// the whole test run.
 pub fn check_property(
     backend: &Arc<dyn Backend>,
     strategy: impl Strategy<Value = Case>,
 ) -> Result<(), String> {
-    match smallest_failure(backend, strategy, config()) {
+    let seed = test_seed()?;
+    let replay = format!("replay this test run: {SEED_VAR}={seed:#x}");
+    match smallest_failure_seeded(backend, strategy, config(), seed) {
         Ok(None) => Ok(()),
         Ok(Some(minimal)) => {
             let detail = check_case(backend, &minimal).err().unwrap_or_default();
-            Err(format!("smallest failing case after shrinking:\n{detail}"))
+            Err(format!(
+                "smallest failing case after shrinking:\n{detail}{replay}\n"
+            ))
         }
-        Err(why) => Err(format!("property aborted: {why}")),
+        Err(why) => Err(format!("property aborted: {why}\n{replay}")),
     }
 }
 
@@ -124,7 +167,17 @@ pub fn smallest_failure(
     strategy: impl Strategy<Value = Case>,
     config: Config,
 ) -> Result<Option<Case>, String> {
-    let mut runner = TestRunner::new(config);
+    smallest_failure_seeded(backend, strategy, config, test_seed()?)
+}
+
+/// [`smallest_failure`] with the cases drawn from `seed`.
+pub fn smallest_failure_seeded(
+    backend: &Arc<dyn Backend>,
+    strategy: impl Strategy<Value = Case>,
+    config: Config,
+    seed: u64,
+) -> Result<Option<Case>, String> {
+    let mut runner = seeded_runner(config, seed);
     match runner.run(&strategy, |case| {
         check_case(backend, &case).map_err(TestCaseError::fail)
     }) {
