@@ -199,7 +199,7 @@ pub fn run_observed(
             let (again, _) = judge_against(&flushed);
             if again.passed() {
                 let finding = "subnormal inputs read as zero: the output matches the inputs with subnormals flushed to ±0 \
-                               (WGSL allows it), not IEEE arithmetic on them";
+                               (the contract declares that subnormals may flush, as WGSL allows), not IEEE arithmetic on them";
                 verdict = Verdict {
                     findings: vec![finding.to_string()],
                     ..again
