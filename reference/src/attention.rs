@@ -1,7 +1,10 @@
 //! The f64 attention oracle: O = softmax(scale · Q·Kᵀ + mask) · V, from the exact stored inputs,
 //! with each row's internals (scores, score gauges, weights) handed to a callback for the bound.
+//! Rows run in parallel (over batch, heads and queries); each row's arithmetic is sequential and
+//! the same on every thread, so the results do not depend on the number of threads.
 
 use crosscheck_spec::{AttentionProblem, HostTensor};
+use rayon::prelude::*;
 
 use crate::codec;
 
@@ -42,8 +45,13 @@ pub fn sees(problem: &AttentionProblem, i: usize, j: usize) -> bool {
 }
 
 /// Computes O in f64 (row-major [batch, heads_q, len_q, d_v]) and calls `on_row` for every query
-/// row. A NaN score makes its whole row NaN; a NaN value makes its column NaN in every row that
-/// sees it (IEEE propagation, with a NaN-propagating max).
+/// row, in order. A NaN score makes its whole row NaN; a NaN value makes its column NaN in every
+/// row that sees it (IEEE propagation, with a NaN-propagating max).
+///
+/// Rows are computed in parallel, a group at a time (the group's internals are kept until
+/// `on_row` has seen them, so a group is sized to about 32 MiB of them), and each row's
+/// arithmetic is the same whichever thread runs it: the result does not depend on the number of
+/// threads. [`attention_par`] also runs the callbacks in parallel.
 pub fn attention(
     p: &AttentionProblem,
     q: &HostTensor,
@@ -51,57 +59,145 @@ pub fn attention(
     v: &HostTensor,
     mut on_row: impl FnMut(&AttentionRow),
 ) -> Vec<f64> {
-    let (qv, kv, vv) = (decode(q), decode(k), decode(v));
-    let sigma = scale(p);
-    let mut out = vec![0.0f64; p.batch * p.heads_q * p.len_q * p.d_v];
-    let (mut keys, mut scores, mut gauge, mut weights, mut values) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    for b in 0..p.batch {
-        for h in 0..p.heads_q {
-            let g = p.kv_head(h);
-            let k_base = (b * p.heads_kv + g) * p.len_kv;
-            for i in 0..p.len_q {
-                let q_row = &qv[((b * p.heads_q + h) * p.len_q + i) * p.d_qk..][..p.d_qk];
-                keys.clear();
-                keys.extend((0..p.len_kv).filter(|&j| sees(p, i, j)));
-                scores.clear();
-                gauge.clear();
-                values.clear();
-                for &j in &keys {
-                    let k_row = &kv[(k_base + j) * p.d_qk..][..p.d_qk];
-                    let (dot, abs) = q_row
-                        .iter()
-                        .zip(k_row)
-                        .fold((0.0, 0.0), |(d, a), (x, y)| (d + x * y, a + (x * y).abs()));
-                    scores.push(sigma * dot);
-                    gauge.push(sigma.abs() * abs);
-                    values.extend_from_slice(&vv[(k_base + j) * p.d_v..][..p.d_v]);
-                }
-                let max = scores.iter().copied().fold(f64::NEG_INFINITY, nan_max);
-                weights.clear();
-                weights.extend(scores.iter().map(|s| (s - max).exp()));
-                let total: f64 = weights.iter().sum();
-                weights.iter_mut().for_each(|w| *w /= total);
-                let offset = ((b * p.heads_q + h) * p.len_q + i) * p.d_v;
-                let o = &mut out[offset..offset + p.d_v];
-                for (jj, w) in weights.iter().enumerate() {
-                    for (c, o_c) in o.iter_mut().enumerate() {
-                        *o_c += w * values[jj * p.d_v + c];
-                    }
-                }
-                on_row(&AttentionRow {
-                    output_offset: offset,
-                    keys: &keys,
-                    scores: &scores,
-                    score_gauge: &gauge,
-                    weights: &weights,
-                    values: &values,
-                    output: o,
-                });
-            }
+    let inputs = Inputs::new(p, q, k, v);
+    let rows = p.batch * p.heads_q * p.len_q;
+    let mut out = vec![0.0f64; rows * p.d_v];
+    // Internals kept per row: keys, scores, gauges and weights, the value rows and the output.
+    let per_row = p.len_kv * (4 + p.d_v) + p.d_v + 1;
+    let group = (GROUP_BUDGET / per_row).max(1);
+    for first in (0..rows).step_by(group) {
+        let computed: Vec<(Scratch, Vec<f64>)> = (first..rows.min(first + group))
+            .into_par_iter()
+            .map(|r| {
+                let mut scratch = Scratch::default();
+                let mut output = vec![0.0f64; p.d_v];
+                inputs.row(r, &mut scratch, &mut output);
+                (scratch, output)
+            })
+            .collect();
+        for (r, (scratch, output)) in (first..).zip(&computed) {
+            out[r * p.d_v..(r + 1) * p.d_v].copy_from_slice(output);
+            on_row(&scratch.row(r * p.d_v, output));
         }
     }
     out
+}
+
+/// As [`attention`], but `on_row` is called from the worker threads as rows complete, in no
+/// particular order (each row exactly once; [`AttentionRow::output_offset`] says which).
+pub fn attention_par(
+    p: &AttentionProblem,
+    q: &HostTensor,
+    k: &HostTensor,
+    v: &HostTensor,
+    on_row: impl Fn(&AttentionRow) + Sync,
+) -> Vec<f64> {
+    let inputs = Inputs::new(p, q, k, v);
+    let rows = p.batch * p.heads_q * p.len_q;
+    let mut out = vec![0.0f64; rows * p.d_v];
+    let run = |scratch: &mut Scratch, r: usize, output: &mut [f64]| {
+        inputs.row(r, scratch, output);
+        on_row(&scratch.row(r * p.d_v, output));
+    };
+    if p.d_v == 0 {
+        (0..rows)
+            .into_par_iter()
+            .for_each_init(Scratch::default, |scratch, r| run(scratch, r, &mut []));
+    } else {
+        out.par_chunks_mut(p.d_v)
+            .enumerate()
+            .for_each_init(Scratch::default, |scratch, (r, output)| {
+                run(scratch, r, output)
+            });
+    }
+    out
+}
+
+/// How many f64 (or key indices) of row internals [`attention`] keeps at once: 32 MiB.
+const GROUP_BUDGET: usize = 1 << 22;
+
+/// The decoded inputs of one attention problem.
+struct Inputs<'a> {
+    p: &'a AttentionProblem,
+    q: Vec<f64>,
+    k: Vec<f64>,
+    v: Vec<f64>,
+    sigma: f64,
+}
+
+/// One row's internals, reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<usize>,
+    scores: Vec<f64>,
+    gauge: Vec<f64>,
+    weights: Vec<f64>,
+    values: Vec<f64>,
+}
+
+impl Scratch {
+    fn row<'a>(&'a self, output_offset: usize, output: &'a [f64]) -> AttentionRow<'a> {
+        AttentionRow {
+            output_offset,
+            keys: &self.keys,
+            scores: &self.scores,
+            score_gauge: &self.gauge,
+            weights: &self.weights,
+            values: &self.values,
+            output,
+        }
+    }
+}
+
+impl<'a> Inputs<'a> {
+    fn new(p: &'a AttentionProblem, q: &HostTensor, k: &HostTensor, v: &HostTensor) -> Self {
+        Inputs {
+            p,
+            q: decode(q),
+            k: decode(k),
+            v: decode(v),
+            sigma: scale(p),
+        }
+    }
+
+    /// Computes row `r` (flat over batch, query head and query) into `s` and `o`, which must be
+    /// zero: the row-by-row oracle's arithmetic, unchanged.
+    fn row(&self, r: usize, s: &mut Scratch, o: &mut [f64]) {
+        let (p, sigma) = (self.p, self.sigma);
+        let (i, h, b) = (
+            r % p.len_q,
+            r / p.len_q % p.heads_q,
+            r / p.len_q / p.heads_q,
+        );
+        let k_base = (b * p.heads_kv + p.kv_head(h)) * p.len_kv;
+        let q_row = &self.q[r * p.d_qk..][..p.d_qk];
+        s.keys.clear();
+        s.keys.extend((0..p.len_kv).filter(|&j| sees(p, i, j)));
+        s.scores.clear();
+        s.gauge.clear();
+        s.values.clear();
+        for &j in &s.keys {
+            let k_row = &self.k[(k_base + j) * p.d_qk..][..p.d_qk];
+            let (dot, abs) = q_row
+                .iter()
+                .zip(k_row)
+                .fold((0.0, 0.0), |(d, a), (x, y)| (d + x * y, a + (x * y).abs()));
+            s.scores.push(sigma * dot);
+            s.gauge.push(sigma.abs() * abs);
+            s.values
+                .extend_from_slice(&self.v[(k_base + j) * p.d_v..][..p.d_v]);
+        }
+        let max = s.scores.iter().copied().fold(f64::NEG_INFINITY, nan_max);
+        s.weights.clear();
+        s.weights.extend(s.scores.iter().map(|x| (x - max).exp()));
+        let total: f64 = s.weights.iter().sum();
+        s.weights.iter_mut().for_each(|w| *w /= total);
+        for (jj, w) in s.weights.iter().enumerate() {
+            for (c, o_c) in o.iter_mut().enumerate() {
+                *o_c += w * s.values[jj * p.d_v + c];
+            }
+        }
+    }
 }
 
 fn decode(t: &HostTensor) -> Vec<f64> {
@@ -123,6 +219,7 @@ fn nan_max(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naive::{self, Rng, same_bits};
     use approx::assert_relative_eq;
     use crosscheck_spec::{Layout, Precision};
 
@@ -289,5 +386,146 @@ mod tests {
         assert_eq!(seen[1].1, vec![0, 1, 2]);
         assert_eq!(seen[1].2, vec![2.0, 4.0, 6.0]);
         assert_relative_eq!(seen[1].3, 1.0, max_relative = 1e-15);
+    }
+
+    /// Everything `on_row` saw of one row, as bits.
+    #[derive(Debug, PartialEq)]
+    struct Seen {
+        offset: usize,
+        keys: Vec<usize>,
+        internals: Vec<Vec<u64>>,
+    }
+
+    fn seen(row: &AttentionRow) -> Seen {
+        // NaN payloads are not part of the contract: every NaN reads the same.
+        let bits = |x: &[f64]| -> Vec<u64> {
+            x.iter()
+                .map(|v| if v.is_nan() { 1 } else { v.to_bits() })
+                .collect()
+        };
+        Seen {
+            offset: row.output_offset,
+            keys: row.keys.to_vec(),
+            internals: vec![
+                bits(row.scores),
+                bits(row.score_gauge),
+                bits(row.weights),
+                bits(row.values),
+                bits(row.output),
+            ],
+        }
+    }
+
+    /// A random problem: GQA groups, masks, windows, custom scales, f32/f16/bf16 storage, and
+    /// inputs that are plain, large, or carry NaN, ±∞ and −0.
+    fn random_case(rng: &mut Rng) -> (AttentionProblem, [HostTensor; 3]) {
+        let heads_kv = rng.range(1, 2);
+        let len_kv = rng.range(1, 40);
+        let p = AttentionProblem {
+            batch: rng.range(1, 2),
+            heads_q: heads_kv * rng.range(1, 3),
+            heads_kv,
+            len_q: rng.range(1, 9),
+            len_kv,
+            d_qk: rng.range(1, 20),
+            d_v: rng.range(0, 12),
+            causal: rng.chance(0.4),
+            window: rng.chance(0.3).then(|| rng.range(1, len_kv)),
+            scale_bits: rng.chance(0.3).then(|| (rng.signed() * 2.0).to_bits()),
+        };
+        let precision = rng.pick(&[Precision::F32, Precision::F16, Precision::BF16]);
+        let magnitude = rng.pick(&[1.0f32, 1.0, 30.0]);
+        let specials = rng.chance(0.25);
+        let mut operand = |shape: Vec<usize>| {
+            let len = shape.iter().product::<usize>();
+            let values: Vec<f32> = (0..len)
+                .map(|_| match rng.range(0, 6 * len) {
+                    0 if specials => f32::NAN,
+                    1 if specials => f32::INFINITY,
+                    2 if specials => f32::NEG_INFINITY,
+                    x if specials && x % 9 == 3 => -0.0,
+                    _ => rng.signed() * magnitude,
+                })
+                .collect();
+            HostTensor {
+                shape,
+                layout: Layout::RowMajor,
+                precision,
+                bytes: codec::encode(precision, &values),
+            }
+        };
+        let inputs = [
+            operand(p.q_shape()),
+            operand(p.k_shape()),
+            operand(p.v_shape()),
+        ];
+        (p, inputs)
+    }
+
+    #[test]
+    fn random_problems_give_the_row_by_row_oracles_bits() {
+        // 400 problems: the parallel oracle must reproduce the sequential one exactly, outputs
+        // and every row's internals, in order; the parallel-callback one too, in any order.
+        let mut rng = Rng(0xa77e);
+        let mut rows = 0;
+        for case in 0..400 {
+            let (p, [q, k, v]) = random_case(&mut rng);
+            let mut want = Vec::new();
+            let old = naive::attention(&p, &q, &k, &v, |r| want.push(seen(r)));
+            let mut got = Vec::new();
+            let new = attention(&p, &q, &k, &v, |r| got.push(seen(r)));
+            assert!(same_bits(&new, &old), "outputs, case {case} {p:?}");
+            assert_eq!(got, want, "rows, case {case} {p:?}");
+            let par_rows = std::sync::Mutex::new(Vec::new());
+            let par = attention_par(&p, &q, &k, &v, |r| par_rows.lock().unwrap().push(seen(r)));
+            let mut par_rows = par_rows.into_inner().unwrap();
+            par_rows.sort_by_key(|s| s.offset);
+            assert!(
+                same_bits(&par, &old),
+                "attention_par outputs, case {case} {p:?}"
+            );
+            assert_eq!(par_rows, want, "attention_par rows, case {case} {p:?}");
+            rows += want.len();
+        }
+        assert!(rows > 4000, "{rows}");
+    }
+
+    #[test]
+    fn the_thread_count_does_not_change_a_bit() {
+        let p = AttentionProblem {
+            batch: 2,
+            heads_q: 4,
+            heads_kv: 2,
+            len_q: 33,
+            len_kv: 70,
+            d_qk: 24,
+            d_v: 9,
+            causal: true,
+            window: None,
+            scale_bits: None,
+        };
+        let mut rng = Rng(11);
+        let mut operand = |shape: Vec<usize>| {
+            let values: Vec<f32> = (0..shape.iter().product::<usize>())
+                .map(|_| rng.signed() * 4.0)
+                .collect();
+            tensor(shape, &values)
+        };
+        let (q, k, v) = (
+            operand(p.q_shape()),
+            operand(p.k_shape()),
+            operand(p.v_shape()),
+        );
+        let want = naive::attention(&p, &q, &k, &v, |_| {});
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| attention(&p, &q, &k, &v, |_| {}));
+            assert!(same_bits(&got, &want), "{threads} threads");
+            let got = pool.install(|| attention_par(&p, &q, &k, &v, |_| {}));
+            assert!(same_bits(&got, &want), "{threads} threads, attention_par");
+        }
     }
 }

@@ -7,6 +7,8 @@
 pub mod attention;
 pub mod codec;
 pub mod matmul;
+#[cfg(test)]
+mod naive;
 pub mod qmatmul;
 pub mod quant;
 pub mod rounding;

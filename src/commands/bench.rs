@@ -39,7 +39,7 @@ pub struct BenchArgs {
     /// Also time verifying an N³ f32 product (CPU tiled) by Freivalds' check and by the full oracle.
     #[arg(long)]
     pub verify_size: Option<usize>,
-    /// With --verify-size: skip the full oracle (it is O(N³) on one core).
+    /// With --verify-size: skip the full oracle (O(N³), blocked and threaded).
     #[arg(long)]
     pub skip_oracle: bool,
     /// Skip the err/bound distribution (which runs the default plan's matmul and attention cases).
