@@ -428,7 +428,7 @@ mod tests {
             len_q: rng.range(1, 9),
             len_kv,
             d_qk: rng.range(1, 20),
-            d_v: rng.range(0, 12),
+            d_v: rng.range(1, 12), // d_v = 0 is invalid (and gives every row offset 0)
             causal: rng.chance(0.4),
             window: rng.chance(0.3).then(|| rng.range(1, len_kv)),
             scale_bits: rng.chance(0.3).then(|| (rng.signed() * 2.0).to_bits()),
