@@ -14,6 +14,17 @@ use crate::process::{ProcessBackend, ProcessSpec};
 /// The API name under which a process backend that could not be started is listed as missing.
 pub const PROCESS_API: &str = "process";
 
+/// The API or backend names [`REQUIRE_VAR`] lists (none when it is unset).
+pub fn required_names() -> Vec<String> {
+    std::env::var(REQUIRE_VAR)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Name and command of every process backend started, for replay lines.
 static PROCESS_COMMANDS: std::sync::Mutex<Vec<(String, String)>> =
     std::sync::Mutex::new(Vec::new());
@@ -162,7 +173,8 @@ impl Registry {
             .map(|m| format!("{}: {}", m.backend, m.reason))
             .collect();
         let list = std::env::var(REQUIRE_VAR).unwrap_or_default();
-        for wanted in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for wanted in required_names() {
+            let wanted = wanted.as_str();
             let present = self
                 .all
                 .iter()

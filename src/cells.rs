@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 use crosscheck_kernels::MissingApi;
 use crosscheck_spec::{Backend, Op, Variant};
 
-use crate::backends::{PROCESS_API, REQUIRE_VAR, registry, repro_command};
+use crate::backends::{PROCESS_API, REQUIRE_VAR, registry, repro_command, required_names};
 use crate::case::Case;
 use crate::report::case::{describe_case, summary};
 use crate::run::matrix::{CellKey, CellSlot, CellStatus, cell_slots, run_cell};
@@ -314,30 +314,14 @@ pub fn main_with_registry() -> ! {
 /// Runs `tests` and exits; the end of the output says why the ignored ones were ignored
 /// (libtest prints no reason for a test ignored before it runs), one line per reason.
 fn run_and_exit(args: &Arguments, tests: Vec<CellTest>) -> ! {
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for reason in tests.iter().filter_map(CellTest::ignored_reason) {
-        *reasons.entry(reason.to_string()).or_default() += 1;
-    }
-    let trials: Vec<Trial> = tests.into_iter().map(CellTest::into_trial).collect();
-    let conclusion = libtest_mimic::run(args, trials);
-    if !args.list && !reasons.is_empty() {
-        println!("ignored cells, and why:");
-        for (reason, count) in &reasons {
-            println!("  {count:>3} × {reason}");
-        }
-    }
-    conclusion.exit()
-}
-
-/// The names `CROSSCHECK_REQUIRE` lists.
-fn required_names() -> Vec<String> {
-    std::env::var(REQUIRE_VAR)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    let tests = tests
+        .into_iter()
+        .map(|t| {
+            let reason = t.ignored.clone();
+            (t.into_trial(), reason)
+        })
+        .collect();
+    crate::testing::run_reporting_ignored(args, tests, "ignored cells, and why:").exit()
 }
 
 /// The tests of `backends`' cells and `missing`'s, or the replay of `options.repro`; with

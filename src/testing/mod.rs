@@ -10,7 +10,7 @@ mod swapped;
 pub use minimize::{minimize, minimize_within};
 #[cfg(feature = "wgpu")]
 pub use suite::wgpu_backend;
-pub use suite::{Skip, Suite, backend};
+pub use suite::{Skip, Suite, backend, run_reporting_ignored};
 
 pub use swapped::SwappedB;
 

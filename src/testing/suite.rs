@@ -33,7 +33,7 @@ use crosscheck_kernels::WgpuBackend;
 use crosscheck_spec::Backend;
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, FormatSetting, Trial};
 
-use crate::backends::{REQUIRE_VAR, registry};
+use crate::backends::{REQUIRE_VAR, registry, required_names};
 use crate::run::isolate::isolated;
 
 /// Why a test does not run here: its backend is missing.
@@ -73,17 +73,6 @@ impl fmt::Display for Skip {
             None => f.write_str(&self.reason),
         }
     }
-}
-
-/// The names `CROSSCHECK_REQUIRE` lists.
-fn required_names() -> Vec<String> {
-    std::env::var(REQUIRE_VAR)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 /// The backend of API `api` (`cpu`, `vulkan`, `gl`, `metal`, `dx12`) or named `api`, or why it
@@ -194,26 +183,12 @@ impl Suite {
     /// writing JSON, prints `ignored, and why:` with one line per reason a selected test was
     /// ignored for without running: how many tests, `×`, the reason.
     pub fn run(self, args: &Arguments) -> Conclusion {
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        for (trial, skip) in &self.tests {
-            if let Some(skip) = skip
-                && !args.is_filtered_out(trial)
-                && args.is_ignored(trial)
-            {
-                *reasons.entry(skip.reason.clone()).or_default() += 1;
-            }
-        }
-        let trials = self.tests.into_iter().map(|(trial, _)| trial).collect();
-        let conclusion = libtest_mimic::run(args, trials);
-        let json = matches!(args.format, Some(FormatSetting::Json));
-        if !args.list && !json && !reasons.is_empty() {
-            println!("ignored, and why:");
-            for (reason, count) in &reasons {
-                println!("  {count:>3} × {reason}");
-            }
-            println!();
-        }
-        conclusion
+        let tests = self
+            .tests
+            .into_iter()
+            .map(|(trial, skip)| (trial, skip.map(|s| s.reason)))
+            .collect();
+        run_reporting_ignored(args, tests, "ignored, and why:")
     }
 
     /// Runs the tests with the process's arguments ([`Suite::run`]) and exits: 101 if any
@@ -277,6 +252,37 @@ fn arguments(raw: Vec<std::ffi::OsString>) -> (Arguments, Vec<String>) {
         args.filter = filters.pop();
     }
     (args, filters)
+}
+
+/// Runs `tests` (each with the reason it is ignored before running, if it is) and then, unless
+/// listing or writing JSON, prints `heading` with one line per reason a selected test was
+/// ignored for: how many tests, `×`, the reason (libtest prints no reason for a test ignored
+/// before it runs).
+pub fn run_reporting_ignored(
+    args: &Arguments,
+    tests: Vec<(Trial, Option<String>)>,
+    heading: &str,
+) -> Conclusion {
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (trial, reason) in &tests {
+        if let Some(reason) = reason
+            && !args.is_filtered_out(trial)
+            && args.is_ignored(trial)
+        {
+            *reasons.entry(reason.clone()).or_default() += 1;
+        }
+    }
+    let trials = tests.into_iter().map(|(trial, _)| trial).collect();
+    let conclusion = libtest_mimic::run(args, trials);
+    let json = matches!(args.format, Some(FormatSetting::Json));
+    if !args.list && !json && !reasons.is_empty() {
+        println!("{heading}");
+        for (reason, count) in &reasons {
+            println!("  {count:>3} × {reason}");
+        }
+        println!();
+    }
+    conclusion
 }
 
 #[cfg(test)]
