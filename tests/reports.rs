@@ -190,3 +190,61 @@ fn merge_rejects_malformed_foreign_and_overlapping_files() {
     );
     assert!(merge(&[]).is_err());
 }
+
+/// Split-K on the CPU with one planted bug: a 7-row product gets a wrong first element.
+struct WrongAtSevenRows;
+
+impl Backend for WrongAtSevenRows {
+    fn name(&self) -> &str {
+        "cpu-wrong-at-7"
+    }
+    fn device(&self) -> crosscheck_spec::DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<crosscheck_spec::KernelInfo> {
+        CpuBackend.kernels()
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: crosscheck_spec::Variant,
+        problem: &crosscheck_spec::Problem,
+        inputs: &[&crosscheck_spec::HostTensor],
+        output: &mut crosscheck_spec::OutputBuffer,
+    ) -> Result<(), crosscheck_spec::KernelError> {
+        CpuBackend.run(kernel, variant, problem, inputs, output)?;
+        if matches!(problem, crosscheck_spec::Problem::Matmul(p) if p.m == 7) {
+            output.write(0, 999.0);
+        }
+        Ok(())
+    }
+}
+
+/// A failing cell keeps the launch notes of its passing cases: split-K's rows differ between
+/// launches (it is not declared batch-invariant) in the large cases, which pass, while the
+/// 7-row case fails.
+#[test]
+fn a_failing_cell_keeps_the_launch_notes_of_its_passing_cases() {
+    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(WrongAtSevenRows)];
+    let plan = Plan {
+        random_cases: 0,
+        ..Plan::default()
+    };
+    let filter =
+        |k: &CellKey| k.op == Op::Matmul && k.kernel == "splitk" && k.variant.label() == "f32";
+    let report = run_matrix(&backends, &plan, &filter, &());
+    let record = RunRecord::new(
+        &report,
+        RunContext {
+            plan: &plan,
+            selection: Selection::default(),
+            missing: &[],
+            required_missing: None,
+            machine_name: Some("box".into()),
+        },
+    );
+    let cell = &record.cells[0];
+    assert_eq!(cell.verdict, CellVerdict::Fail);
+    assert_eq!(cell.failures.len(), 1, "{:?}", cell.failures);
+    assert!(!cell.launch_notes.is_empty(), "{cell:?}");
+}

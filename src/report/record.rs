@@ -442,7 +442,10 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
             record.launch_notes = notes(launch);
         }
         CellStatus::Fail {
-            failures, skipped, ..
+            failures,
+            skipped,
+            notes: launch,
+            ..
         } => {
             record.verdict = CellVerdict::Fail;
             record.worst_ratio = measures
@@ -457,6 +460,7 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
                 })
                 .collect();
             record.skipped = notes(skipped);
+            record.launch_notes = notes(launch);
         }
         CellStatus::Finding {
             findings,

@@ -55,6 +55,9 @@ pub enum CellStatus {
         failures: Vec<(Case, Verdict)>,
         /// Planned cases the backend could not run, with the reason.
         skipped: Vec<(Case, String)>,
+        /// Differences between launches the kernel does not promise away, in the cases that
+        /// passed.
+        notes: Vec<(Case, String)>,
         /// Smaller cases some failures shrank to (empty until
         /// [`shrink_failures`](crate::run::shrink::shrink_failures) fills it).
         shrunk: Vec<Shrunk>,
@@ -350,6 +353,7 @@ fn judge_cases(
             cases,
             failures,
             skipped,
+            notes,
             shrunk: Vec::new(),
         },
     }
