@@ -13,6 +13,7 @@ import numpy as np
 from . import _wire
 from ._contract import OPS
 from ._output import OutputError, prepare_output
+from ._platform import cpu_name
 from ._problem import Problem
 from ._registry import as_kernel, registered
 
@@ -65,7 +66,7 @@ def declare(name, api="python", device=None, driver=None, kernels=None):
     if name == "cpu" or name == "wgpu" or name.startswith("wgpu-"):
         raise ValueError(f"backend name {name!r} is one of crosscheck's own backends")
     if device is None:
-        cpu = platform.processor() or platform.machine() or "unknown processor"
+        cpu = cpu_name()
         device = f"{cpu}, {os.cpu_count() or 1} cores"
     if driver is None:
         driver = (f"numpy {np.__version__}, ml_dtypes {ml_dtypes.__version__}, "

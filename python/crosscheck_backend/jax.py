@@ -36,12 +36,12 @@ whose visible keys all score -inf.
 """
 
 import argparse
-import platform
 import sys
 
 import numpy as np
 
 from . import Unsupported, kernel, serve
+from ._platform import cpu_name
 
 DEVICES = ("cpu", "gpu", "tpu")
 PRECISIONS = ("f32", "f16", "bf16")
@@ -129,7 +129,7 @@ def declare_kernels(device, fix_empty_rows=True):
     kind = getattr(target, "device_kind", device)
     line = f"{kind} ({target.platform})"
     if device == "cpu":
-        line = f"{_cpu_name()}, {target.platform}"
+        line = f"{cpu_name()}, {target.platform}"
     return line, driver
 
 
@@ -137,17 +137,6 @@ def _dtype(label):
     import ml_dtypes
 
     return {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}[label]
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def _declare(jax, jnp, target, device, unavailable, fix_empty_rows):

@@ -57,6 +57,7 @@ import ml_dtypes
 import numpy as np
 
 from . import Unsupported, kernel, serve
+from ._platform import cpu_name
 
 DEVICES = ("cpu", "cuda", "mps", "xpu", "npu")
 PRECISIONS = ("f32", "f16", "bf16")
@@ -217,23 +218,12 @@ def _device_ready(torch, device):
     return f"unknown device {device!r}"
 
 
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def _describe(torch, device):
     """(device line, driver line) for the declaration."""
     driver = f"torch {torch.__version__}"
     if device == "cpu":
         capability = torch.backends.cpu.get_cpu_capability()
-        line = f"{_cpu_name()}, {torch.get_num_threads()} threads, {capability}"
+        line = f"{cpu_name()}, {torch.get_num_threads()} threads, {capability}"
         extra = []
         if torch.backends.mkl.is_available():
             extra.append("MKL")
