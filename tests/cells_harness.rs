@@ -11,10 +11,7 @@ use crosscheck::Case;
 use crosscheck::cells::{self, CellTest, Completion, Options};
 use crosscheck::testing::SwappedB;
 use crosscheck_kernels::{CpuBackend, MissingApi};
-use crosscheck_spec::{
-    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, OutputBuffer, Precision, Problem,
-    Variant,
-};
+use crosscheck_spec::{Backend, Precision, Problem};
 
 /// The CPU backend reading matmul's B in the wrong layout.
 fn swapped() -> Arc<dyn Backend> {
@@ -153,39 +150,22 @@ fn replays_name_their_backend_and_a_well_formed_id() {
 }
 
 /// The CPU backend with its f16 variants listed as unavailable.
-struct NoF16;
-
-impl Backend for NoF16 {
-    fn name(&self) -> &str {
-        "cpu-no-f16"
-    }
-    fn device(&self) -> DeviceInfo {
-        CpuBackend.device()
-    }
-    fn kernels(&self) -> Vec<KernelInfo> {
-        let mut kernels = CpuBackend.kernels();
-        for v in kernels.iter_mut().flat_map(|k| &mut k.variants) {
+fn no_f16() -> Arc<dyn Backend> {
+    Arc::new(crosscheck::testing::Altered {
+        inner: CpuBackend,
+        name: "cpu-no-f16",
+        declare: |v: &mut crosscheck_spec::VariantInfo| {
             if v.variant.precision == Precision::F16 {
                 v.unavailable = Some("no f16 on this test device".into());
             }
-        }
-        kernels
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: Variant,
-        problem: &Problem,
-        inputs: &[&HostTensor],
-        output: &mut OutputBuffer,
-    ) -> Result<(), KernelError> {
-        CpuBackend.run(kernel, variant, problem, inputs, output)
-    }
+        },
+        after: crosscheck::testing::as_computed,
+    })
 }
 
 #[test]
 fn a_variant_that_cannot_run_is_an_ignored_test_with_the_reason() {
-    let backend: Arc<dyn Backend> = Arc::new(NoF16);
+    let backend = no_f16();
     let tests = cells::cell_tests(&[backend], &Options::default());
     let test = take(tests, "matmul/tiled::cpu-no-f16::f16");
     match test.run() {

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use crosscheck::guards::GuardReport;
 use crosscheck::judge::judge;
 use crosscheck::run::expect::expectation;
+use crosscheck::testing::Altered;
 use crosscheck::{Case, CaseResult, Distribution, run_case};
 use crosscheck_kernels::CpuBackend;
 use crosscheck_spec::{
-    Arithmetic, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, MatmulProblem,
-    NonFinite, NumericContract, OutputBuffer, Precision, Problem, Variant,
+    Arithmetic, Backend, HostTensor, Layout, MatmulProblem, NonFinite, NumericContract,
+    OutputBuffer, Precision, Problem, Variant, VariantInfo,
 };
 
 const F32: Variant = Variant::portable(Precision::F32);
@@ -125,46 +126,30 @@ fn round_toward_zero_passes_the_faithful_bound_and_fails_the_nearest_one() {
 
 /// The CPU's kernels, but NaN outputs become 0 and infinities the largest finite value (a
 /// saturation mode like Ascend's), declared with `non_finite`.
-struct Saturates(NonFinite);
+fn saturates(non_finite: NonFinite) -> impl Backend + use<> {
+    Altered {
+        inner: CpuBackend,
+        name: "cpu",
+        declare: move |v: &mut VariantInfo| v.contract.non_finite = non_finite,
+        after: saturate,
+    }
+}
 
-impl Backend for Saturates {
-    fn name(&self) -> &str {
-        "cpu"
-    }
-    fn device(&self) -> DeviceInfo {
-        CpuBackend.device()
-    }
-    fn kernels(&self) -> Vec<KernelInfo> {
-        let mut kernels = CpuBackend.kernels();
-        for v in kernels.iter_mut().flat_map(|k| k.variants.iter_mut()) {
-            v.contract.non_finite = self.0;
+/// NaN → 0, ±∞ → ± the largest finite value, in place.
+fn saturate(_: &Problem, output: &mut OutputBuffer) {
+    let precision = output.precision();
+    for i in 0..output.len() {
+        let x = precision.decode(&output.payload()[i * precision.bytes()..]);
+        if x.is_nan() {
+            output.write(i, 0.0);
+        } else if x.is_infinite() {
+            output.write(i, (precision.max_finite() as f32).copysign(x));
         }
-        kernels
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: Variant,
-        problem: &Problem,
-        inputs: &[&HostTensor],
-        output: &mut OutputBuffer,
-    ) -> Result<(), KernelError> {
-        CpuBackend.run(kernel, variant, problem, inputs, output)?;
-        let precision = output.precision();
-        for i in 0..output.len() {
-            let x = precision.decode(&output.payload()[i * precision.bytes()..]);
-            if x.is_nan() {
-                output.write(i, 0.0);
-            } else if x.is_infinite() {
-                output.write(i, (precision.max_finite() as f32).copysign(x));
-            }
-        }
-        Ok(())
     }
 }
 
 fn specials_verdicts(non_finite: NonFinite) -> Vec<crosscheck::Verdict> {
-    let backend: Arc<dyn Backend> = Arc::new(Saturates(non_finite));
+    let backend: Arc<dyn Backend> = Arc::new(saturates(non_finite));
     ["b2m33n31k65.rc", "b1m40n37k70.rr"]
         .iter()
         .map(|shape| {
@@ -202,7 +187,7 @@ fn non_finite_cases_are_findings_on_a_finite_only_device_and_failures_on_an_ieee
 /// passes a finite case whatever it declares, and a broken one fails it.
 #[test]
 fn finite_cases_are_judged_as_before_on_a_finite_only_device() {
-    let backend: Arc<dyn Backend> = Arc::new(Saturates(NonFinite::FiniteOnly));
+    let backend: Arc<dyn Backend> = Arc::new(saturates(NonFinite::FiniteOnly));
     let case: Case = "matmul.naive:cpu:f32:b1m7n5k3.cr:normal:0x1"
         .parse()
         .unwrap();
@@ -212,7 +197,7 @@ fn finite_cases_are_judged_as_before_on_a_finite_only_device() {
     );
     assert!(passed);
     let broken: Arc<dyn Backend> = Arc::new(crosscheck::testing::SwappedB {
-        inner: Saturates(NonFinite::FiniteOnly),
+        inner: saturates(NonFinite::FiniteOnly),
         name: "cpu",
     });
     let failed = matches!(

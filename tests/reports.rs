@@ -191,32 +191,13 @@ fn merge_rejects_malformed_foreign_and_overlapping_files() {
     assert!(merge(&[]).is_err());
 }
 
-/// Split-K on the CPU with one planted bug: a 7-row product gets a wrong first element.
-struct WrongAtSevenRows;
-
-impl Backend for WrongAtSevenRows {
-    fn name(&self) -> &str {
-        "cpu-wrong-at-7"
-    }
-    fn device(&self) -> crosscheck_spec::DeviceInfo {
-        CpuBackend.device()
-    }
-    fn kernels(&self) -> Vec<crosscheck_spec::KernelInfo> {
-        CpuBackend.kernels()
-    }
-    fn run(
-        &self,
-        kernel: &str,
-        variant: crosscheck_spec::Variant,
-        problem: &crosscheck_spec::Problem,
-        inputs: &[&crosscheck_spec::HostTensor],
-        output: &mut crosscheck_spec::OutputBuffer,
-    ) -> Result<(), crosscheck_spec::KernelError> {
-        CpuBackend.run(kernel, variant, problem, inputs, output)?;
-        if matches!(problem, crosscheck_spec::Problem::Matmul(p) if p.m == 7) {
-            output.write(0, 999.0);
-        }
-        Ok(())
+/// A 7-row product's first element made wrong: one planted bug in the CPU's split-K.
+fn wrong_at_seven_rows(
+    problem: &crosscheck_spec::Problem,
+    output: &mut crosscheck_spec::OutputBuffer,
+) {
+    if matches!(problem, crosscheck_spec::Problem::Matmul(p) if p.m == 7) {
+        output.write(0, 999.0);
     }
 }
 
@@ -225,7 +206,12 @@ impl Backend for WrongAtSevenRows {
 /// 7-row case fails.
 #[test]
 fn a_failing_cell_keeps_the_launch_notes_of_its_passing_cases() {
-    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(WrongAtSevenRows)];
+    let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(crosscheck::testing::Altered {
+        inner: CpuBackend,
+        name: "cpu-wrong-at-7",
+        declare: crosscheck::testing::as_declared,
+        after: wrong_at_seven_rows,
+    })];
     let plan = Plan {
         random_cases: 0,
         ..Plan::default()

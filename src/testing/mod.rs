@@ -3,10 +3,12 @@
 //! lists a test of a missing backend as ignored, with the reason, or fails it when
 //! `CROSSCHECK_REQUIRE` lists the backend.
 
+mod altered;
 mod minimize;
 mod suite;
 mod swapped;
 
+pub use altered::{Altered, as_computed, as_declared};
 pub use minimize::{minimize, minimize_within};
 #[cfg(feature = "wgpu")]
 pub use suite::wgpu_backend;
