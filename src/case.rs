@@ -7,10 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crosscheck_spec::{
-    AttentionProblem, Layout, MatmulProblem, Op, Problem, QuantMatmulProblem, QuantizeProblem,
-    Variant,
-};
+use crosscheck_spec::{Op, Problem, Variant};
 
 use crate::judge::Tier;
 
@@ -80,29 +77,9 @@ impl Distribution {
         Distribution::Specials,
     ];
 
-    /// The distributions that apply to `op`.
+    /// The distributions that apply to `op` (its family's).
     pub fn for_op(op: Op) -> &'static [Distribution] {
-        use Distribution::*;
-        match op {
-            Op::Matmul => &[Exact, Ties, Uniform, Normal, Wide, Specials],
-            Op::Attention => &[
-                Uniform,
-                Normal,
-                LargeLogits,
-                NearUniform,
-                Peaked,
-                ConstV,
-                NanKey,
-                NanValue,
-                NegInfKeys,
-                Specials,
-            ],
-            Op::Quantize => &[
-                Uniform, Normal, ZeroBlocks, Outliers, Ties, Beyond448, Specials,
-            ],
-            Op::Dequantize => &[Uniform, Normal, ZeroBlocks, Outliers, RandomBytes],
-            Op::QuantMatmul => &[Uniform, Normal, ZeroBlocks, Outliers],
-        }
+        crate::ops::family(op).distributions()
     }
 
     /// Name used in case ids.
@@ -185,8 +162,7 @@ impl Case {
     /// The tier that judges this case: exact for quantize and dequantize (the format defines
     /// every bit) and for the exact distributions, bound otherwise.
     pub fn tier(&self) -> Tier {
-        let bit_exact_op = matches!(self.op(), Op::Quantize | Op::Dequantize);
-        if bit_exact_op || self.distribution.exact() {
+        if crate::ops::of(&self.problem).bit_exact() || self.distribution.exact() {
             Tier::Exact
         } else {
             Tier::Bound
@@ -203,7 +179,7 @@ impl fmt::Display for Case {
             self.kernel,
             self.backend,
             self.variant,
-            problem_id(&self.problem),
+            crate::ops::of(&self.problem).problem_id(&self.problem),
             self.distribution.name(),
             self.seed
         )
@@ -248,144 +224,13 @@ impl FromStr for Case {
     }
 }
 
-/// Problem part of an id, e.g. `b2m17n33k5.rc.bcast`.
-fn problem_id(problem: &Problem) -> String {
-    match problem {
-        Problem::Matmul(p) => format!(
-            "b{}m{}n{}k{}.{}{}{}",
-            p.batch,
-            p.m,
-            p.n,
-            p.k,
-            p.a_layout.tag(),
-            p.b_layout.tag(),
-            if p.b_broadcast { ".bcast" } else { "" }
-        ),
-        Problem::Attention(p) => {
-            let mut id = format!(
-                "b{}h{}g{}q{}k{}d{}v{}",
-                p.batch, p.heads_q, p.heads_kv, p.len_q, p.len_kv, p.d_qk, p.d_v
-            );
-            if p.causal {
-                id.push_str(".causal");
-            }
-            if let Some(w) = p.window {
-                id.push_str(&format!(".w{w}"));
-            }
-            if let Some(scale) = p.custom_scale() {
-                id.push_str(&format!(".s{scale}"));
-            }
-            id
-        }
-        Problem::Quantize(p) | Problem::Dequantize(p) => {
-            format!("{}.r{}c{}", p.format, p.rows, p.cols)
-        }
-        Problem::QuantMatmul(p) => format!("{}.m{}n{}k{}", p.weights, p.m, p.n, p.k),
-    }
-}
-
 /// Parses the problem part of an id for `op`.
 pub(crate) fn parse_problem(op: Op, s: &str) -> Result<Problem, String> {
-    match op {
-        Op::Matmul => parse_matmul(s).map(Problem::Matmul),
-        Op::Attention => parse_attention(s).map(Problem::Attention),
-        Op::Quantize => parse_quantize(s).map(Problem::Quantize),
-        Op::Dequantize => parse_quantize(s).map(Problem::Dequantize),
-        Op::QuantMatmul => parse_qmatmul(s).map(Problem::QuantMatmul),
-    }
-}
-
-/// Parses `q8_0.r3c64`: format, rows, columns.
-fn parse_quantize(s: &str) -> Result<QuantizeProblem, String> {
-    let bad = || format!("quantized problem `{s}` should look like q8_0.r3c64 (format.rows.cols)");
-    let (format, dims) = s.rsplit_once('.').ok_or_else(bad)?;
-    let values = labelled_numbers(dims, &['r', 'c']).ok_or_else(bad)?;
-    Ok(QuantizeProblem {
-        format: format.parse()?,
-        rows: values[0],
-        cols: values[1],
-    })
-}
-
-/// Parses `q4_0.m2n5k64`: weight format, m, n, k.
-fn parse_qmatmul(s: &str) -> Result<QuantMatmulProblem, String> {
-    let bad = || format!("qmatmul problem `{s}` should look like q4_0.m2n5k64 (weights.m.n.k)");
-    let (weights, dims) = s.rsplit_once('.').ok_or_else(bad)?;
-    let values = labelled_numbers(dims, &['m', 'n', 'k']).ok_or_else(bad)?;
-    Ok(QuantMatmulProblem {
-        weights: weights.parse()?,
-        m: values[0],
-        n: values[1],
-        k: values[2],
-    })
-}
-
-/// Parses `b1h8g2q17k33d64v64[.causal][.w16][.s0.125]` (the scale, which has a dot, comes last).
-fn parse_attention(s: &str) -> Result<AttentionProblem, String> {
-    let bad = || {
-        format!(
-            "attention problem `{s}` should look like b1h8g2q17k33d64v64, optionally followed by .causal, .w16 and .s0.125"
-        )
-    };
-    let (rest, scale) = match s.split_once(".s") {
-        Some((rest, scale)) => (rest, Some(scale.parse::<f32>().map_err(|_| bad())?)),
-        None => (s, None),
-    };
-    let mut fields = rest.split('.');
-    let dims = fields.next().ok_or_else(bad)?;
-    let values = labelled_numbers(dims, &['b', 'h', 'g', 'q', 'k', 'd', 'v']).ok_or_else(bad)?;
-    let (mut causal, mut window) = (false, None);
-    for flag in fields {
-        match flag {
-            "causal" if !causal && window.is_none() => causal = true,
-            w if w.starts_with('w') && window.is_none() => {
-                window = Some(w[1..].parse().map_err(|_| bad())?)
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(AttentionProblem {
-        batch: values[0],
-        heads_q: values[1],
-        heads_kv: values[2],
-        len_q: values[3],
-        len_kv: values[4],
-        d_qk: values[5],
-        d_v: values[6],
-        causal,
-        window,
-        scale_bits: scale.map(f32::to_bits),
-    })
-}
-
-fn parse_matmul(s: &str) -> Result<MatmulProblem, String> {
-    let bad =
-        || format!("matmul problem `{s}` should look like b1m17n33k5.rc or b2m4n4k8.cr.bcast");
-    let mut fields = s.split('.');
-    let dims = fields.next().ok_or_else(bad)?;
-    let layouts: Vec<char> = fields.next().ok_or_else(bad)?.chars().collect();
-    let b_broadcast = match fields.next() {
-        None => false,
-        Some("bcast") => true,
-        Some(_) => return Err(bad()),
-    };
-    if fields.next().is_some() || layouts.len() != 2 {
-        return Err(bad());
-    }
-    let values = labelled_numbers(dims, &['b', 'm', 'n', 'k']).ok_or_else(bad)?;
-    Ok(MatmulProblem {
-        batch: values[0],
-        m: values[1],
-        n: values[2],
-        k: values[3],
-        a_layout: Layout::from_tag(layouts[0]).ok_or_else(bad)?,
-        b_layout: Layout::from_tag(layouts[1]).ok_or_else(bad)?,
-        b_broadcast,
-    })
+    crate::ops::family(op).parse_problem(s)
 }
 
 /// Parses `b2m17n33k5` given the labels `[b, m, n, k]`, in that order.
-fn labelled_numbers(s: &str, labels: &[char]) -> Option<Vec<usize>> {
+pub(crate) fn labelled_numbers(s: &str, labels: &[char]) -> Option<Vec<usize>> {
     let mut rest = s;
     let mut out = Vec::new();
     for (i, label) in labels.iter().enumerate() {
@@ -403,7 +248,7 @@ fn labelled_numbers(s: &str, labels: &[char]) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crosscheck_spec::Precision;
+    use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Precision};
 
     #[test]
     fn ids_round_trip() {

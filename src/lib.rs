@@ -18,6 +18,7 @@ pub mod guards;
 pub mod judge;
 #[cfg(feature = "wgpu")]
 pub mod mutants;
+pub mod ops;
 #[cfg(feature = "wgpu")]
 pub mod portability;
 pub mod process;

@@ -27,5 +27,7 @@ pub use output::OutputBuffer;
 pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{AttentionProblem, InputSpec, MatmulProblem, Problem, Storage};
-pub use quant::{FP8_TILE, GGML_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+pub use quant::{
+    FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+};
 pub use tensor::{HostTensor, Layout};

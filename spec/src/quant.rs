@@ -12,6 +12,67 @@ pub const GGML_BLOCK: usize = 32;
 /// Side of a DeepSeek-style FP8 scaling tile (1×128 for activations, 128×128 for weights).
 pub const FP8_TILE: usize = 128;
 
+/// A family of quantized formats that one quantized kernel handles; quantized kernels are
+/// named after theirs (`quantize/q8_0`, `qmatmul/fp8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QuantFamily {
+    /// GGML Q8_0.
+    Q8_0,
+    /// GGML Q4_0.
+    Q4_0,
+    /// Symmetric int8 with per-row f32 scales.
+    Int8,
+    /// FP8 E4M3, unscaled or with DeepSeek-style 1×128 / 128×128 f32 scales.
+    Fp8,
+}
+
+impl QuantFamily {
+    /// Every family, in report order.
+    pub const ALL: [QuantFamily; 4] = [
+        QuantFamily::Q8_0,
+        QuantFamily::Q4_0,
+        QuantFamily::Int8,
+        QuantFamily::Fp8,
+    ];
+
+    /// The kernel name: `q8_0`, `q4_0`, `int8` or `fp8`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            QuantFamily::Q8_0 => "q8_0",
+            QuantFamily::Q4_0 => "q4_0",
+            QuantFamily::Int8 => "int8",
+            QuantFamily::Fp8 => "fp8",
+        }
+    }
+
+    /// The formats of this family.
+    pub fn formats(self) -> Vec<QuantFormat> {
+        QuantFormat::ALL
+            .into_iter()
+            .filter(|f| f.family() == self)
+            .collect()
+    }
+}
+
+impl fmt::Display for QuantFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for QuantFamily {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        QuantFamily::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                format!("unknown quantized kernel family `{s}` (use q8_0, q4_0, int8 or fp8)")
+            })
+    }
+}
+
 /// A quantized format of a rows × cols matrix of f32 values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QuantFormat {
@@ -59,13 +120,15 @@ impl QuantFormat {
         }
     }
 
-    /// The kernel family that handles this format: `q8_0`, `q4_0`, `int8` or `fp8`.
-    pub fn family(self) -> &'static str {
+    /// The kernel family that handles this format.
+    pub fn family(self) -> QuantFamily {
         match self {
-            QuantFormat::Q8_0 => "q8_0",
-            QuantFormat::Q4_0 => "q4_0",
-            QuantFormat::Int8 => "int8",
-            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => "fp8",
+            QuantFormat::Q8_0 => QuantFamily::Q8_0,
+            QuantFormat::Q4_0 => QuantFamily::Q4_0,
+            QuantFormat::Int8 => QuantFamily::Int8,
+            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
+                QuantFamily::Fp8
+            }
         }
     }
 

@@ -9,13 +9,7 @@ use crate::judge::{ElementCheck, Tier, Verdict};
 
 /// `C[b,i,j]`: where a flat output index sits in the problem's output.
 pub fn element_label(problem: &Problem, index: usize) -> String {
-    let name = match problem {
-        Problem::Matmul(_) => "C",
-        Problem::Attention(_) => "O",
-        Problem::Quantize(_) => "byte",
-        Problem::Dequantize(_) => "X",
-        Problem::QuantMatmul(_) => "C",
-    };
+    let name = crate::ops::of(problem).output_name();
     let shape = problem.output_shape();
     let mut coords = vec![0; shape.len()];
     let mut rest = index;

@@ -21,7 +21,7 @@
 
 use std::sync::{OnceLock, RwLock};
 
-use crosscheck_spec::{Problem, QuantFormat, Variant};
+use crosscheck_spec::{Problem, Variant};
 
 use crate::case::Case;
 use crate::guards::GUARD_BYTES;
@@ -262,84 +262,23 @@ pub fn product(dims: &[usize]) -> u128 {
         .fold(1u128, |acc, &d| acc.saturating_mul(d as u128))
 }
 
-/// The sizes an estimate is made of.
-struct Footprint {
+/// The sizes a memory estimate is made of (each op family gives its own).
+pub struct Footprint {
     /// Input values (decoded count: quantized bytes count as the values they hold).
-    values: u128,
+    pub values: u128,
     /// Stored input bytes.
-    stored: u128,
+    pub stored: u128,
     /// Output elements.
-    outputs: u128,
+    pub outputs: u128,
     /// Bytes per output element.
-    output_size: u128,
+    pub output_size: u128,
     /// Per-row or per-matrix working memory of the oracle and the kernels.
-    scratch: u128,
+    pub scratch: u128,
 }
 
 impl Footprint {
     fn of(problem: &Problem, variant: Variant) -> Footprint {
-        let output_size = problem.output_precision(variant).bytes() as u128;
-        let element = variant.precision.bytes() as u128;
-        match problem {
-            Problem::Matmul(p) => {
-                let b_count = if p.b_broadcast { 1 } else { p.batch };
-                let values =
-                    product(&[p.batch, p.m, p.k]).saturating_add(product(&[b_count, p.k, p.n]));
-                Footprint {
-                    values,
-                    stored: values.saturating_mul(element),
-                    outputs: product(&[p.batch, p.m, p.n]),
-                    output_size,
-                    scratch: product(&[p.k, p.n]).saturating_mul(12),
-                }
-            }
-            Problem::Attention(p) => {
-                let values = [
-                    product(&[p.batch, p.heads_q, p.len_q, p.d_qk]),
-                    product(&[p.batch, p.heads_kv, p.len_kv, p.d_qk]),
-                    product(&[p.batch, p.heads_kv, p.len_kv, p.d_v]),
-                ]
-                .into_iter()
-                .fold(0, u128::saturating_add);
-                Footprint {
-                    values,
-                    stored: values.saturating_mul(element),
-                    outputs: product(&[p.batch, p.heads_q, p.len_q, p.d_v]),
-                    output_size,
-                    scratch: product(&[p.len_kv, p.d_v.saturating_add(4), 16]),
-                }
-            }
-            Problem::Quantize(p) => {
-                let values = product(&[p.rows, p.cols]);
-                Footprint {
-                    values,
-                    stored: values.saturating_mul(4),
-                    outputs: encoded_bytes(p.format, p.rows, p.cols),
-                    output_size,
-                    scratch: 0,
-                }
-            }
-            Problem::Dequantize(p) => Footprint {
-                values: product(&[p.rows, p.cols]),
-                stored: encoded_bytes(p.format, p.rows, p.cols),
-                outputs: product(&[p.rows, p.cols]),
-                output_size,
-                scratch: 0,
-            },
-            Problem::QuantMatmul(p) => {
-                let a = match p.activations() {
-                    None => product(&[p.m, p.k, 4]),
-                    Some(format) => encoded_bytes(format, p.m, p.k),
-                };
-                Footprint {
-                    values: product(&[p.m, p.k]).saturating_add(product(&[p.n, p.k])),
-                    stored: a.saturating_add(encoded_bytes(p.weights, p.n, p.k)),
-                    outputs: product(&[p.m, p.n]),
-                    output_size,
-                    scratch: 0,
-                }
-            }
-        }
+        crate::ops::of(problem).footprint(problem, variant)
     }
 
     /// The guarded output buffer.
@@ -350,25 +289,12 @@ impl Footprint {
     }
 }
 
-/// Bytes of a rows × cols matrix in `format` ([`QuantFormat::encoded_len`]), saturating.
-fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
-    let tiles = |n: usize| n.div_ceil(crosscheck_spec::FP8_TILE);
-    let blocks = cols / crosscheck_spec::GGML_BLOCK;
-    let values = product(&[rows, cols]);
-    match format {
-        QuantFormat::Q8_0 => product(&[rows, blocks, 34]),
-        QuantFormat::Q4_0 => product(&[rows, blocks, 18]),
-        QuantFormat::Int8 => product(&[rows, 4]).saturating_add(values),
-        QuantFormat::Fp8E4M3 => values,
-        QuantFormat::Fp8E4M3Tile => product(&[rows, tiles(cols), 4]).saturating_add(values),
-        QuantFormat::Fp8E4M3Block => product(&[tiles(rows), tiles(cols), 4]).saturating_add(values),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Precision, QuantizeProblem};
+    use crosscheck_spec::{
+        AttentionProblem, Layout, MatmulProblem, Precision, QuantFormat, QuantizeProblem,
+    };
 
     fn matmul(batch: usize, m: usize, n: usize, k: usize) -> Problem {
         Problem::Matmul(MatmulProblem {

@@ -255,7 +255,7 @@ impl Backend for CpuBackend {
             _ => None,
         };
         match family {
-            Some(f) if f != kernel => Err(KernelError::Unsupported(format!(
+            Some(f) if f.name() != kernel => Err(KernelError::Unsupported(format!(
                 "kernel `{kernel}` handles {kernel} formats, not {f}"
             ))),
             _ => Ok(()),

@@ -1,8 +1,8 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, MatmulProblem, Op, Precision, Problem, QuantizeProblem, Softmax,
-    Variant,
+    Accumulator, AttentionProblem, MatmulProblem, Op, Precision, Problem, QuantFamily,
+    QuantizeProblem, Softmax, Variant,
 };
 
 use super::storage::{self, Binding};
@@ -46,7 +46,7 @@ pub enum Launch {
         /// True for dequantize kernels.
         dequantize: bool,
         /// The format family it handles (`q8_0`, `q4_0`, `int8`, `fp8`).
-        family: &'static str,
+        family: QuantFamily,
         /// Workgroup counts and uniform bytes.
         launch: fn(&QuantizeProblem) -> ([usize; 3], Vec<u8>),
         /// Upper bound on one invocation's loop iterations.
@@ -55,7 +55,7 @@ pub enum Launch {
     /// A quantized matmul of one weight format family.
     QuantMatmul {
         /// The weight format family.
-        family: &'static str,
+        family: QuantFamily,
     },
 }
 
@@ -78,8 +78,8 @@ impl Launch {
             scratch: Vec::new(),
             loop_iterations,
         };
-        let family_check = |family: &str, wanted: &str| {
-            if family == wanted {
+        let family_check = |family: &QuantFamily, wanted: QuantFamily| {
+            if *family == wanted {
                 Ok(())
             } else {
                 Err(format!("kernel for {family} formats, not {wanted}"))
@@ -227,7 +227,7 @@ const fn float(
 /// A quantize (or dequantize) kernel entry for one format family.
 const fn quantizer(
     dequantize: bool,
-    family: &'static str,
+    family: QuantFamily,
     summary: &'static str,
     body: &'static str,
 ) -> WgslKernel {
@@ -252,7 +252,7 @@ const fn quantizer(
         };
     WgslKernel {
         op,
-        name: family,
+        name: family.name(),
         summary,
         body,
         inputs,
@@ -273,7 +273,7 @@ const fn quantizer(
 
 /// A quantized matmul entry for one weight format family.
 const fn qmatmul(
-    family: &'static str,
+    family: QuantFamily,
     summary: &'static str,
     body: &'static str,
     inputs: &'static [Binding],
@@ -281,7 +281,7 @@ const fn qmatmul(
 ) -> WgslKernel {
     WgslKernel {
         op: Op::QuantMatmul,
-        name: family,
+        name: family.name(),
         summary,
         body,
         inputs,
@@ -370,75 +370,75 @@ pub const KERNELS: &[WgslKernel] = &[
     },
     quantizer(
         false,
-        "q8_0",
+        QuantFamily::Q8_0,
         "a block per invocation; exact division, f16 and rounding in integer ops",
         include_str!("shaders/quantize_q8_0.wgsl"),
     ),
     quantizer(
         false,
-        "q4_0",
+        QuantFamily::Q4_0,
         "a block per invocation; exact division, the +8.5 and truncation in integer ops",
         include_str!("shaders/quantize_q4_0.wgsl"),
     ),
     quantizer(
         false,
-        "int8",
+        QuantFamily::Int8,
         "a workgroup per row: reduced amax, exact division, rounding in integer ops",
         include_str!("shaders/quantize_int8.wgsl"),
     ),
     quantizer(
         false,
-        "fp8",
+        QuantFamily::Fp8,
         "raw: a value per invocation; scaled: a workgroup per tile, reduced amax",
         include_str!("shaders/quantize_fp8.wgsl"),
     ),
     quantizer(
         true,
-        "q8_0",
+        QuantFamily::Q8_0,
         "a value per invocation: d·q",
         include_str!("shaders/dequantize_q8_0.wgsl"),
     ),
     quantizer(
         true,
-        "q4_0",
+        QuantFamily::Q4_0,
         "a value per invocation: d·(q − 8)",
         include_str!("shaders/dequantize_q4_0.wgsl"),
     ),
     quantizer(
         true,
-        "int8",
+        QuantFamily::Int8,
         "a value per invocation: q·scale",
         include_str!("shaders/dequantize_int8.wgsl"),
     ),
     quantizer(
         true,
-        "fp8",
+        QuantFamily::Fp8,
         "a value per invocation: E4M3·scale",
         include_str!("shaders/dequantize_fp8.wgsl"),
     ),
     qmatmul(
-        "q8_0",
+        QuantFamily::Q8_0,
         "an output per invocation: per block, f32 dot of a·q, times d",
         include_str!("shaders/qmatmul_q8_0.wgsl"),
         F32_TIMES_QUANTIZED,
         Accumulator::F32,
     ),
     qmatmul(
-        "q4_0",
+        QuantFamily::Q4_0,
         "an output per invocation: per block, f32 dot of a·(q − 8), times d",
         include_str!("shaders/qmatmul_q4_0.wgsl"),
         F32_TIMES_QUANTIZED,
         Accumulator::F32,
     ),
     qmatmul(
-        "int8",
+        QuantFamily::Int8,
         "an output per invocation: i32 sums of int8 products, times both scales",
         include_str!("shaders/qmatmul_int8.wgsl"),
         QUANTIZED_TIMES_QUANTIZED,
         Accumulator::I32,
     ),
     qmatmul(
-        "fp8",
+        QuantFamily::Fp8,
         "an output per invocation: per 128-block, f32 dot of E4M3 products, times both scales",
         include_str!("shaders/qmatmul_fp8.wgsl"),
         QUANTIZED_TIMES_QUANTIZED,

@@ -1,32 +1,21 @@
 //! Seeded input tensors for a case. Values are drawn in f32, rounded to the storage precision by
 //! the reference codec, and the stored bytes are what both the kernel and the oracle read.
 
-mod attention;
-mod matmul;
-mod quant;
-
 use crosscheck_reference::codec;
-use crosscheck_spec::{HostTensor, Layout, Precision, Problem};
+use crosscheck_spec::{HostTensor, Layout, Precision};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::case::Case;
-pub use matmul::{exact_limit, wide_exponents};
+pub use crate::ops::matmul::data::{exact_limit, wide_exponents};
 
-/// The inputs of `case`, in the order the backend receives them.
+/// The inputs of `case`, in the order the backend receives them (drawn by its op family).
 pub fn inputs(case: &Case) -> Vec<HostTensor> {
-    let precision = case.variant.precision;
-    match &case.problem {
-        Problem::Matmul(p) => matmul::inputs(p, precision, case.distribution, case.seed),
-        Problem::Attention(p) => attention::inputs(p, precision, case.distribution, case.seed),
-        Problem::Quantize(p) => quant::quantize_inputs(p, case.distribution, case.seed),
-        Problem::Dequantize(p) => quant::dequantize_inputs(p, case.distribution, case.seed),
-        Problem::QuantMatmul(p) => quant::qmatmul_inputs(p, case.distribution, case.seed),
-    }
+    crate::ops::of(&case.problem).inputs(case)
 }
 
 /// An independent, reproducible random stream per (seed, tensor).
-fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
+pub(crate) fn stream(seed: u64, tensor: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(tensor);
     rng
@@ -40,13 +29,13 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f32 {
 }
 
 /// A uniform sample on [-1, 1].
-fn uniform(rng: &mut ChaCha8Rng) -> f32 {
+pub(crate) fn uniform(rng: &mut ChaCha8Rng) -> f32 {
     rng.random_range(-1.0f32..=1.0)
 }
 
 /// Turns some of `values` into special values of `precision`: about 5 % −0, 5 % subnormals
 /// of the storage precision, and, when `non_finite`, about 1 % ±∞ and one NaN.
-fn sprinkle_specials(
+pub(crate) fn sprinkle_specials(
     values: &mut [f32],
     precision: Precision,
     non_finite: bool,
@@ -70,7 +59,12 @@ fn sprinkle_specials(
 }
 
 /// Stores `values` in `precision` (rounded to nearest even by the reference codec).
-fn tensor(shape: Vec<usize>, layout: Layout, precision: Precision, values: &[f32]) -> HostTensor {
+pub(crate) fn tensor(
+    shape: Vec<usize>,
+    layout: Layout,
+    precision: Precision,
+    values: &[f32],
+) -> HostTensor {
     HostTensor {
         shape,
         layout,

@@ -1,10 +1,11 @@
-//! Smaller launches that compute part of a case's output again: one matmul row alone, the
-//! second half of the rows, one batch entry alone, the last query alone. Each keeps the exact
-//! stored inputs of the rows it computes, so its bits can be compared with the full launch's.
+//! Smaller launches that compute part of a case's output again (each op family says which:
+//! one matmul row alone, the second half of the rows, one batch entry alone, the last query
+//! alone). Each keeps the exact stored inputs of the rows it computes, so its bits can be
+//! compared with the full launch's.
 
 use std::ops::Range;
 
-use crosscheck_spec::{AttentionProblem, HostTensor, MatmulProblem, Problem, QuantMatmulProblem};
+use crosscheck_spec::{HostTensor, Problem};
 
 /// A launch computing part of a case's output again.
 #[derive(Debug, Clone)]
@@ -25,16 +26,11 @@ pub struct SubLaunch {
 /// (masks are aligned to the end, so a query keeps its position). Quantize and dequantize
 /// have none.
 pub fn sub_launches(problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
-    match problem {
-        Problem::Matmul(p) => matmul(p, inputs),
-        Problem::Attention(p) => attention(p, inputs),
-        Problem::QuantMatmul(p) => quant_matmul(p, inputs),
-        Problem::Quantize(_) | Problem::Dequantize(_) => Vec::new(),
-    }
+    crate::ops::of(problem).sub_launches(problem, inputs)
 }
 
 /// Row ranges worth recomputing out of `rows`: the last row alone, and the second half.
-fn row_ranges(rows: usize) -> Vec<Range<usize>> {
+pub(crate) fn row_ranges(rows: usize) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     if rows > 1 {
         ranges.push(rows - 1..rows);
@@ -46,7 +42,7 @@ fn row_ranges(rows: usize) -> Vec<Range<usize>> {
 }
 
 /// `row 6` or `rows 3..7` (`query 4`, `queries 2..5`).
-fn span_name(noun: &str, range: &Range<usize>) -> String {
+pub(crate) fn span_name(noun: &str, range: &Range<usize>) -> String {
     if range.len() == 1 {
         format!("{noun} {}", range.start)
     } else {
@@ -58,7 +54,7 @@ fn span_name(noun: &str, range: &Range<usize>) -> String {
 }
 
 /// `rows` of the innermost matrices `outer` of `t`, as a tensor of shape `shape` in `t`'s layout.
-fn gather(
+pub(crate) fn gather(
     t: &HostTensor,
     shape: Vec<usize>,
     outer: Range<usize>,
@@ -85,136 +81,12 @@ fn gather(
     out
 }
 
-fn matmul(p: &MatmulProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
-    let (a, b) = (&inputs[0], &inputs[1]);
-    let entry = p.batch - 1;
-    let b_alone = if p.b_broadcast {
-        b.clone()
-    } else {
-        gather(b, vec![1, p.k, p.n], entry..p.batch, 0..p.k)
-    };
-    let mut ranges = row_ranges(p.m);
-    if p.batch > 1 {
-        ranges.push(0..p.m);
-    }
-    ranges
-        .into_iter()
-        .map(|rows| {
-            let sub = MatmulProblem {
-                batch: 1,
-                m: rows.len(),
-                b_broadcast: false,
-                ..*p
-            };
-            SubLaunch {
-                what: format!(
-                    "a launch of {} of batch entry {entry} alone (batch = 1, m = {})",
-                    span_name("row", &rows),
-                    sub.m
-                ),
-                problem: Problem::Matmul(sub),
-                inputs: vec![
-                    gather(a, vec![1, sub.m, p.k], entry..p.batch, rows.clone()),
-                    b_alone.clone(),
-                ],
-                spans: vec![(0, (entry * p.m + rows.start) * p.n, sub.m * p.n)],
-            }
-        })
-        .collect()
-}
-
-fn attention(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
-    let (q, k, v) = (&inputs[0], &inputs[1], &inputs[2]);
-    let mut subs = Vec::new();
-    if p.batch > 1 {
-        let entry = p.batch - 1;
-        let sub = AttentionProblem { batch: 1, ..*p };
-        let alone = |t: &HostTensor, heads: usize, rows: usize| {
-            let mut shape = t.shape.clone();
-            shape[0] = 1;
-            gather(t, shape, entry * heads..(entry + 1) * heads, 0..rows)
-        };
-        let per_entry = p.heads_q * p.len_q * p.d_v;
-        subs.push(SubLaunch {
-            what: format!("a launch of batch entry {entry} alone (batch = 1)"),
-            problem: Problem::Attention(sub),
-            inputs: vec![
-                alone(q, p.heads_q, p.len_q),
-                alone(k, p.heads_kv, p.len_kv),
-                alone(v, p.heads_kv, p.len_kv),
-            ],
-            spans: vec![(0, entry * per_entry, per_entry)],
-        });
-    }
-    for rows in row_ranges(p.len_q) {
-        let sub = AttentionProblem {
-            len_q: rows.len(),
-            ..*p
-        };
-        let matrices = p.batch * p.heads_q;
-        subs.push(SubLaunch {
-            what: format!(
-                "a launch of {} alone (len_q = {}, same positions)",
-                span_name("query", &rows),
-                sub.len_q
-            ),
-            problem: Problem::Attention(sub),
-            inputs: vec![
-                gather(q, sub.q_shape(), 0..matrices, rows.clone()),
-                k.clone(),
-                v.clone(),
-            ],
-            spans: (0..matrices)
-                .map(|bh| {
-                    let full = (bh * p.len_q + rows.start) * p.d_v;
-                    (bh * sub.len_q * p.d_v, full, sub.len_q * p.d_v)
-                })
-                .collect(),
-        });
-    }
-    subs
-}
-
-fn quant_matmul(p: &QuantMatmulProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
-    let (a, w) = (&inputs[0], &inputs[1]);
-    row_ranges(p.m)
-        .into_iter()
-        .filter_map(|rows| {
-            let sub = QuantMatmulProblem {
-                m: rows.len(),
-                ..*p
-            };
-            let a_rows = match p.activations() {
-                None => gather(a, vec![sub.m, p.k], 0..1, rows.clone()),
-                Some(format) => {
-                    let bytes = format.select_rows(&a.bytes, p.m, p.k, rows.clone())?;
-                    HostTensor {
-                        shape: vec![bytes.len()],
-                        bytes,
-                        ..a.clone()
-                    }
-                }
-            };
-            Some(SubLaunch {
-                what: format!(
-                    "a launch of {} alone (m = {})",
-                    span_name("row", &rows),
-                    sub.m
-                ),
-                problem: Problem::QuantMatmul(sub),
-                inputs: vec![a_rows, w.clone()],
-                spans: vec![(0, rows.start * p.n, sub.m * p.n)],
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crosscheck_reference::attention::attention as oracle_attention;
     use crosscheck_reference::matmul::matmul as oracle_matmul;
-    use crosscheck_spec::{Layout, Precision};
+    use crosscheck_spec::{AttentionProblem, Layout, MatmulProblem, Precision};
 
     fn numbered(shape: Vec<usize>, layout: Layout) -> HostTensor {
         let len: usize = shape.iter().product();

@@ -18,7 +18,9 @@ use crate::guards::{self, GUARD_BYTES};
 use crate::judge::Failure;
 use crate::report::case::{element_label, num};
 use crate::run::cell::{Launch, LaunchContext, Ran, run_with_deadline};
+pub use launches::SubLaunch;
 use launches::sub_launches;
+pub(crate) use launches::{gather, row_ranges, span_name};
 
 /// What the reruns of one case found.
 #[derive(Debug, Default)]

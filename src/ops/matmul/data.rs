@@ -5,8 +5,8 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
+use crate::generate::data::{normal, sprinkle_specials, stream, tensor, uniform};
 
 /// Largest magnitude of an exact-tier integer.
 const EXACT_MAX: i32 = 8;

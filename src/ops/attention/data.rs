@@ -7,8 +7,8 @@ use crosscheck_spec::{AttentionProblem, HostTensor, Layout, Precision};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
+use crate::generate::data::{normal, sprinkle_specials, stream, tensor, uniform};
 
 /// Standard deviation of the raw scores (scale · q·k) under `LargeLogits`: the largest of a few
 /// thousand reach ±1e4.

@@ -11,8 +11,8 @@ use crosscheck_spec::{
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, sprinkle_specials, stream, tensor, uniform};
 use crate::case::Distribution;
+use crate::generate::data::{normal, sprinkle_specials, stream, tensor, uniform};
 
 /// X (f32) for quantize.
 pub fn quantize_inputs(p: &QuantizeProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {

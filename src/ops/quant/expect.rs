@@ -1,0 +1,95 @@
+//! What correct quantized kernels produce: the reference codec's exact bytes and values for
+//! quantize and dequantize, the f64 product of the dequantized operands with its bound for the
+//! quantized matmul, and the memory a case of each needs.
+
+use crosscheck_reference as reference;
+use crosscheck_spec::{
+    HostTensor, NumericContract, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+};
+
+use crate::case::Case;
+use crate::judge::bound;
+use crate::run::expect::{Expectation, exact_values};
+use crate::run::memory::{Footprint, product};
+
+/// The format defines every bit: the reference codec's bytes, exactly.
+pub fn quantize(p: &QuantizeProblem, inputs: &[HostTensor]) -> Expectation {
+    let x = inputs[0].to_f32();
+    let bytes = reference::quant::encode(p.format, p.rows, p.cols, &x);
+    exact_values(bytes.into_iter().map(f64::from).collect())
+}
+
+/// The reference codec's f32 values, exactly.
+pub fn dequantize(p: &QuantizeProblem, inputs: &[HostTensor]) -> Expectation {
+    let values = reference::quant::decode(p.format, p.rows, p.cols, &inputs[0].bytes);
+    exact_values(values.into_iter().map(f64::from).collect())
+}
+
+/// The f64 product of the exactly dequantized operands and the error `contract` allows.
+pub fn qmatmul(
+    case: &Case,
+    p: &QuantMatmulProblem,
+    inputs: &[HostTensor],
+    contract: &NumericContract,
+) -> Expectation {
+    let r = reference::qmatmul::qmatmul(p, &inputs[0], &inputs[1]);
+    let allowed_error = bound::qmatmul(contract, p, &r.values, &r.gauge);
+    Expectation {
+        tier: case.tier(),
+        values: r.values,
+        allowed_error,
+    }
+}
+
+/// f32 values in, encoded bytes out.
+pub fn quantize_footprint(p: &QuantizeProblem, output_size: u128) -> Footprint {
+    let values = product(&[p.rows, p.cols]);
+    Footprint {
+        values,
+        stored: values.saturating_mul(4),
+        outputs: encoded_bytes(p.format, p.rows, p.cols),
+        output_size,
+        scratch: 0,
+    }
+}
+
+/// Encoded bytes in, f32 values out.
+pub fn dequantize_footprint(p: &QuantizeProblem, output_size: u128) -> Footprint {
+    Footprint {
+        values: product(&[p.rows, p.cols]),
+        stored: encoded_bytes(p.format, p.rows, p.cols),
+        outputs: product(&[p.rows, p.cols]),
+        output_size,
+        scratch: 0,
+    }
+}
+
+/// Activations (f32 or encoded) and encoded weights in, f32 out.
+pub fn qmatmul_footprint(p: &QuantMatmulProblem, output_size: u128) -> Footprint {
+    let a = match p.activations() {
+        None => product(&[p.m, p.k, 4]),
+        Some(format) => encoded_bytes(format, p.m, p.k),
+    };
+    Footprint {
+        values: product(&[p.m, p.k]).saturating_add(product(&[p.n, p.k])),
+        stored: a.saturating_add(encoded_bytes(p.weights, p.n, p.k)),
+        outputs: product(&[p.m, p.n]),
+        output_size,
+        scratch: 0,
+    }
+}
+
+/// Bytes of a rows × cols matrix in `format` ([`QuantFormat::encoded_len`]), saturating.
+pub fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
+    let tiles = |n: usize| n.div_ceil(crosscheck_spec::FP8_TILE);
+    let blocks = cols / crosscheck_spec::GGML_BLOCK;
+    let values = product(&[rows, cols]);
+    match format {
+        QuantFormat::Q8_0 => product(&[rows, blocks, 34]),
+        QuantFormat::Q4_0 => product(&[rows, blocks, 18]),
+        QuantFormat::Int8 => product(&[rows, 4]).saturating_add(values),
+        QuantFormat::Fp8E4M3 => values,
+        QuantFormat::Fp8E4M3Tile => product(&[rows, tiles(cols), 4]).saturating_add(values),
+        QuantFormat::Fp8E4M3Block => product(&[tiles(rows), tiles(cols), 4]).saturating_add(values),
+    }
+}
