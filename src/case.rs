@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crosscheck_spec::{Op, Problem, Variant};
+use crosscheck_spec::{KernelId, Op, Problem, Variant};
 
 use crate::judge::Tier;
 
@@ -152,6 +152,11 @@ impl Case {
     /// The op of the problem.
     pub fn op(&self) -> Op {
         self.problem.op()
+    }
+
+    /// The kernel it runs.
+    pub fn kernel_id(&self) -> KernelId {
+        KernelId::new(self.op(), self.kernel.clone())
     }
 
     /// The one-line id.

@@ -8,6 +8,7 @@ use crosscheck::mutants::{self, CATALOGUE, Outcome};
 use crosscheck::run::Plan;
 use crosscheck::testing::{Skip, Suite, wgpu_backend};
 use crosscheck_kernels::WgpuBackend;
+use crosscheck_spec::KernelId;
 
 /// The Vulkan backend, else the GL one, else why neither is here (a required Vulkan that is
 /// missing is not passed over for GL).
@@ -62,10 +63,10 @@ fn a_failure_the_control_shares_is_not_a_kill() {
         name: "cpu",
     });
     let correct: Arc<dyn Backend> = Arc::new(CpuBackend);
-    let target = (Op::Matmul, "naive");
+    let target = KernelId::fixed(Op::Matmul, "naive");
     let f32 = [Variant::portable(Precision::F32)];
     let judged = |control: &Arc<dyn Backend>| {
-        mutants::judge_mutant(&broken, control, target, &f32, &plan, false)
+        mutants::judge_mutant(&broken, control, &target, &f32, &plan, false)
     };
     assert!(judged(&correct).killed(), "{:?}", judged(&correct));
     match judged(&broken) {

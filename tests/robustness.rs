@@ -13,8 +13,8 @@ use crosscheck::run::{CaseResult, run_case};
 use crosscheck::testing::{Suite, wgpu_backend};
 use crosscheck_kernels::{CpuBackend, WgpuBackend};
 use crosscheck_spec::{
-    Backend, DeviceInfo, HostTensor, KernelError, KernelInfo, Layout, MatmulProblem, OutputBuffer,
-    Precision, Problem, QuantFormat, QuantMatmulProblem, QuantizeProblem, Variant,
+    Backend, DeviceInfo, HostTensor, KernelError, KernelId, KernelInfo, Layout, MatmulProblem, Op,
+    OutputBuffer, Precision, Problem, QuantFormat, QuantMatmulProblem, QuantizeProblem, Variant,
 };
 
 /// How [`Broken`] misbehaves.
@@ -170,16 +170,19 @@ fn a_kernel_that_never_returns_gets_a_timeout_verdict_in_bounded_time() {
     assert!(failures(CpuBackend, &case("cpu", "naive", v, 2, 2, 2)).is_empty());
 }
 
+/// The naive WGSL matmul.
+const NAIVE: KernelId = KernelId::fixed(Op::Matmul, "naive");
+
 /// Patches the naive WGSL kernel, checking that the text to replace is really there.
 fn patched(backend: &WgpuBackend, from: &'static str, to: &'static str) -> WgpuBackend {
     let source = backend
-        .module_source("matmul/naive", Variant::portable(Precision::F32))
+        .module_source(&NAIVE, Variant::portable(Precision::F32))
         .unwrap();
     assert!(
         source.contains(from),
         "patch target `{from}` is not in the naive kernel"
     );
-    backend.with_patch("matmul/naive", move |s| s.replace(from, to))
+    backend.with_patch(NAIVE, move |s| s.replace(from, to))
 }
 
 const STORE: &str = "store_c((batch * p.m + row) * p.n + col, acc);";
@@ -214,7 +217,7 @@ fn broken_shaders_are_caught(gpu: WgpuBackend) {
         );
         let f = failures(broken_syntax.clone(), &c);
         assert!(
-            matches!(f.as_slice(), [Failure::Error(KernelError::Device(msg))] if msg.contains("does not compile")),
+            matches!(f.as_slice(), [Failure::Error(KernelError::Compile(msg))] if msg.contains("does not compile")),
             "{api} {variant}: {f:?}"
         );
         // The device survives all of it.
@@ -331,7 +334,7 @@ fn invalid_problems_get_typed_errors_on_every_backend() {
         };
         let foreign = [
             ("q8_0", Problem::Quantize(q4)),
-            ("int8", Problem::Dequantize(q4)),
+            ("int8", Problem::dequantize(q4)),
             (
                 "fp8",
                 Problem::QuantMatmul(QuantMatmulProblem {

@@ -3,6 +3,7 @@
 //! The broken-on-purpose tests show each check failing on a module that would not port.
 
 use crosscheck::portability::{ModuleReport, Target, Translation, check_all};
+use crosscheck_spec::{KernelId, Op};
 
 fn failures(reports: &[ModuleReport]) -> Vec<String> {
     let mut out = Vec::new();
@@ -71,7 +72,7 @@ fn every_kernel_fits_webgpu_default_limits() {
 fn a_kernel_using_f64_is_caught_as_untranslatable_for_metal() {
     // f64 is valid WGSL for naga and SPIR-V has it, but Metal and GLSL ES do not.
     let add_f64 = |src: &str| format!("{src}\nvar<private> wide: f64 = 1.0lf;\n");
-    let reports = check_all(Some(("matmul/naive", &add_f64)));
+    let reports = check_all(Some((&KernelId::fixed(Op::Matmul, "naive"), &add_f64)));
     let failed = failures(&reports);
     assert!(
         failed
@@ -88,7 +89,10 @@ fn a_kernel_using_f64_is_caught_as_untranslatable_for_metal() {
 #[test]
 fn a_kernel_that_does_not_parse_is_caught() {
     let typo = |src: &str| src.replacen("fn main(", "fn main((", 1);
-    let failed = failures(&check_all(Some(("matmul/tiled", &typo))));
+    let failed = failures(&check_all(Some((
+        &KernelId::fixed(Op::Matmul, "tiled"),
+        &typo,
+    ))));
     assert_eq!(failed.len(), 4, "every variant of matmul/tiled: {failed:?}");
 }
 
@@ -101,7 +105,7 @@ fn a_workgroup_over_webgpu_defaults_is_reported() {
                 "var<workgroup> a_tile: array<vec4<f32>, 2048>",
             )
     };
-    let naive = check_all(Some(("matmul/naive", &wide)));
+    let naive = check_all(Some((&KernelId::fixed(Op::Matmul, "naive"), &wide)));
     let over = naive[0].limits_exceeded();
     assert_eq!(naive[0].kernel, "matmul/naive");
     assert!(
@@ -109,7 +113,7 @@ fn a_workgroup_over_webgpu_defaults_is_reported() {
             .any(|o| o.starts_with("invocations per workgroup 1024 > 256")),
         "{over:?}"
     );
-    let tiled = check_all(Some(("matmul/tiled", &wide)));
+    let tiled = check_all(Some((&KernelId::fixed(Op::Matmul, "tiled"), &wide)));
     let tiled = tiled.iter().find(|r| r.kernel == "matmul/tiled").unwrap();
     assert!(
         tiled

@@ -1,6 +1,6 @@
 //! The `Backend` trait: the one thing a third party implements to be checked by crosscheck.
 
-use crate::{HostTensor, KernelError, KernelInfo, OutputBuffer, Problem, Variant};
+use crate::{HostTensor, KernelError, KernelId, KernelInfo, OutputBuffer, Problem, Variant};
 
 /// Who runs the kernels: API, device and driver, as shown in reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +37,8 @@ pub trait Backend: Send + Sync {
     fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
         problem.validate()?;
         let kernels = self.kernels();
-        let found = kernels
-            .iter()
-            .find(|k| k.op == problem.op() && k.name == kernel)
+        let found = KernelId::new(problem.op(), kernel)
+            .find(&kernels)
             .and_then(|k| k.variant(variant));
         match found {
             Some(info) => match &info.unavailable {

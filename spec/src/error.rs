@@ -11,7 +11,11 @@ pub enum KernelError {
     /// The problem or its inputs are malformed (zero dimension, mismatched buffer length, ...).
     #[error("invalid problem: {0}")]
     InvalidProblem(String),
-    /// The device or driver failed (shader compile error, validation error, device lost).
+    /// A kernel's shader (or other device code) does not compile: the message names the
+    /// kernel and gives the compiler's words.
+    #[error("device error: {0}")]
+    Compile(String),
+    /// The device or driver failed (validation error, device lost).
     #[error("device error: {0}")]
     Device(String),
     /// The work did not finish in time.

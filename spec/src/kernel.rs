@@ -1,5 +1,6 @@
 //! What a backend says about each of its kernels: op, name, variants and their declared contracts.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -59,6 +60,63 @@ impl FromStr for Op {
     }
 }
 
+/// Which kernel: its op and its name within the op, written `op/name` (`attention/flash`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KernelId {
+    /// Op family.
+    pub op: Op,
+    /// Kernel name, unique within the op on a backend.
+    pub name: Cow<'static, str>,
+}
+
+impl KernelId {
+    /// A kernel id with a name known at compile time (catalogues, registries).
+    pub const fn fixed(op: Op, name: &'static str) -> Self {
+        KernelId {
+            op,
+            name: Cow::Borrowed(name),
+        }
+    }
+
+    /// A kernel id.
+    pub fn new(op: Op, name: impl Into<String>) -> Self {
+        KernelId {
+            op,
+            name: Cow::Owned(name.into()),
+        }
+    }
+
+    /// Whether `info` is this kernel.
+    pub fn is(&self, info: &KernelInfo) -> bool {
+        info.op == self.op && info.name == self.name
+    }
+
+    /// This kernel among `kernels`: the one lookup every caller uses.
+    pub fn find<'a>(&self, kernels: &'a [KernelInfo]) -> Option<&'a KernelInfo> {
+        kernels.iter().find(|k| self.is(k))
+    }
+}
+
+impl fmt::Display for KernelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.op, self.name)
+    }
+}
+
+impl FromStr for KernelId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (op, name) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not a kernel: write op/name, e.g. matmul/tiled"))?;
+        if name.is_empty() {
+            return Err(format!("`{s}` names no kernel after the op"));
+        }
+        Ok(KernelId::new(op.parse()?, name))
+    }
+}
+
 /// One variant of a kernel on one backend: its declared contract, or why it cannot run there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariantInfo {
@@ -100,8 +158,33 @@ impl KernelInfo {
         self.variants.iter().find(|v| v.variant == variant)
     }
 
+    /// Its op and name.
+    pub fn id(&self) -> KernelId {
+        KernelId::new(self.op, self.name.clone())
+    }
+
     /// `op/name`, as shown in report rows.
     pub fn label(&self) -> String {
-        format!("{}/{}", self.op, self.name)
+        self.id().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_ids_round_trip_and_say_what_is_wrong() {
+        let id: KernelId = "attention/flash".parse().unwrap();
+        assert_eq!(id, KernelId::fixed(Op::Attention, "flash"));
+        assert_eq!(id.to_string(), "attention/flash");
+        assert!("flash".parse::<KernelId>().unwrap_err().contains("op/name"));
+        assert!(
+            "conv/x"
+                .parse::<KernelId>()
+                .unwrap_err()
+                .contains("unknown op")
+        );
+        assert!("matmul/".parse::<KernelId>().is_err());
     }
 }

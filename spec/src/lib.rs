@@ -22,11 +22,13 @@ pub use contract::{
     Subnormals,
 };
 pub use error::KernelError;
-pub use kernel::{KernelInfo, Op, VariantInfo};
+pub use kernel::{KernelId, KernelInfo, Op, VariantInfo};
 pub use output::OutputBuffer;
 pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
-pub use problem::{AttentionProblem, InputSpec, MatmulProblem, Problem, Storage};
+pub use problem::{
+    AttentionProblem, DequantizeProblem, InputSpec, MatmulProblem, Problem, ProblemKind, Storage,
+};
 pub use quant::{
     FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
 };

@@ -125,7 +125,7 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
             let problem = if op == Op::Quantize {
                 Problem::Quantize(p)
             } else {
-                Problem::Dequantize(p)
+                Problem::dequantize(p)
             };
             vec![Workload {
                 label: "1024x2048".into(),

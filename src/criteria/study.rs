@@ -114,7 +114,7 @@ pub fn run(
         }
     }
     for m in CATALOGUE {
-        let (op, name) = mutants::target(m);
+        let (op, name) = (m.kernel.op, &*m.kernel.name);
         let Some(&variant) = mutants::variants(mutant_backend, m).first() else {
             continue;
         };
@@ -165,7 +165,7 @@ pub fn case_count(
     let mutant: usize = CATALOGUE
         .iter()
         .filter_map(|m| {
-            let (op, name) = mutants::target(m);
+            let (op, name) = (m.kernel.op, &*m.kernel.name);
             mutants::variants(mutant_backend, m)
                 .first()
                 .map(|&v| plan.cases(op, mutant_backend.name(), name, v).len())

@@ -10,7 +10,7 @@ pub use limits::{ResourceUse, WEBGPU_DEFAULTS, WebGpuLimits, resource_use};
 pub use targets::{TARGETS, Target, Translation, translate};
 
 use crosscheck_kernels::WgpuBackend;
-use crosscheck_spec::Variant;
+use crosscheck_spec::{KernelId, Variant};
 
 /// What happened to one module.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub fn check_module(kernel: &str, variant: Variant, source: &str) -> ModuleRepor
 }
 
 /// A kernel name (`op/name`) and a rewrite of its WGSL source.
-pub type Patch<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+pub type Patch<'a> = (&'a KernelId, &'a dyn Fn(&str) -> String);
 
 /// Checks every module the wgpu backend would compile (every kernel × variant), with `patch`
 /// applied to the named kernel's source when given (how a test breaks one on purpose).
@@ -81,10 +81,10 @@ pub fn check_all(patch: Option<Patch>) -> Vec<ModuleReport> {
         .into_iter()
         .map(|(kernel, variant, source)| {
             let source = match patch {
-                Some((name, patch)) if name == kernel => patch(&source),
+                Some((id, patch)) if *id == kernel => patch(&source),
                 _ => source,
             };
-            check_module(&kernel, variant, &source)
+            check_module(&kernel.to_string(), variant, &source)
         })
         .collect()
 }

@@ -1,13 +1,12 @@
 //! Running one case on one backend: generate inputs, arm the guards, run the kernel in
 //! isolation, inspect the guards, and judge against the oracle.
 
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crosscheck_reference::codec;
 use crosscheck_spec::{
     Backend, HostTensor, KernelError, NonFinite, OutputBuffer, Precision, Problem, Subnormals,
-    Variant,
 };
 
 use crate::case::{Case, Distribution};
@@ -15,6 +14,7 @@ use crate::generate;
 use crate::guards::{self, GUARD_BYTES};
 use crate::judge::{self, Failure, Verdict};
 use crate::report::case::element_label;
+use crate::run::deadline::{Launch, Ran, run_with_deadline};
 use crate::run::expect::expectation;
 use crate::run::invariance;
 use crate::run::isolate::isolated;
@@ -99,23 +99,20 @@ pub fn run_observed(
     }
     let kernels = isolated(|| backend.kernels())
         .map_err(|p| format!("{} panicked listing kernels: {p}", backend.name()))?;
-    let kernel = kernels
-        .iter()
-        .find(|k| k.op == case.op() && k.name == case.kernel)
-        .ok_or_else(|| {
-            let names: Vec<String> = kernels
-                .iter()
-                .filter(|k| k.op == case.op())
-                .map(|k| k.name.clone())
-                .collect();
-            format!(
-                "{} has no {} kernel `{}` (it has: {})",
-                backend.name(),
-                case.op(),
-                case.kernel,
-                names.join(", ")
-            )
-        })?;
+    let kernel = case.kernel_id().find(&kernels).ok_or_else(|| {
+        let names: Vec<String> = kernels
+            .iter()
+            .filter(|k| k.op == case.op())
+            .map(|k| k.name.clone())
+            .collect();
+        format!(
+            "{} has no {} kernel `{}` (it has: {})",
+            backend.name(),
+            case.op(),
+            case.kernel,
+            names.join(", ")
+        )
+    })?;
     let info = kernel.variant(case.variant).ok_or_else(|| {
         format!(
             "{} {} is not built for {}",
@@ -315,66 +312,5 @@ fn flush_subnormals(t: &HostTensor) -> HostTensor {
     HostTensor {
         bytes: codec::encode(t.precision, &values),
         ..t.clone()
-    }
-}
-
-/// One call of a backend's `run`: which kernel, built for which variant, on which problem.
-pub(super) struct Launch<'a> {
-    /// Kernel name.
-    pub kernel: &'a str,
-    /// Storage precision and path.
-    pub variant: Variant,
-    /// The problem.
-    pub problem: &'a Problem,
-    /// Which case and launch this is, for backends that pass it on (process backends).
-    pub context: LaunchContext,
-}
-
-/// How a backend's `run` ended.
-pub(super) enum Ran {
-    /// It returned (the inputs and output come back with its result).
-    Done(Result<(), KernelError>, Vec<HostTensor>, OutputBuffer),
-    /// It panicked.
-    Panicked(String),
-    /// It did not return in time.
-    TimedOut,
-    /// It could not be started.
-    NotStarted(String),
-}
-
-/// Calls `backend.run` on a thread of its own and waits at most `timeout` for it.
-pub(super) fn run_with_deadline(
-    backend: &Arc<dyn Backend>,
-    launch: &Launch,
-    inputs: Vec<HostTensor>,
-    mut output: OutputBuffer,
-    timeout: Duration,
-) -> Ran {
-    let (tx, rx) = mpsc::channel();
-    let backend = backend.clone();
-    let (kernel, variant, problem, context) = (
-        launch.kernel.to_string(),
-        launch.variant,
-        launch.problem.clone(),
-        launch.context.clone(),
-    );
-    let spawned = std::thread::Builder::new()
-        .name("crosscheck-run".into())
-        .spawn(move || {
-            let result = {
-                let refs: Vec<&HostTensor> = inputs.iter().collect();
-                context.enter(|| {
-                    isolated(|| backend.run(&kernel, variant, &problem, &refs, &mut output))
-                })
-            };
-            let _ = tx.send((result, inputs, output));
-        });
-    if let Err(e) = spawned {
-        return Ran::NotStarted(format!("could not start a thread for the kernel: {e}"));
-    }
-    match rx.recv_timeout(timeout) {
-        Ok((Ok(result), inputs, output)) => Ran::Done(result, inputs, output),
-        Ok((Err(panic), ..)) => Ran::Panicked(panic),
-        Err(_) => Ran::TimedOut,
     }
 }

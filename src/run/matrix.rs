@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crosscheck_spec::{Backend, DeviceInfo, Op, Variant};
+use crosscheck_spec::{Backend, DeviceInfo, KernelId, Op, Variant};
 
 use crate::case::Case;
 use crate::judge::{ElementCheck, Verdict};
@@ -25,9 +25,14 @@ pub struct CellKey {
 }
 
 impl CellKey {
+    /// The kernel of the cell.
+    pub fn kernel_id(&self) -> KernelId {
+        KernelId::new(self.op, self.kernel.clone())
+    }
+
     /// `op/kernel`, the row label.
     pub fn row(&self) -> String {
-        format!("{}/{}", self.op, self.kernel)
+        self.kernel_id().to_string()
     }
 }
 

@@ -384,7 +384,7 @@ mod tests {
             cols: usize::MAX,
         };
         assert_eq!(problem_bytes(&Problem::Quantize(quant), f32), u128::MAX);
-        assert_eq!(launch_bytes(&Problem::Dequantize(quant), f32), u128::MAX);
+        assert_eq!(launch_bytes(&Problem::dequantize(quant), f32), u128::MAX);
         assert_eq!(with_safety(u128::MAX), u128::MAX);
         assert_eq!(with_safety(10), 15);
     }

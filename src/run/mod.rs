@@ -1,6 +1,7 @@
 //! Running cases: one case in isolation with guards, the default plan of cases, and the matrix.
 
 pub mod cell;
+pub mod deadline;
 pub mod expect;
 pub mod filter;
 pub mod invariance;

@@ -19,7 +19,7 @@ pub use swapped::SwappedB;
 use std::io::Write;
 use std::sync::Arc;
 
-use crosscheck_spec::{Backend, Variant};
+use crosscheck_spec::{Backend, KernelId, Variant};
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
@@ -38,10 +38,8 @@ pub fn contract_of(
     kernel: &str,
     variant: Variant,
 ) -> Option<crosscheck_spec::NumericContract> {
-    backend
-        .kernels()
-        .into_iter()
-        .find(|k| k.op == op && k.name == kernel)
+    KernelId::new(op, kernel)
+        .find(&backend.kernels())
         .and_then(|k| k.variant(variant).map(|v| v.contract))
 }
 
@@ -206,10 +204,7 @@ pub fn runnable_variants(
     op_kernel: (crosscheck_spec::Op, &str),
 ) -> Vec<Variant> {
     let kernels = backend.kernels();
-    let Some(kernel) = kernels
-        .iter()
-        .find(|k| k.op == op_kernel.0 && k.name == op_kernel.1)
-    else {
+    let Some(kernel) = KernelId::new(op_kernel.0, op_kernel.1).find(&kernels) else {
         return Vec::new();
     };
     kernel

@@ -10,9 +10,9 @@ mod matmul_tiled;
 mod quant;
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, Backend, DeviceInfo, HostTensor, KernelError, KernelInfo,
-    MatmulProblem, NumericContract, Op, OutputBuffer, Precision, Problem, QuantMatmulProblem,
-    QuantizeProblem, Softmax, Variant, VariantInfo,
+    Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
+    KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
+    QuantMatmulProblem, QuantizeProblem, Softmax, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
@@ -250,7 +250,9 @@ impl Backend for CpuBackend {
             )));
         }
         let family = match problem {
-            Problem::Quantize(q) | Problem::Dequantize(q) => Some(q.format.family()),
+            Problem::Quantize(q) | Problem::Dequantize(DequantizeProblem(q)) => {
+                Some(q.format.family())
+            }
             Problem::QuantMatmul(q) => Some(q.weights.family()),
             _ => None,
         };

@@ -127,7 +127,7 @@ impl Gpu {
                 cache: None,
             });
         match pollster::block_on(scope.pop()) {
-            Some(e) => Err(KernelError::Device(format!(
+            Some(e) => Err(KernelError::Compile(format!(
                 "{label} does not compile: {e}"
             ))),
             None => Ok(pipeline),

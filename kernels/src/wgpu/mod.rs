@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
-    Arithmetic, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelInfo,
-    NonFinite, NumericContract, Op, OutputBuffer, OutputRounding, Path, Precision, Problem,
-    Subnormals, Variant, VariantInfo,
+    Arithmetic, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelId,
+    KernelInfo, NonFinite, NumericContract, Op, OutputBuffer, OutputRounding, Path, Precision,
+    Problem, Subnormals, Variant, VariantInfo,
 };
 
 pub use crate::MissingApi;
@@ -51,8 +51,8 @@ pub fn ieee_adapters() -> Vec<String> {
 /// A text patch applied to a kernel's assembled WGSL module before compilation.
 pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// Compiled pipelines by (`op/name`, variant).
-type PipelineCache = Arc<Mutex<HashMap<(String, Variant), Arc<wgpu::ComputePipeline>>>>;
+/// Compiled pipelines by (kernel, variant).
+type PipelineCache = Arc<Mutex<HashMap<(KernelId, Variant), Arc<wgpu::ComputePipeline>>>>;
 
 /// Room left for the harness's guard region when checking binding sizes.
 const GUARD_ALLOWANCE: u64 = 4096;
@@ -62,7 +62,7 @@ const GUARD_ALLOWANCE: u64 = 4096;
 pub struct WgpuBackend {
     name: String,
     gpu: Arc<Gpu>,
-    patches: Vec<(String, Patch)>,
+    patches: Vec<(KernelId, Patch)>,
     pipelines: PipelineCache,
 }
 
@@ -81,36 +81,36 @@ impl WgpuBackend {
         &self.gpu.info
     }
 
-    /// A copy of this backend (same device) whose `kernel` module (named `op/name`, e.g.
-    /// `attention/flash`) is rewritten by `patch` before compilation: how tests and the mutation
+    /// A copy of this backend (same device) whose `kernel` module (e.g. `attention/flash`) is
+    /// rewritten by `patch` before compilation: how tests and the mutation
     /// catalogue run a deliberately broken shader.
     pub fn with_patch(
         &self,
-        kernel: &str,
+        kernel: KernelId,
         patch: impl Fn(&str) -> String + Send + Sync + 'static,
     ) -> WgpuBackend {
         let mut patched = self.clone();
-        patched.patches.push((kernel.to_string(), Arc::new(patch)));
+        patched.patches.push((kernel, Arc::new(patch)));
         patched.pipelines = Default::default();
         patched
     }
 
-    /// The complete WGSL module compiled for `kernel` (`op/name`) in `variant`, patches applied:
+    /// The complete WGSL module compiled for `kernel` in `variant`, patches applied:
     /// generated storage prelude followed by the kernel body.
-    pub fn module_source(&self, kernel: &str, variant: Variant) -> Option<String> {
-        let k = KERNELS.iter().find(|k| label(k) == kernel)?;
+    pub fn module_source(&self, kernel: &KernelId, variant: Variant) -> Option<String> {
+        let k = KERNELS.iter().find(|k| id(k) == *kernel)?;
         let mut source = k.module(variant);
-        for (_, patch) in self.patches.iter().filter(|(name, _)| *name == kernel) {
+        for (_, patch) in self.patches.iter().filter(|(id, _)| id == kernel) {
             source = patch(&source);
         }
         Some(source)
     }
 
-    /// Every (`op/name`, variant, module) this backend would compile, for shader validation tools.
-    pub fn modules() -> Vec<(String, Variant, String)> {
+    /// Every (kernel, variant, module) this backend would compile, for shader validation tools.
+    pub fn modules() -> Vec<(KernelId, Variant, String)> {
         KERNELS
             .iter()
-            .flat_map(|k| k.variants.iter().map(move |&v| (label(k), v, k.module(v))))
+            .flat_map(|k| k.variants.iter().map(move |&v| (id(k), v, k.module(v))))
             .collect()
     }
 
@@ -186,7 +186,7 @@ impl WgpuBackend {
         variant: Variant,
     ) -> Result<Arc<wgpu::ComputePipeline>, KernelError> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (label(kernel), variant);
+        let key = (id(kernel), variant);
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
@@ -274,9 +274,9 @@ impl WgpuBackend {
     }
 }
 
-/// `op/name` of a kernel.
-fn label(kernel: &WgslKernel) -> String {
-    format!("{}/{}", kernel.op, kernel.name)
+/// The id of a registered kernel.
+fn id(kernel: &WgslKernel) -> KernelId {
+    KernelId::fixed(kernel.op, kernel.name)
 }
 
 impl Backend for WgpuBackend {

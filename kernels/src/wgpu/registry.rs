@@ -1,8 +1,8 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, MatmulProblem, Op, Precision, Problem, QuantFamily,
-    QuantizeProblem, Softmax, Variant,
+    Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, Op, Precision, Problem,
+    QuantFamily, QuantizeProblem, Softmax, Variant,
 };
 
 use super::storage::{self, Binding};
@@ -127,7 +127,7 @@ impl Launch {
                     launch,
                     loops,
                 },
-                Problem::Dequantize(p),
+                Problem::Dequantize(DequantizeProblem(p)),
             ) => {
                 family_check(family, p.format.family())?;
                 Ok(plain(launch(p), loops(p)))

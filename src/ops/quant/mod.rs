@@ -10,7 +10,8 @@ pub mod id;
 pub mod launches;
 
 use crosscheck_spec::{
-    HostTensor, NumericContract, Op, Problem, QuantMatmulProblem, QuantizeProblem, Variant,
+    DequantizeProblem, HostTensor, NumericContract, Op, Problem, QuantMatmulProblem,
+    QuantizeProblem, Variant,
 };
 use proptest::prelude::*;
 
@@ -33,7 +34,7 @@ pub struct QuantMatmul;
 fn codec_problem(op: Op, problem: &Problem) -> &QuantizeProblem {
     match problem {
         Problem::Quantize(p) if op == Op::Quantize => p,
-        Problem::Dequantize(p) if op == Op::Dequantize => p,
+        Problem::Dequantize(DequantizeProblem(p)) if op == Op::Dequantize => p,
         other => wrong_problem(op, other),
     }
 }
@@ -50,7 +51,7 @@ fn qmatmul_problem(problem: &Problem) -> &QuantMatmulProblem {
 /// are named after their [`crosscheck_spec::QuantFamily`].
 fn takes(problem: &Problem, kernel: &str) -> bool {
     let family = match problem {
-        Problem::Quantize(q) | Problem::Dequantize(q) => q.format.family(),
+        Problem::Quantize(q) | Problem::Dequantize(DequantizeProblem(q)) => q.format.family(),
         Problem::QuantMatmul(q) => q.weights.family(),
         _ => return true,
     };
@@ -149,7 +150,7 @@ impl OpFamily for Dequantize {
     }
 
     fn parse_problem(&self, text: &str) -> Result<Problem, String> {
-        id::parse_quantize(text).map(Problem::Dequantize)
+        id::parse_quantize(text).map(Problem::dequantize)
     }
 
     fn problem_json(&self, problem: &Problem) -> serde_json::Value {
@@ -157,7 +158,7 @@ impl OpFamily for Dequantize {
     }
 
     fn parse_problem_json(&self, json: &str) -> Result<Problem, String> {
-        id::quantize_from_json(json).map(Problem::Dequantize)
+        id::quantize_from_json(json).map(Problem::dequantize)
     }
 
     fn fixed_cases(&self) -> &'static [(&'static str, Distribution)] {
@@ -170,7 +171,7 @@ impl OpFamily for Dequantize {
 
     fn problems(&self, kernel: &str) -> BoxedStrategy<Problem> {
         cases::quantize_problems(kernel)
-            .prop_map(Problem::Dequantize)
+            .prop_map(Problem::dequantize)
             .boxed()
     }
 
@@ -178,7 +179,7 @@ impl OpFamily for Dequantize {
         let p = codec_problem(Op::Dequantize, problem);
         cases::smaller_quantize(p)
             .into_iter()
-            .map(Problem::Dequantize)
+            .map(Problem::dequantize)
             .collect()
     }
 
