@@ -172,8 +172,14 @@ fn deepseek_ue8m0_matches_deepgemm_casts_with_ml_dtypes() {
         BlockFormat::Fp8E4M3BlockUe8m0,
     ] {
         let case = load(format.name());
-        let ours = formats::encode(format, case.rows, case.cols, &case.inputs, Options::default())
-            .unwrap();
+        let ours = formats::encode(
+            format,
+            case.rows,
+            case.cols,
+            &case.inputs,
+            Options::default(),
+        )
+        .unwrap();
         same_bytes(format.name(), &ours, &case.encoded);
     }
 }
@@ -183,8 +189,8 @@ fn ggml_mxfp4_matches_gguf_py_and_ggml_c() {
     let f = BlockFormat::GgmlMxfp4;
     for name in ["ggml-mxfp4", "ggml-mxfp4_c"] {
         let case = load(name);
-        let mut ours = formats::encode(f, case.rows, case.cols, &case.inputs, Options::default())
-            .unwrap();
+        let mut ours =
+            formats::encode(f, case.rows, case.cols, &case.inputs, Options::default()).unwrap();
         // ggml's C converts a negative float to uint8_t (undefined) for blocks with amax below
         // 2^-125; crosscheck defines e = 0 there (docs/formats.md). Compare the rest.
         let mut undefined = 0;
@@ -196,7 +202,10 @@ fn ggml_mxfp4_matches_gguf_py_and_ggml_c() {
                 undefined += 1;
             }
         }
-        assert!(undefined < case.inputs.len() / 32 / 4, "{name}: mostly undefined blocks");
+        assert!(
+            undefined < case.inputs.len() / 32 / 4,
+            "{name}: mostly undefined blocks"
+        );
         same_bytes(&format!("{name} encode"), &ours, &case.encoded);
         if !case.decoded.is_empty() {
             let back = formats::decode(f, case.rows, case.cols, &case.encoded).unwrap();
@@ -218,8 +227,8 @@ fn k_quants_decode_as_gguf_py() {
 fn k_quants_encode_as_ggml_c() {
     for f in [BlockFormat::Q4K, BlockFormat::Q5K, BlockFormat::Q6K] {
         let case = load(&format!("{f}_encode"));
-        let ours = formats::encode(f, case.rows, case.cols, &case.inputs, Options::default())
-            .unwrap();
+        let ours =
+            formats::encode(f, case.rows, case.cols, &case.inputs, Options::default()).unwrap();
         same_bytes(&format!("{f} encode"), &ours, &case.encoded);
     }
 }
