@@ -6,7 +6,7 @@
 //! FP6 as a little-endian bit stream (element i in bits 6i … 6i + 5 of the 24 element bytes);
 //! FP4 two to a byte, element 2i in the low nibble of byte i.
 
-use super::e8m0::{E8M0_NAN, ElementRange, ScaleRule, e8m0_exponent, scale_byte};
+use super::e8m0::{ElementRange, ScaleRule, e8m0_exponent, scale_byte};
 use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, ElementRounding, Minifloat, Overflow};
 
 /// Values per MX block.
@@ -183,6 +183,7 @@ pub fn unpack(bits: usize, bytes: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::e8m0::E8M0_NAN;
     use super::*;
 
     #[test]
@@ -215,6 +216,16 @@ mod tests {
             &[0.0; 32],
         );
         assert_eq!(zero, vec![0; 33]);
+        let ramp: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) / 16.0).collect();
+        let b = encode(MXFP8_E4M3, ScaleRule::Floor, ElementRounding::Even, &ramp);
+        let back = decode_exact(MXFP8_E4M3, &b);
+        for (x, y) in ramp.iter().zip(&back) {
+            assert!(
+                (*x as f64 - y).abs() <= 1.0 / 64.0,
+                "{x} → {y} (scale byte {})",
+                b[0]
+            );
+        }
     }
 
     #[test]
