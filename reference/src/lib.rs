@@ -6,6 +6,7 @@
 
 pub mod attention;
 pub mod codec;
+pub mod formats;
 pub mod matmul;
 #[cfg(test)]
 mod naive;

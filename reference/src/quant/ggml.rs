@@ -5,21 +5,38 @@ use crosscheck_spec::GGML_BLOCK;
 
 use super::{f16_bits, f16_value};
 
-/// Q8_0: per block of 32, d = amax / 127, id = 1/d (0 when d = 0), q = round(x·id) with ties
-/// away from zero (C `roundf`), computed with the unrounded f32 id; d stored as f16.
+/// Q8_0: per block of 32, amax folded as C's `MAX(amax, fabsf(v))` (a NaN resets it), d = amax
+/// / 127, id = 1/d (0 when d = 0, and 0 when 1/d overflows: ggml's C is undefined there, and d
+/// is stored as f16 zero anyway), q = round(x·id) with ties away from zero (C `roundf`),
+/// computed with the unrounded f32 id, clamped to ±127, and 0 for NaN (both undefined in C);
+/// d stored as f16.
 pub fn encode_q8_0(values: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() / GGML_BLOCK * 34);
     for block in values.chunks_exact(GGML_BLOCK) {
         let amax = block
             .iter()
-            .fold(0.0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+            .fold(0.0f32, |m, v| if m > v.abs() { m } else { v.abs() });
         let d = amax / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let id = inverse(d);
         out.extend_from_slice(&f16_bits(d).to_le_bytes());
-        // f32::round is round-half-away-from-zero, like C's roundf.
-        out.extend(block.iter().map(|x| (x * id).round() as i8 as u8));
+        out.extend(block.iter().map(|&x| q8_code(x * id) as u8));
     }
     out
+}
+
+/// 1/d, or 0 when d is 0 or 1/d overflows (d below about 2^-128).
+fn inverse(d: f32) -> f32 {
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    if id.is_infinite() { 0.0 } else { id }
+}
+
+/// C `roundf` (half away from zero) into Q8_0's range: ±127, NaN → 0.
+fn q8_code(v: f32) -> i8 {
+    if v.is_nan() {
+        0
+    } else {
+        v.round().clamp(-127.0, 127.0) as i8
+    }
 }
 
 /// Q8_0 values: d·q.
@@ -34,9 +51,10 @@ pub fn decode_q8_0(bytes: &[u8]) -> Vec<f64> {
 }
 
 /// Q4_0: per block of 32, m = the element of largest magnitude with its sign (the first on
-/// ties), d = m / −8, id = 1/d (0 when d = 0), q = min(15, trunc(x·id + 8.5)) with the
-/// truncation through a signed 8-bit integer; byte j holds element j (low nibble) and element
-/// j + 16 (high nibble); d stored as f16.
+/// ties), d = m / −8, id = 1/d (0 when d = 0 or 1/d overflows), q = min(15, trunc(x·id + 8.5))
+/// with the truncation through a signed 8-bit integer, clamped to 0 … 15, and 8 (zero) when
+/// x·id is NaN; byte j holds element j (low nibble) and element j + 16 (high nibble); d stored
+/// as f16.
 pub fn encode_q4_0(values: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() / GGML_BLOCK * 18);
     for block in values.chunks_exact(GGML_BLOCK) {
@@ -48,11 +66,15 @@ pub fn encode_q4_0(values: &[f32]) -> Vec<u8> {
             }
         }
         let d = max / -8.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let id = inverse(d);
         out.extend_from_slice(&f16_bits(d).to_le_bytes());
         let code = |x: f32| {
             let scaled = x * id; // rounded to f32 before the offset is added, as in the reference
-            ((scaled + 8.5) as i8).min(15) as u8
+            if scaled.is_nan() {
+                8
+            } else {
+                ((scaled + 8.5) as i8).clamp(0, 15) as u8
+            }
         };
         let (low, high) = block.split_at(GGML_BLOCK / 2);
         out.extend(
@@ -105,6 +127,47 @@ mod tests {
     fn q8_0_all_zero_block_has_zero_scale_and_codes() {
         let b = encode_q8_0(&block(|_| 0.0));
         assert!(b.iter().all(|&x| x == 0));
+    }
+
+    /// Blocks whose scale underflows (1/d overflows in f32) and blocks holding NaN or ∞ must
+    /// still give codes inside the format. Before this was defined, a tiny negative value gave
+    /// the Q8_0 code −128 and a Q4_0 code of 0x80 that carried into the neighbouring nibble.
+    #[test]
+    fn tiny_and_special_blocks_give_codes_inside_the_format() {
+        let tiny = block(|i| if i % 3 == 0 { -1e-40 } else { 1e-41 * i as f32 });
+        let q8 = encode_q8_0(&tiny);
+        assert_eq!(&q8[..2], &[0, 0], "d is f16 zero");
+        assert!(q8[2..].iter().all(|&q| q == 0), "Q8_0 codes {:?}", &q8[2..]);
+        let q4 = encode_q4_0(&tiny);
+        assert!(
+            q4[2..].iter().all(|&b| b == 0x88),
+            "Q4_0 bytes {:x?}",
+            &q4[2..]
+        );
+        let mut special = block(|i| i as f32 - 16.0);
+        special[3] = f32::NAN;
+        special[20] = f32::INFINITY;
+        let q8 = encode_q8_0(&special);
+        assert!(
+            q8[2..].iter().all(|&q| q as i8 != -128),
+            "Q8_0 codes {:?}",
+            &q8[2..]
+        );
+        assert_eq!(q8[2 + 3], 0);
+        // C's MAX lets the NaN reset amax: amax is the largest |x| after it (∞ here): d = ∞.
+        assert_eq!(u16::from_le_bytes([q8[0], q8[1]]), 0x7c00);
+        let q4 = encode_q4_0(&special);
+        assert!(
+            q4[2..].iter().all(|&b| b == 0x88),
+            "Q4_0 bytes {:x?}",
+            &q4[2..]
+        );
+        // A NaN after the largest value resets amax to what follows it: codes clamp to ±127.
+        let mut reset = block(|_| 1.0);
+        reset[0] = 1000.0;
+        reset[1] = f32::NAN;
+        let q8 = encode_q8_0(&reset);
+        assert_eq!((q8[2] as i8, q8[3], q8[4] as i8), (127, 0, 127));
     }
 
     #[test]

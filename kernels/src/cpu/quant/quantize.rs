@@ -5,21 +5,34 @@ use rayon::prelude::*;
 
 use super::e4m3;
 
+/// 1/d, or 0 when d is 0 or 1/d overflows (the reference's definition for blocks whose scale
+/// underflows).
+fn ggml_inverse(d: f32) -> f32 {
+    let id = if d == 0.0 { 0.0 } else { 1.0 / d };
+    if id.is_infinite() { 0.0 } else { id }
+}
+
 /// Q8_0 bytes of the problem's rows.
 pub fn q8_0(_: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
     let values = x.to_f32();
     let blocks: Vec<Vec<u8>> = values
         .par_chunks(GGML_BLOCK)
         .map(|block| {
-            let amax = block.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+            // C's MAX(amax, |v|): a NaN resets the running maximum.
+            let amax = block
+                .iter()
+                .fold(0.0f32, |m, v| if m > v.abs() { m } else { v.abs() });
             let d = amax / 127.0;
-            let id = if d == 0.0 { 0.0 } else { 1.0 / d };
+            let id = ggml_inverse(d);
             let mut out = half::f16::from_f32(d).to_le_bytes().to_vec();
-            // Round half away from zero.
+            // Round half away from zero, into ±127; NaN → 0.
             out.extend(block.iter().map(|v| {
                 let s = v * id;
+                if s.is_nan() {
+                    return 0;
+                }
                 let r = s.abs().trunc() + if s.abs().fract() >= 0.5 { 1.0 } else { 0.0 };
-                (r.copysign(s) as i32) as i8 as u8
+                (r.min(127.0).copysign(s) as i32) as i8 as u8
             }));
             out
         })
@@ -38,9 +51,12 @@ pub fn q4_0(_: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
                 .copied()
                 .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
             let d = signed_max / -8.0;
-            let id = if d == 0.0 { 0.0 } else { 1.0 / d };
+            let id = ggml_inverse(d);
             let nibble = |v: f32| {
                 let shifted = v * id + 8.5;
+                if shifted.is_nan() {
+                    return 8;
+                }
                 (shifted.trunc() as i32).clamp(0, 15) as u8
             };
             let mut out = half::f16::from_f32(d).to_le_bytes().to_vec();
@@ -98,4 +114,41 @@ pub fn fp8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
         if s == 0.0 { 0 } else { e4m3::from_f32(v / s) }
     }));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crosscheck_spec::{Layout, Precision};
+
+    use super::*;
+
+    fn tensor(values: &[f32]) -> (QuantizeProblem, HostTensor) {
+        let format = QuantFormat::Q8_0;
+        let p = QuantizeProblem {
+            format,
+            rows: 1,
+            cols: values.len(),
+        };
+        let t = HostTensor {
+            shape: vec![1, values.len()],
+            layout: Layout::RowMajor,
+            precision: Precision::F32,
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        (p, t)
+    }
+
+    /// A block of f32 subnormals (1/d overflows) is coded as a zero block, as the reference
+    /// codecs define it: Q8_0 codes 0, Q4_0 codes 8, never −128 or a nibble carry.
+    #[test]
+    fn tiny_blocks_are_zero_blocks() {
+        let x: Vec<f32> = (0..32)
+            .map(|i| if i % 3 == 0 { -1e-40 } else { 1e-41 * i as f32 })
+            .collect();
+        let (p, t) = tensor(&x);
+        assert!(q8_0(&p, &t).iter().all(|&b| b == 0));
+        let q4 = q4_0(&p, &t);
+        assert_eq!(&q4[..2], &[0, 0x80]); // d = −0 in f16
+        assert!(q4[2..].iter().all(|&b| b == 0x88), "{q4:x?}");
+    }
 }
