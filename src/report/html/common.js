@@ -107,15 +107,6 @@ function renderFilters(dims, into, extra) {
   h += (extra || "") + '<output id="shown" aria-live="polite"></output></form>';
   into.insertAdjacentHTML("beforeend", h);
   const form = into.lastElementChild;
-  const m = /(?:^#|&)filter=([^&]*)/.exec(location.hash);
-  if (m) {
-    for (const part of decodeURIComponent(m[1]).split(",")) {
-      const [dim, value] = part.split(":");
-      const el = form.querySelector(`[data-dim="${dim}"]`);
-      if (el && el.type === "checkbox") el.checked = value === el.value;
-      else if (el) el.value = value;
-    }
-  }
   const read = () => {
     for (const el of form.querySelectorAll("[data-dim]")) {
       FILTER[el.dataset.dim] = el.type === "checkbox" ? (el.checked ? el.value : "") : el.value;
@@ -125,8 +116,21 @@ function renderFilters(dims, into, extra) {
     read();
     applyFilters();
   });
-  read();
+  // `#filter=dim:value,...`: set the selects, applied once the page has rendered.
+  PRESET = () => {
+    const m = /(?:^#|&)filter=([^&]*)/.exec(location.hash);
+    if (!m) return false;
+    for (const part of decodeURIComponent(m[1]).split(",")) {
+      const [dim, value] = part.split(":");
+      const el = form.querySelector(`[data-dim="${dim}"]`);
+      if (el && el.type === "checkbox") el.checked = value === el.value;
+      else if (el) el.value = value;
+    }
+    read();
+    return true;
+  };
 }
+let PRESET = () => false;
 function matches(keys) {
   for (const dim in FILTER) {
     if (FILTER[dim] && dim in keys && keys[dim] !== FILTER[dim]) return false;
@@ -136,6 +140,7 @@ function matches(keys) {
 // Hides rows (the hidden attribute) and columns (one generated style rule); times itself,
 // layout included, into body[data-filter-ms].
 function applyFilters() {
+  void document.body.offsetHeight; // earlier changes are not the filter's to pay for
   const t = performance.now();
   const hidden = [];
   let shown = 0, rowsShown = 0;
@@ -305,18 +310,20 @@ document.addEventListener("keydown", (ev) => {
     next.focus();
   }
 });
-// After the page's script: filters applied, a #cell= detail opened, timings recorded.
+// After the page's script: the page laid out and timed (body[data-loaded-ms] from navigation
+// start, body[data-render-ms] in this script), then a #filter= applied (body[data-filter-ms])
+// and a #cell= detail opened.
 function finish() {
   applyFilters();
+  const now = performance.now();
+  document.body.dataset.renderMs = (now - STARTED).toFixed(1);
+  document.body.dataset.loadedMs = now.toFixed(1);
+  if (PRESET()) applyFilters();
   const m = /(?:^#|&)cell=([^&]*)/.exec(location.hash);
   if (m) {
     const key = decodeURIComponent(m[1]);
     const i = CELLS.findIndex((x) => x.key === key);
     if (i >= 0) openDetail(i);
   }
-  void document.body.offsetHeight;
-  const now = performance.now();
-  document.body.dataset.renderMs = (now - STARTED).toFixed(1);
-  document.body.dataset.loadedMs = now.toFixed(1);
   document.body.dataset.ready = "1";
 }

@@ -41,19 +41,30 @@
   renderGrids([{ corner: "op/kernel variant", columns, rows }], content);
   content.insertAdjacentHTML("beforeend", LEGEND);
 
-  // Each disagreement: every column's verdict with its failing (or finding) case ids.
+  // Each disagreement: the columns of every verdict but the most common one, each with its
+  // failing (or finding) case ids; the most common verdict's columns are counted.
   if (disagree.length) {
     let d = '<section><h2>Disagreements</h2><ul class="cells">';
     m.rows.forEach((row, ri) => {
       if (!row.disagree) return;
+      const byVerdict = {};
+      row.cells.forEach((c, ci) => c && (byVerdict[c.verdict] ||= []).push(ci));
+      const common = Object.keys(byVerdict).sort((a, b) => byVerdict[b].length - byVerdict[a].length)[0];
       d += `<li class="disagree">≠ ${esc(rows[ri].label)}<ul>`;
-      row.cells.forEach((c, ci) => {
-        if (!c) return;
-        const i = rows[ri].cells[ci];
-        const ids = (c.failures.length ? c.failures : c.findings).map((n) => `<li><code class="case">${esc(n.case)}</code></li>`).join("");
-        d += `<li><a href="#cell=${encodeURIComponent(CELLS[i].key)}" data-i="${i}">${esc(m.columns[ci])}</a>: ` +
-          `<span class="badge ${cellClass(c)}">${esc(cellText(c))}</span>${ids ? `<ul class="ids">${ids}</ul>` : ""}</li>`;
-      });
+      for (const [verdict, cols] of Object.entries(byVerdict)) {
+        if (verdict === common && cols.length > 3) {
+          d += `<li>${LABELS[verdict]} on ${cols.length} columns</li>`;
+          continue;
+        }
+        for (const ci of cols) {
+          const c = row.cells[ci], i = rows[ri].cells[ci];
+          const notes = c.failures.length ? c.failures : c.findings;
+          let ids = notes.slice(0, 3).map((n) => `<li><code class="case">${esc(n.case)}</code></li>`).join("");
+          if (notes.length > 3) ids += `<li>and ${notes.length - 3} more in the cell's detail</li>`;
+          d += `<li><a href="#cell=${encodeURIComponent(CELLS[i].key)}" data-i="${i}">${esc(m.columns[ci])}</a>: ` +
+            `<span class="badge ${cellClass(c)}">${esc(cellText(c))}</span>${ids ? `<ul class="ids">${ids}</ul>` : ""}</li>`;
+        }
+      }
       d += "</ul></li>";
     });
     content.insertAdjacentHTML("beforeend", d + "</ul></section>");
