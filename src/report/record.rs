@@ -249,8 +249,9 @@ impl RatioHistogram {
     }
 }
 
-/// The element with the largest err/bound ratio in a cell.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The element with the largest err/bound ratio in a cell (equal to another when every field is,
+/// NaN values counting as equal, so a record equals itself read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorstElement {
     /// The case it is in.
     pub case: String,
@@ -275,6 +276,21 @@ pub struct WorstElement {
     pub ratio: f64,
     /// The element was never written.
     pub unwritten: bool,
+}
+
+impl PartialEq for WorstElement {
+    fn eq(&self, other: &WorstElement) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        self.case == other.case
+            && self.element == other.element
+            && self.index == other.index
+            && same(self.value, other.value)
+            && same(self.oracle, other.oracle)
+            && same(self.lo, other.lo)
+            && same(self.hi, other.hi)
+            && same(self.ratio, other.ratio)
+            && self.unwritten == other.unwritten
+    }
 }
 
 /// Summary statistics of a cell.
