@@ -715,5 +715,19 @@ fn main() {
         })
         .collect();
     tests.push((Trial::test("cli_writes_pages", cli_writes_pages), None));
-    run_reporting_ignored(&args, tests, "ignored, and why:").exit();
+    let conclusion = run_reporting_ignored(&args, tests, "ignored, and why:");
+    if !conclusion.has_failed() {
+        // The pages, DOMs and browser profiles stay behind only when something failed.
+        let prefix = format!("crosscheck-html-{}-", std::process::id());
+        for entry in std::fs::read_dir(std::env::temp_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    conclusion.exit();
 }
