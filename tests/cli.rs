@@ -258,7 +258,7 @@ fn one_command_writes_junit_and_json_and_merge_combines_two_machines() {
     let o = crosscheck(&["merge", &path("box-a.xml")], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("not JSON"), "{}", text(&o));
-    let o = crosscheck(&["run", "--out", &path("report.html")], &[]);
+    let o = crosscheck(&["run", "--out", &path("report.pdf")], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("cannot tell the format"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);

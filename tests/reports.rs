@@ -67,8 +67,20 @@ fn the_json_record_is_complete_and_round_trips() {
         worst.ratio > 1.0 && worst.element.starts_with("C["),
         "{worst:?}"
     );
+    // What the HTML page's detail needs: the repro command and worst elements of each failing
+    // case, and the err/bound histogram over every judged case.
+    assert!(
+        broken.failures[0]
+            .repro
+            .as_ref()
+            .unwrap()
+            .contains(&broken.failures[0].case)
+    );
+    assert!(broken.failures[0].worst[0].element.starts_with("C["));
     let good = r.cells.iter().find(|c| c.backend == "cpu").unwrap();
     assert!(good.worst_ratio <= 1.0 && good.cases > 0 && good.wall_s > 0.0);
+    assert_eq!(good.histogram.counts.iter().sum::<usize>(), good.cases);
+    assert_eq!(broken.histogram.counts.iter().sum::<usize>(), broken.cases);
     let text = serde_json::to_string_pretty(&r).unwrap();
     assert_eq!(RunRecord::from_json(&text).unwrap(), r);
 }

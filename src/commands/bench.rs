@@ -1,6 +1,7 @@
 //! `crosscheck bench`: times every selected kernel on every backend (plus the `gemm` and
 //! `matrixmultiply` crates on the CPU for comparison), prints the table, and writes the JSON
-//! record and the SVG plots into one directory.
+//! record and the SVG plots into one directory, and on request the record or an HTML page with
+//! the plots inline (`--out bench.html`) elsewhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,12 +11,14 @@ use crosscheck::bench::{
     self, BENCH_SCHEMA, BackendPeak, BenchPlan, BenchProgress, BenchReport, accuracy, plot, probe,
 };
 use crosscheck::registry;
+use crosscheck::report::render_bench_html;
 use crosscheck::run::{CellKey, Plan, memory};
 use crosscheck::verify::large::problem as square_matmul;
 use crosscheck_gemm_backend::GemmBackend;
 use crosscheck_spec::{Backend, Precision, Problem, Variant};
 use indicatif::ProgressBar;
 
+use crate::commands::output::{Destination, Format, OutputArgs, emit};
 use crate::commands::{CellArgs, MemoryArgs, ProcessArgs, progress_bar};
 use crate::say;
 
@@ -45,6 +48,8 @@ pub struct BenchArgs {
     /// Skip the err/bound distribution (which runs the default plan's matmul and attention cases).
     #[arg(long)]
     pub no_accuracy: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 struct Bar(ProgressBar);
@@ -72,6 +77,13 @@ pub fn bench_command(args: BenchArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
+    let outputs = match bench_outputs(&args.output) {
+        Ok(outputs) => outputs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
         eprintln!("error: cannot create {}: {e}", args.out_dir.display());
         return ExitCode::FAILURE;
@@ -167,7 +179,10 @@ pub fn bench_command(args: BenchArgs) -> ExitCode {
         accuracy,
         verification,
     };
-    say!("{}", crate::commands::bench_table::render(&report));
+    let table = crate::commands::bench_table::render(&report);
+    if outputs.contains(&(Format::Table, Destination::Stdout)) {
+        say!("{table}");
+    }
     let json = args.out_dir.join("bench.json");
     let mut written = vec![json.display().to_string()];
     let result = std::fs::write(
@@ -186,6 +201,24 @@ pub fn bench_command(args: BenchArgs) -> ExitCode {
         written.push(file.display().to_string());
         Ok(())
     });
+    let result = result.and_then(|()| {
+        for (format, destination) in &outputs {
+            let text = match format {
+                Format::Table if *destination == Destination::Stdout => continue,
+                Format::Table => table.clone(),
+                Format::Json => serde_json::to_string_pretty(&report).expect("serialises"),
+                Format::Html => render_bench_html(&report, &read_plots(&written)?),
+                Format::Markdown | Format::Junit => unreachable!("refused by bench_outputs"),
+            };
+            // emit's error already says "cannot write".
+            emit(&text, destination)
+                .map_err(|e| e.trim_start_matches("cannot write ").to_string())?;
+            if let Destination::File(path) = destination {
+                written.push(path.display().to_string());
+            }
+        }
+        Ok(())
+    });
     match result {
         Ok(()) => {
             say!("wrote {}", written.join(", "));
@@ -196,6 +229,35 @@ pub fn bench_command(args: BenchArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The reports asked for with --format/--out: table, json or html.
+fn bench_outputs(output: &OutputArgs) -> Result<Vec<(Format, Destination)>, String> {
+    let outputs = output.plan()?;
+    match outputs
+        .iter()
+        .find(|(f, _)| matches!(f, Format::Markdown | Format::Junit))
+    {
+        Some((f, _)) => Err(format!(
+            "bench writes table, json or html, not {f:?} (name the file .txt, .json or .html)"
+        )),
+        None => Ok(outputs),
+    }
+}
+
+/// The SVG plots among the files written, as (file name, SVG text) for the HTML page.
+fn read_plots(written: &[String]) -> Result<Vec<(String, String)>, String> {
+    written
+        .iter()
+        .filter(|f| f.ends_with(".svg"))
+        .map(|f| {
+            let svg = std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"))?;
+            let name = std::path::Path::new(f)
+                .file_name()
+                .map_or(f.clone(), |n| n.to_string_lossy().into_owned());
+            Ok((name, svg))
+        })
+        .collect()
 }
 
 /// Refuses, before anything runs, matmul sizes and a `--verify-size` whose launches would need

@@ -1,11 +1,11 @@
 //! `crosscheck merge a.json b.json ...`: run records from several machines or shards as one
-//! portability matrix, printed or written as text, Markdown or JSON.
+//! portability matrix, printed or written as text, Markdown, JSON or an HTML page.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crosscheck::report::merge;
 use crosscheck::report::merge::{render_merged_markdown, render_merged_text};
+use crosscheck::report::{merge, render_merged_html};
 
 use crate::commands::output::{Format, OutputArgs, emit};
 
@@ -40,9 +40,10 @@ pub fn merge_command(args: MergeArgs) -> ExitCode {
             Format::Table => render_merged_text(&matrix),
             Format::Markdown => render_merged_markdown(&matrix),
             Format::Json => serde_json::to_string_pretty(&matrix).expect("matrix serialises"),
+            Format::Html => render_merged_html(&matrix),
             Format::Junit => {
                 return usage(
-                    "merge writes table, markdown or json; JUnit comes from each `crosscheck run`",
+                    "merge writes table, markdown, json or html; JUnit comes from each `crosscheck run`",
                 );
             }
         };

@@ -14,6 +14,8 @@ pub enum Format {
     Markdown,
     /// JUnit XML: one test per cell.
     Junit,
+    /// One self-contained HTML page (inline CSS, JavaScript and SVG; no network).
+    Html,
 }
 
 impl Format {
@@ -24,6 +26,7 @@ impl Format {
             "md" | "markdown" => Some(Format::Markdown),
             "xml" | "junit" => Some(Format::Junit),
             "txt" => Some(Format::Table),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -37,7 +40,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum)]
     pub format: Vec<Format>,
     /// Write a report to this file; repeatable (e.g. --out run.json --out run.xml). The format
-    /// is the --format at the same position, or follows the extension (.json, .xml, .md, .txt).
+    /// is the --format at the same position, or follows the extension (.json, .xml, .md, .html,
+    /// .txt).
     #[arg(long)]
     pub out: Vec<PathBuf>,
 }
@@ -77,7 +81,7 @@ impl OutputArgs {
                     let format = Format::from_extension(path).ok_or_else(|| {
                         format!(
                             "cannot tell the format of {} from its extension: name it .json, .xml, \
-                             .md or .txt, or give --format for each --out",
+                             .md, .html or .txt, or give --format for each --out",
                             path.display()
                         )
                     })?;

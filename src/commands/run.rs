@@ -1,10 +1,12 @@
 //! `crosscheck run` (the default): the conformance matrix, with a progress bar, written as a
-//! table, JSON record, JUnit XML or Markdown; `--list` shows the cells without running them.
+//! table, JSON record, JUnit XML, Markdown or an HTML page; `--list` shows the cells without running them.
 
 use std::process::ExitCode;
 
 use crosscheck::report::record::{RunContext, Selection};
-use crosscheck::report::{RunRecord, render_junit, render_markdown, render_matrix};
+use crosscheck::report::{
+    RunRecord, render_junit, render_markdown, render_matrix, render_run_html,
+};
 use crosscheck::run::matrix::cell_slots;
 use crosscheck::run::{CellKey, shrink};
 use crosscheck::{Plan, registry, run_matrix};
@@ -132,6 +134,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             Format::Json => serde_json::to_string_pretty(&record).expect("record serialises"),
             Format::Markdown => render_markdown(&record),
             Format::Junit => render_junit(&record),
+            Format::Html => render_run_html(&record),
         };
         if let Err(e) = emit(&text, destination) {
             eprintln!("error: {e}");

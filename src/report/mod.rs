@@ -1,7 +1,9 @@
-//! Reports: the matrix table, the description of a single case, and the machine-readable forms
-//! of a run (the versioned JSON record, JUnit XML, Markdown) that CI and `crosscheck merge` use.
+//! Reports: the matrix table, the description of a single case, and the other forms of a run
+//! (the versioned JSON record that CI and `crosscheck merge` use, JUnit XML, Markdown, and a
+//! self-contained HTML page).
 
 pub mod case;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
@@ -9,6 +11,7 @@ pub mod record;
 pub mod table;
 
 pub use case::{describe_case, element_label};
+pub use html::{render_bench_html, render_merged_html, render_run_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use merge::{MergedMatrix, merge};

@@ -155,8 +155,16 @@ pub struct CellRecord {
     pub worst: Option<WorstElement>,
     /// Summary statistics (reported, never judged).
     pub stats: CellStats,
-    /// Failing cases: id (give it to `crosscheck repro`) and what failed.
+    /// How the judged cases' worst err/bound ratios are distributed (empty in records written
+    /// before it was added).
+    #[serde(default)]
+    pub histogram: RatioHistogram,
+    /// Failing cases: id (give it to `crosscheck repro`), what failed, the repro command and
+    /// the case's worst elements.
     pub failures: Vec<CaseNote>,
+    /// Smaller failing cases that failures shrank to (`from` names the original).
+    #[serde(default)]
+    pub shrunk: Vec<CaseNote>,
     /// Cases with portability findings.
     pub findings: Vec<CaseNote>,
     /// Cases whose launches differ where the kernel does not promise otherwise (`†`).
@@ -194,10 +202,56 @@ pub struct CaseNote {
     pub case: String,
     /// What happened.
     pub text: String,
+    /// The command that replays the case (failures, findings and shrunk cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repro: Option<String>,
+    /// The case's worst elements, worst first (failures and shrunk cases; at most
+    /// [`WORST_PER_CASE`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worst: Vec<WorstElement>,
+    /// For a shrunk case: the failing case it was shrunk from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
-/// The element with the largest err/bound ratio in a cell.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Worst elements kept per failing case in the record.
+pub const WORST_PER_CASE: usize = 5;
+
+/// Upper edges of the err/bound histogram's bins: a case falls in the first bin whose edge is at
+/// least its worst ratio; ratios above the last edge (and NaN) fall in one more bin.
+pub const HISTOGRAM_EDGES: [f64; 9] = [0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 10.0];
+
+/// How many judged cases of a cell had their worst err/bound ratio in each bin.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RatioHistogram {
+    /// Upper edge of each bin ([`HISTOGRAM_EDGES`]); the last count is for ratios above the
+    /// last edge.
+    pub upper: Vec<f64>,
+    /// Cases per bin: one more than `upper`.
+    pub counts: Vec<usize>,
+}
+
+impl RatioHistogram {
+    /// The histogram of `ratios` over [`HISTOGRAM_EDGES`].
+    pub fn of(ratios: &[f64]) -> RatioHistogram {
+        let mut counts = vec![0; HISTOGRAM_EDGES.len() + 1];
+        for &r in ratios {
+            let bin = HISTOGRAM_EDGES
+                .iter()
+                .position(|&edge| r <= edge)
+                .unwrap_or(HISTOGRAM_EDGES.len());
+            counts[bin] += 1;
+        }
+        RatioHistogram {
+            upper: HISTOGRAM_EDGES.to_vec(),
+            counts,
+        }
+    }
+}
+
+/// The element with the largest err/bound ratio in a cell (equal to another when every field is,
+/// NaN values counting as equal, so a record equals itself read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorstElement {
     /// The case it is in.
     pub case: String,
@@ -222,6 +276,21 @@ pub struct WorstElement {
     pub ratio: f64,
     /// The element was never written.
     pub unwritten: bool,
+}
+
+impl PartialEq for WorstElement {
+    fn eq(&self, other: &WorstElement) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        self.case == other.case
+            && self.element == other.element
+            && self.index == other.index
+            && same(self.value, other.value)
+            && same(self.oracle, other.oracle)
+            && same(self.lo, other.lo)
+            && same(self.hi, other.hi)
+            && same(self.ratio, other.ratio)
+            && self.unwritten == other.unwritten
+    }
 }
 
 /// Summary statistics of a cell.
@@ -392,6 +461,9 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
             .map(|(case, text)| CaseNote {
                 case: case.id(),
                 text: text.clone(),
+                repro: None,
+                worst: Vec::new(),
+                from: None,
             })
             .collect()
     };
@@ -404,22 +476,17 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
         cases: status.cases(),
         worst_ratio: 0.0,
         exact_only: false,
-        worst: measures.worst.as_ref().map(|(case, e)| WorstElement {
-            case: case.id(),
-            element: element_label(&case.problem, e.index),
-            index: e.index,
-            value: e.value,
-            oracle: e.oracle,
-            lo: e.lo,
-            hi: e.hi,
-            ratio: e.ratio,
-            unwritten: e.unwritten,
-        }),
+        worst: measures
+            .worst
+            .as_ref()
+            .map(|(case, e)| worst_element(case, e)),
         stats: CellStats {
             max_nmse: measures.max_nmse,
             max_ulp: measures.max_ulp,
         },
+        histogram: RatioHistogram::of(&measures.case_ratios),
         failures: Vec::new(),
+        shrunk: Vec::new(),
         findings: Vec::new(),
         launch_notes: Vec::new(),
         skipped: Vec::new(),
@@ -445,6 +512,7 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
             failures,
             skipped,
             notes: launch,
+            shrunk,
             ..
         } => {
             record.verdict = CellVerdict::Fail;
@@ -454,9 +522,13 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
                 .map_or(f64::INFINITY, |(_, e)| e.ratio);
             record.failures = failures
                 .iter()
-                .map(|(case, verdict)| CaseNote {
-                    case: case.id(),
-                    text: summary(case, verdict),
+                .map(|(case, verdict)| failing_note(case, verdict))
+                .collect();
+            record.shrunk = shrunk
+                .iter()
+                .map(|s| CaseNote {
+                    from: Some(s.original.id()),
+                    ..failing_note(&s.case, &s.verdict)
                 })
                 .collect();
             record.skipped = notes(skipped);
@@ -470,13 +542,50 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
         } => {
             record.verdict = CellVerdict::Finding;
             record.worst_ratio = measures.worst.as_ref().map_or(0.0, |(_, e)| e.ratio);
-            record.findings = notes(findings);
+            record.findings = notes(findings)
+                .into_iter()
+                .map(|note| CaseNote {
+                    repro: Some(crate::backends::repro_command(&note.case)),
+                    ..note
+                })
+                .collect();
             record.skipped = notes(skipped);
             record.launch_notes = notes(launch);
         }
         CellStatus::NotApplicable(reason) => record.reason = Some(reason.clone()),
     }
     record
+}
+
+/// A failing case as the record lists it: its summary, repro command and worst elements.
+fn failing_note(case: &crate::case::Case, verdict: &crate::judge::Verdict) -> CaseNote {
+    CaseNote {
+        case: case.id(),
+        text: summary(case, verdict),
+        repro: Some(crate::backends::repro_command(&case.id())),
+        worst: verdict
+            .top
+            .iter()
+            .take(WORST_PER_CASE)
+            .map(|e| worst_element(case, e))
+            .collect(),
+        from: None,
+    }
+}
+
+/// An element check as the record writes it.
+fn worst_element(case: &crate::case::Case, e: &crate::judge::ElementCheck) -> WorstElement {
+    WorstElement {
+        case: case.id(),
+        element: element_label(&case.problem, e.index),
+        index: e.index,
+        value: e.value,
+        oracle: e.oracle,
+        lo: e.lo,
+        hi: e.hi,
+        ratio: e.ratio,
+        unwritten: e.unwritten,
+    }
 }
 
 /// f64 fields as JSON numbers, with NaN and ±∞ (which JSON lacks) as the strings "NaN", "inf",

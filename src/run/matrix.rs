@@ -113,6 +113,9 @@ pub struct CellMeasures {
     pub max_nmse: f64,
     /// Largest error in units in the last place over the cases (reported, never judged).
     pub max_ulp: f64,
+    /// The worst err/bound ratio of every judged case, in the order judged (the run record's
+    /// histogram).
+    pub case_ratios: Vec<f64>,
 }
 
 /// A backend as the report shows it.
@@ -322,6 +325,7 @@ fn judge_cases(
                     measures.worst = Some((case.clone(), *worst));
                 }
                 worst_ratio = worst_ratio.max(verdict.worst_ratio);
+                measures.case_ratios.push(verdict.worst_ratio);
                 exact_only &= verdict.tier == crate::judge::Tier::Exact;
                 findings.extend(verdict.findings.iter().map(|f| (case.clone(), f.clone())));
                 notes.extend(verdict.notes.iter().map(|n| (case.clone(), n.clone())));
