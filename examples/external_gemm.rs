@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crosscheck::report::render_matrix;
+use crosscheck::report::{RunRecord, render_matrix};
 use crosscheck::run::shrink::shrink_budget;
 use crosscheck::run::{Plan, run_matrix};
 use crosscheck_gemm_backend::GemmBackend;
@@ -14,9 +14,10 @@ use crosscheck_spec::{Backend, Op};
 fn main() {
     let backends: Vec<Arc<dyn Backend>> = vec![Arc::new(CpuBackend), Arc::new(GemmBackend)];
     let matmul_only = |key: &crosscheck::run::CellKey| key.op == Op::Matmul;
-    let mut report = run_matrix(&backends, &Plan::default(), &matmul_only, &());
+    let plan = Plan::default();
+    let mut report = run_matrix(&backends, &plan, &matmul_only, &());
     // Failing cells list their smallest cases shrunk further, as `crosscheck run` shows them.
     crosscheck::run::shrink::shrink_failures(&mut report, &backends, shrink_budget());
-    print!("{}", render_matrix(&report, &[]));
+    print!("{}", render_matrix(&RunRecord::of_report(&report, &plan)));
     std::process::exit(i32::from(report.any_failed()));
 }

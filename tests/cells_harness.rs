@@ -238,7 +238,8 @@ fn shrinking_a_matrix_report_shows_the_shrunk_case_under_the_failure_it_came_fro
         panic!("the swapped B passed: {:?}", report.cells);
     };
     assert!(!shrunk.is_empty());
-    let table = crosscheck::report::render_matrix(&report, &[]);
+    let record = crosscheck::report::RunRecord::of_report(&report, &Plan::default());
+    let table = crosscheck::report::render_matrix(&record);
     let first = &shrunk[0];
     assert!(
         table.contains(&format!(

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crosscheck::report::record::{RunContext, Selection};
+use crosscheck::report::record::{MissingRecord, RunContext, Selection};
 use crosscheck::report::{
     RunRecord, render_junit, render_markdown, render_matrix, render_run_html,
 };
@@ -113,7 +113,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         RunContext {
             plan: &plan,
             selection: Selection::of(&cells, args.shard.map(|s| s.to_string())),
-            missing: &missing,
+            missing: &missing
+                .iter()
+                .map(|m| MissingRecord {
+                    backend: m.backend.clone(),
+                    reason: m.reason.clone(),
+                    hint: m.hint.clone(),
+                })
+                .collect::<Vec<_>>(),
             required_missing: required.as_ref().err().cloned(),
             machine_name: args.machine,
         },
@@ -121,7 +128,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     for (format, destination) in &outputs {
         let text = match format {
             Format::Table => {
-                let mut text = render_matrix(&report, &missing);
+                let mut text = render_matrix(&record);
                 text.push_str(&format!(
                     "{} cells, {} cases in {:.1}s (plan seed {:#x})",
                     record.summary.cells, record.summary.cases, record.elapsed_s, plan.seed

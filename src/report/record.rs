@@ -4,7 +4,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crosscheck_kernels::MissingApi;
 use serde::{Deserialize, Serialize};
 
 use crate::report::case::{element_label, summary};
@@ -92,6 +91,10 @@ pub struct BackendRecord {
     pub device: String,
     /// Driver name and version.
     pub driver: String,
+    /// The variants its kernels are built for, in column order (empty in records written
+    /// before it was added).
+    #[serde(default)]
+    pub variants: Vec<String>,
 }
 
 /// An expected backend that was not found.
@@ -330,7 +333,7 @@ pub struct RunContext<'a> {
     /// The filters.
     pub selection: Selection,
     /// Expected backends not found (already filtered to the selection).
-    pub missing: &'a [MissingApi],
+    pub missing: &'a [MissingRecord],
     /// The error for missing required backends, if any.
     pub required_missing: Option<String>,
     /// Machine name override.
@@ -338,6 +341,20 @@ pub struct RunContext<'a> {
 }
 
 impl RunRecord {
+    /// The record of a run made by a library caller: `plan`, no filters, no missing backends.
+    pub fn of_report(report: &MatrixReport, plan: &Plan) -> RunRecord {
+        RunRecord::new(
+            report,
+            RunContext {
+                plan,
+                selection: Selection::default(),
+                missing: &[],
+                required_missing: None,
+                machine_name: None,
+            },
+        )
+    }
+
     /// The record of a finished run.
     pub fn new(report: &MatrixReport, context: RunContext) -> RunRecord {
         let cells: Vec<CellRecord> = report
@@ -379,17 +396,10 @@ impl RunRecord {
                     api: b.device.api.clone(),
                     device: b.device.device.clone(),
                     driver: b.device.driver.clone(),
+                    variants: b.variants.iter().map(|v| v.label()).collect(),
                 })
                 .collect(),
-            missing: context
-                .missing
-                .iter()
-                .map(|m| MissingRecord {
-                    backend: m.backend.clone(),
-                    reason: m.reason.clone(),
-                    hint: m.hint.clone(),
-                })
-                .collect(),
+            missing: context.missing.to_vec(),
             cells,
             summary,
         }

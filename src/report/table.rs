@@ -4,12 +4,8 @@
 
 use std::fmt::Write;
 
-use crosscheck_kernels::MissingApi;
-use crosscheck_spec::{Op, Variant};
-
-use crate::case::Case;
-use crate::report::case::{ratio, summary};
-use crate::run::{CellKey, CellStatus, MatrixReport};
+use crate::report::case::ratio;
+use crate::report::record::{BackendRecord, CaseNote, CellRecord, CellVerdict, RunRecord};
 
 /// Width of one cell column.
 const CELL: usize = 11;
@@ -17,14 +13,16 @@ const CELL: usize = 11;
 const FAILURES_PER_CELL: usize = 3;
 
 /// The columns of a table: per backend, its variants.
-type Columns = Vec<(String, Vec<Variant>)>;
+type Columns = Vec<(String, Vec<String>)>;
 
-/// Renders the report: backends, tables, legend, n/a reasons and failures with repro lines.
-pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
-    let mut out = backends(report, missing);
+/// Renders the run record as the terminal report: backends, tables, legend, n/a reasons,
+/// skipped cases, launch notes and failures with repro lines (the record is the one source every
+/// format renders from).
+pub fn render_matrix(record: &RunRecord) -> String {
+    let mut out = backends(record);
     let mut notes: Vec<String> = Vec::new();
-    for (columns, rows) in tables(report) {
-        out.push_str(&table(report, &columns, &rows, &mut notes));
+    for (columns, rows) in tables(record) {
+        out.push_str(&table(record, &columns, &rows, &mut notes));
         out.push('\n');
     }
     writeln!(
@@ -39,30 +37,30 @@ pub fn render_matrix(report: &MatrixReport, missing: &[MissingApi]) -> String {
     for (i, note) in notes.iter().enumerate() {
         writeln!(out, "[{}] {note}", i + 1).unwrap();
     }
-    out.push_str(&skipped(report));
-    out.push_str(&launch_notes(report));
-    out.push_str(&failures(report));
+    out.push_str(&skipped(record));
+    out.push_str(&launch_notes(record));
+    out.push_str(&failures(record));
     out
 }
 
-fn backends(report: &MatrixReport, missing: &[MissingApi]) -> String {
+fn backends(record: &RunRecord) -> String {
     let mut out = String::from("backends\n");
-    let width = report
+    let width = record
         .backends
         .iter()
         .map(|b| b.name.len())
-        .chain(missing.iter().map(|m| m.backend.len()))
+        .chain(record.missing.iter().map(|m| m.backend.len()))
         .max()
         .unwrap_or(0);
-    for b in &report.backends {
+    for b in &record.backends {
         writeln!(
             out,
             "  {:width$}  {} ({}; {})",
-            b.name, b.device.device, b.device.api, b.device.driver
+            b.name, b.device, b.api, b.driver
         )
         .unwrap();
     }
-    for m in missing {
+    for m in &record.missing {
         writeln!(
             out,
             "  {:width$}  unavailable: {}\n  {:width$}  hint: {}",
@@ -74,48 +72,70 @@ fn backends(report: &MatrixReport, missing: &[MissingApi]) -> String {
     out
 }
 
-/// Groups the rows by the columns they have cells in, in order of first appearance.
-fn tables(report: &MatrixReport) -> Vec<(Columns, Vec<(Op, String)>)> {
-    let mut groups: Vec<(Columns, Vec<(Op, String)>)> = Vec::new();
-    for (op, kernel) in &report.rows {
-        let columns: Columns = report
+/// A backend's columns: its variants in the record's order (or, for a record that does not list
+/// them, in order of first appearance among its cells).
+fn backend_variants(record: &RunRecord, backend: &BackendRecord) -> Vec<String> {
+    if !backend.variants.is_empty() {
+        return backend.variants.clone();
+    }
+    let mut variants: Vec<String> = Vec::new();
+    for c in record.cells.iter().filter(|c| c.backend == backend.name) {
+        if !variants.contains(&c.variant) {
+            variants.push(c.variant.clone());
+        }
+    }
+    variants
+}
+
+/// Groups the rows (in order of first appearance) by the columns they have cells in.
+fn tables(record: &RunRecord) -> Vec<(Columns, Vec<String>)> {
+    let mut rows: Vec<String> = Vec::new();
+    for c in &record.cells {
+        if !rows.contains(&c.row()) {
+            rows.push(c.row());
+        }
+    }
+    let mut groups: Vec<(Columns, Vec<String>)> = Vec::new();
+    for row in rows {
+        let columns: Columns = record
             .backends
             .iter()
             .map(|b| {
-                let present = b.variants.iter().copied().filter(|&variant| {
-                    report
-                        .cell(&CellKey {
-                            op: *op,
-                            kernel: kernel.clone(),
-                            backend: b.name.clone(),
-                            variant,
-                        })
-                        .is_some()
-                });
+                let present = backend_variants(record, b)
+                    .into_iter()
+                    .filter(|variant| cell(record, &row, &b.name, variant).is_some());
                 (b.name.clone(), present.collect::<Vec<_>>())
             })
             .filter(|(_, variants)| !variants.is_empty())
             .collect();
         match groups.iter_mut().find(|(c, _)| *c == columns) {
-            Some((_, rows)) => rows.push((*op, kernel.clone())),
-            None => groups.push((columns, vec![(*op, kernel.clone())])),
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((columns, vec![row])),
         }
     }
     groups
 }
 
+/// The cell of `row` on `backend` in `variant`, if the run has it.
+fn cell<'a>(
+    record: &'a RunRecord,
+    row: &str,
+    backend: &str,
+    variant: &str,
+) -> Option<&'a CellRecord> {
+    record
+        .cells
+        .iter()
+        .find(|c| c.backend == backend && c.variant == variant && c.row() == row)
+}
+
 fn table(
-    report: &MatrixReport,
+    record: &RunRecord,
     columns: &Columns,
-    rows: &[(Op, String)],
+    rows: &[String],
     notes: &mut Vec<String>,
 ) -> String {
-    let row_width = rows
-        .iter()
-        .map(|(op, k)| op.name().len() + 1 + k.len())
-        .max()
-        .unwrap_or(0)
-        .max(9);
+    let row_width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(9);
     // A backend's group is as wide as its cells, or its name if that is wider.
     let widths: Vec<usize> = columns
         .iter()
@@ -125,10 +145,7 @@ fn table(
     let mut header2 = format!("{:row_width$} ", "op/kernel");
     for ((name, variants), &width) in columns.iter().zip(&widths) {
         write!(header1, "│ {name:width$}").unwrap();
-        let labels: String = variants
-            .iter()
-            .map(|v| format!("{:CELL$}", v.label()))
-            .collect();
+        let labels: String = variants.iter().map(|v| format!("{v:CELL$}")).collect();
         write!(header2, "│ {labels:width$}").unwrap();
     }
     let mut out = String::new();
@@ -139,22 +156,14 @@ fn table(
         .map(|c| if c == '│' { '┼' } else { '─' })
         .collect();
     writeln!(out, "{}", rule.trim_end()).unwrap();
-    for (op, kernel) in rows {
-        let mut line = format!("{:row_width$} ", format!("{op}/{kernel}"));
+    for row in rows {
+        let mut line = format!("{row:row_width$} ");
         for ((name, variants), &width) in columns.iter().zip(&widths) {
             let cells: String = variants
                 .iter()
-                .map(|&variant| {
-                    let key = CellKey {
-                        op: *op,
-                        kernel: kernel.clone(),
-                        backend: name.clone(),
-                        variant,
-                    };
-                    format!(
-                        "{:CELL$}",
-                        cell_text(report.cell(&key), name, variant, notes)
-                    )
+                .map(|variant| {
+                    let text = cell_text(cell(record, row, name, variant), notes);
+                    format!("{text:CELL$}")
                 })
                 .collect();
             write!(line, "│ {cells:width$}").unwrap();
@@ -164,48 +173,39 @@ fn table(
     out
 }
 
-fn cell_text(
-    status: Option<&CellStatus>,
-    backend: &str,
-    variant: Variant,
-    notes: &mut Vec<String>,
-) -> String {
-    match status {
-        None => "—".into(),
-        Some(CellStatus::Pass {
-            worst_ratio,
-            exact_only,
-            skipped,
-            notes,
-            ..
-        }) => {
-            let skip_mark = if skipped.is_empty() { "" } else { "*" };
-            let note_mark = if notes.is_empty() { "" } else { "†" };
-            let mark = format!("{skip_mark}{note_mark}");
-            let value = if *exact_only {
+fn cell_text(cell: Option<&CellRecord>, notes: &mut Vec<String>) -> String {
+    let Some(c) = cell else {
+        return "—".into();
+    };
+    match c.verdict {
+        CellVerdict::Pass => {
+            let skip_mark = if c.skipped.is_empty() { "" } else { "*" };
+            let note_mark = if c.launch_notes.is_empty() { "" } else { "†" };
+            let value = if c.exact_only {
                 "exact".to_string()
             } else {
-                short_ratio(*worst_ratio)
+                short_ratio(c.worst_ratio)
             };
-            format!("PASS {value}{mark}")
+            format!("PASS {value}{skip_mark}{note_mark}")
         }
-        Some(CellStatus::Fail { .. }) => "FAIL".into(),
-        Some(CellStatus::Finding {
-            cases, findings, ..
-        }) => {
-            let (case, what) = &findings[0];
+        CellVerdict::Fail => "FAIL".into(),
+        CellVerdict::Finding => {
+            let first = &c.findings[0];
             let note = format!(
-                "{backend} {}: {what} ({} of {cases} cases, e.g. {case})",
-                variant.label(),
-                findings.len()
+                "{} {}: {} ({} of {} cases, e.g. {})",
+                c.backend,
+                c.variant,
+                first.text,
+                c.findings.len(),
+                c.cases,
+                first.case
             );
             format!("FIND[{}]", footnote(notes, note))
         }
-        Some(CellStatus::NotApplicable(reason)) => {
-            format!(
-                "n/a[{}]",
-                footnote(notes, format!("{backend} {}: {reason}", variant.label()))
-            )
+        CellVerdict::NotApplicable => {
+            let reason = c.reason.as_deref().unwrap_or("not applicable");
+            let note = format!("{} {}: {reason}", c.backend, c.variant);
+            format!("n/a[{}]", footnote(notes, note))
         }
     }
 }
@@ -218,94 +218,95 @@ fn footnote(notes: &mut Vec<String>, note: String) -> usize {
     }) + 1
 }
 
-fn skipped(report: &MatrixReport) -> String {
+fn skipped(record: &RunRecord) -> String {
     let mut out = String::new();
-    for (key, status) in &report.cells {
-        if let CellStatus::Pass { skipped, .. }
-        | CellStatus::Fail { skipped, .. }
-        | CellStatus::Finding { skipped, .. } = status
-        {
-            for (case, reason) in skipped {
-                writeln!(
-                    out,
-                    "* {} {} {}: skipped {case}: {reason}",
-                    key.row(),
-                    key.backend,
-                    key.variant
-                )
-                .unwrap();
-            }
+    for c in &record.cells {
+        for note in &c.skipped {
+            writeln!(
+                out,
+                "* {} {} {}: skipped {}: {}",
+                c.row(),
+                c.backend,
+                c.variant,
+                note.case,
+                note.text
+            )
+            .unwrap();
         }
     }
     out
 }
 
 /// One `†` line per cell whose launches differ where the kernel does not promise otherwise.
-fn launch_notes(report: &MatrixReport) -> String {
+fn launch_notes(record: &RunRecord) -> String {
     let mut out = String::new();
-    for (key, status) in &report.cells {
-        if let CellStatus::Pass { cases, notes, .. } | CellStatus::Finding { cases, notes, .. } =
-            status
-        {
-            let mut with_notes: Vec<&Case> = notes.iter().map(|(case, _)| case).collect();
-            with_notes.dedup();
-            if let Some((case, note)) = notes.first() {
-                writeln!(
-                    out,
-                    "† {} {} {}: in {} of {cases} cases a launch differs, e.g. {case}: {note}",
-                    key.row(),
-                    key.backend,
-                    key.variant,
-                    with_notes.len()
-                )
-                .unwrap();
+    for c in record
+        .cells
+        .iter()
+        .filter(|c| matches!(c.verdict, CellVerdict::Pass | CellVerdict::Finding))
+    {
+        let mut with_notes: Vec<&str> = c.launch_notes.iter().map(|n| n.case.as_str()).collect();
+        with_notes.dedup();
+        if let Some(first) = c.launch_notes.first() {
+            writeln!(
+                out,
+                "† {} {} {}: in {} of {} cases a launch differs, e.g. {}: {}",
+                c.row(),
+                c.backend,
+                c.variant,
+                with_notes.len(),
+                c.cases,
+                first.case,
+                first.text
+            )
+            .unwrap();
+        }
+    }
+    out
+}
+
+fn failures(record: &RunRecord) -> String {
+    let mut out = String::new();
+    for c in record
+        .cells
+        .iter()
+        .filter(|c| c.verdict == CellVerdict::Fail)
+    {
+        if out.is_empty() {
+            out.push_str("\nfailures\n");
+        }
+        writeln!(
+            out,
+            "FAIL {} on {} {}: {} of {} cases failed",
+            c.row(),
+            c.backend,
+            c.variant,
+            c.failures.len(),
+            c.cases
+        )
+        .unwrap();
+        for failure in c.failures.iter().take(FAILURES_PER_CELL) {
+            writeln!(out, "  {}", failure.text).unwrap();
+            writeln!(out, "  repro: {}", repro(failure)).unwrap();
+            for s in c
+                .shrunk
+                .iter()
+                .filter(|s| s.from.as_ref() == Some(&failure.case))
+            {
+                writeln!(out, "    shrunk to {}", s.case).unwrap();
+                writeln!(out, "    {}", s.text).unwrap();
+                writeln!(out, "    repro: {}", repro(s)).unwrap();
             }
         }
     }
     out
 }
 
-fn failures(report: &MatrixReport) -> String {
-    let mut out = String::new();
-    for (key, status) in &report.cells {
-        let CellStatus::Fail {
-            cases,
-            failures,
-            shrunk,
-            ..
-        } = status
-        else {
-            continue;
-        };
-        if out.is_empty() {
-            out.push_str("\nfailures\n");
-        }
-        writeln!(
-            out,
-            "FAIL {} on {} {}: {} of {cases} cases failed",
-            key.row(),
-            key.backend,
-            key.variant,
-            failures.len()
-        )
-        .unwrap();
-        for (case, verdict) in failures.iter().take(FAILURES_PER_CELL) {
-            writeln!(out, "  {}", summary(case, verdict)).unwrap();
-            writeln!(
-                out,
-                "  repro: {}",
-                crate::backends::repro_command(&case.id())
-            )
-            .unwrap();
-            for s in shrunk.iter().filter(|s| s.original == *case) {
-                writeln!(out, "    shrunk to {}", s.case).unwrap();
-                writeln!(out, "    {}", summary(&s.case, &s.verdict)).unwrap();
-                let repro = crate::backends::repro_command(&s.case.id());
-                writeln!(out, "    repro: {repro}").unwrap();
-            }
-        }
-    }
-    out
+/// The note's replay command (a record written without one gets the CLI's).
+fn repro(note: &CaseNote) -> String {
+    note.repro
+        .clone()
+        .unwrap_or_else(|| crate::backends::repro_command(&note.case))
 }
 
 /// `0.42` for the table (ratios of passing cells are at most 1).
