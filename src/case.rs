@@ -191,32 +191,72 @@ impl fmt::Display for Case {
     }
 }
 
+/// Why a case id does not parse: which field is wrong, and how it should look.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseIdError {
+    /// Not six `:`-separated fields.
+    #[error(
+        "case id `{id}` should have 6 fields op.kernel:backend:variant:problem:distribution:seed, found {found}"
+    )]
+    Fields {
+        /// The id as given.
+        id: String,
+        /// Fields found.
+        found: usize,
+    },
+    /// The first field is not `op.kernel`.
+    #[error("`{0}` should be op.kernel, e.g. matmul.tiled")]
+    OpKernel(String),
+    /// An op, variant, distribution or problem that does not parse (the message says which).
+    #[error("{0}")]
+    Field(String),
+    /// A distribution of another op.
+    #[error("distribution `{distribution}` does not apply to {op} (use {allowed})")]
+    DistributionNotForOp {
+        /// The distribution named.
+        distribution: String,
+        /// The op of the id.
+        op: Op,
+        /// The op's distributions, comma-separated.
+        allowed: String,
+    },
+    /// A seed that is not `0x` and hex digits.
+    #[error("seed `{0}` should be hex like 0x2a")]
+    Seed(String),
+}
+
+impl From<String> for CaseIdError {
+    fn from(message: String) -> Self {
+        CaseIdError::Field(message)
+    }
+}
+
 impl FromStr for Case {
-    type Err = String;
+    type Err = CaseIdError;
 
     fn from_str(id: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = id.trim().split(':').collect();
         let [op_kernel, backend, variant, problem, distribution, seed] = parts.as_slice() else {
-            return Err(format!(
-                "case id `{id}` should have 6 fields op.kernel:backend:variant:problem:distribution:seed, found {}",
-                parts.len()
-            ));
+            return Err(CaseIdError::Fields {
+                id: id.to_string(),
+                found: parts.len(),
+            });
         };
         let (op, kernel) = op_kernel
             .split_once('.')
-            .ok_or_else(|| format!("`{op_kernel}` should be op.kernel, e.g. matmul.tiled"))?;
+            .ok_or_else(|| CaseIdError::OpKernel(op_kernel.to_string()))?;
         let op: Op = op.parse()?;
-        let seed = seed
+        let hex = seed
             .strip_prefix("0x")
-            .ok_or_else(|| format!("seed `{seed}` should be hex like 0x2a"))?;
+            .ok_or_else(|| CaseIdError::Seed(seed.to_string()))?;
         let distribution: Distribution = distribution.parse()?;
         if !Distribution::for_op(op).contains(&distribution) {
             let names: Vec<&str> = Distribution::for_op(op).iter().map(|d| d.name()).collect();
-            return Err(format!(
-                "distribution `{}` does not apply to {op} (use {})",
-                distribution.name(),
-                names.join(", ")
-            ));
+            return Err(CaseIdError::DistributionNotForOp {
+                distribution: distribution.name().to_string(),
+                op,
+                allowed: names.join(", "),
+            });
         }
         Ok(Case {
             kernel: kernel.to_string(),
@@ -224,7 +264,8 @@ impl FromStr for Case {
             variant: variant.parse()?,
             problem: parse_problem(op, problem)?,
             distribution,
-            seed: u64::from_str_radix(seed, 16).map_err(|e| format!("seed `{seed}`: {e}"))?,
+            seed: u64::from_str_radix(hex, 16)
+                .map_err(|e| CaseIdError::Field(format!("seed `{hex}`: {e}")))?,
         })
     }
 }
@@ -323,6 +364,7 @@ mod tests {
             "attention.flash:cpu:f32:b1h1g1q1k1d1v1:exact:0x1"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("does not apply")
         );
         assert!(
@@ -345,6 +387,7 @@ mod tests {
             "quantize.q8_0:cpu:f32:q9_0.r3c64:ties:0x1"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown quantized format")
         );
         let case: Case = "quantize.q8_0:cpu:f32:q8_0.r3c64:normal:0x1"
@@ -359,18 +402,21 @@ mod tests {
             "matmul.tiled:cpu"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("6 fields")
         );
         assert!(
             "conv.x:cpu:f32:b1m1n1k1.rr:exact:0x1"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown op")
         );
         assert!(
             "matmul.x:cpu:f32:b1m1k1.rr:exact:0x1"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("b1m17n33k5")
         );
         assert!(
@@ -382,12 +428,14 @@ mod tests {
             "matmul.x:cpu:f64:b1m1n1k1.rr:exact:0x1"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("precision")
         );
         assert!(
             "matmul.x:cpu:f32:b1m1n1k1.rr:exact:12"
                 .parse::<Case>()
                 .unwrap_err()
+                .to_string()
                 .contains("hex")
         );
     }

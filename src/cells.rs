@@ -242,7 +242,9 @@ pub fn missing_tests(missing: &[MissingApi]) -> Vec<CellTest> {
 /// the verdict says n/a and why); `Err` for a malformed id, a kernel or variant the backend
 /// does not have, or a failing case (with its description).
 pub fn repro(backend: &Arc<dyn Backend>, id: &str) -> Result<String, String> {
-    let case: Case = id.parse()?;
+    let case: Case = id
+        .parse()
+        .map_err(|e: crate::case::CaseIdError| e.to_string())?;
     if case.backend != backend.name() {
         return Err(format!(
             "case {case} is for backend `{}`, not `{}`",

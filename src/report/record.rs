@@ -14,6 +14,36 @@ pub const SCHEMA: &str = "crosscheck-run";
 /// Version of the record's layout; readers reject other versions.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Why a file is not a run record this build reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not JSON at all.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// Another schema's JSON.
+    #[error("schema is `{0}`, not `crosscheck-run`")]
+    Schema(String),
+    /// JSON without a `schema` field.
+    #[error("no `schema` field: not a crosscheck-run record")]
+    NoSchema,
+    /// A record of another schema version.
+    #[error(
+        "schema version {0}; this crosscheck reads version {SCHEMA_VERSION} (re-run with a matching crosscheck, or convert)"
+    )]
+    Version(u64),
+    /// No numeric `schema_version`.
+    #[error("no numeric `schema_version` field")]
+    NoVersion,
+    /// A field of the wrong type or missing.
+    #[error("malformed crosscheck-run record at `{path}`: {message}")]
+    Malformed {
+        /// Where, e.g. `cells[3].verdict`.
+        path: String,
+        /// What serde said.
+        message: String,
+    },
+}
+
 /// One matrix run, complete.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
@@ -411,26 +441,23 @@ impl RunRecord {
     }
 
     /// Reads a record, rejecting anything that is not a run record of this schema version.
-    pub fn from_json(text: &str) -> Result<RunRecord, String> {
+    pub fn from_json(text: &str) -> Result<RunRecord, RecordError> {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+            serde_json::from_str(text).map_err(|e| RecordError::NotJson(e.to_string()))?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SCHEMA) => {}
-            Some(other) => return Err(format!("schema is `{other}`, not `{SCHEMA}`")),
-            None => return Err(format!("no `schema` field: not a {SCHEMA} record")),
+            Some(other) => return Err(RecordError::Schema(other.to_string())),
+            None => return Err(RecordError::NoSchema),
         }
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(format!(
-                    "schema version {v}; this crosscheck reads version {SCHEMA_VERSION} \
-                     (re-run with a matching crosscheck, or convert)"
-                ));
-            }
-            None => return Err("no numeric `schema_version` field".into()),
+            Some(v) => return Err(RecordError::Version(v)),
+            None => return Err(RecordError::NoVersion),
         }
-        serde_path_to_error::deserialize(value)
-            .map_err(|e| format!("malformed {SCHEMA} record at `{}`: {}", e.path(), e.inner()))
+        serde_path_to_error::deserialize(value).map_err(|e| RecordError::Malformed {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
     }
 }
 
