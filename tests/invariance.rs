@@ -1,6 +1,7 @@
-//! Determinism and batch invariance: a backend whose second run differs, and one whose rows
-//! change with the size of the launch, fail where their kernels promise otherwise and are
-//! reported (but pass) where they do not; the CPU split-K kernel shows the honest report.
+//! Determinism, batch invariance and chunked prefill: a backend whose second run differs, and one
+//! whose rows change with the size of the launch (or the keys in the cache), fail where their
+//! kernels promise otherwise and are reported (but pass) where they do not; the CPU split-K
+//! kernel shows the honest report.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -27,7 +28,7 @@ enum Wobble {
 /// The CPU kernels, with one deliberate wobble and a chosen declaration.
 struct Unsteady {
     wobble: Wobble,
-    /// What the kernels declare: deterministic and batch-invariant, or neither.
+    /// What the kernels declare: deterministic, batch- and chunk-invariant, or none of them.
     promises: bool,
     calls: AtomicUsize,
     first_problem: Mutex<Option<Problem>>,
@@ -56,6 +57,7 @@ impl Backend for Unsteady {
         for v in kernels.iter_mut().flat_map(|k| k.variants.iter_mut()) {
             v.contract.deterministic = self.promises;
             v.contract.batch_invariant = self.promises;
+            v.contract.chunk_invariant = self.promises;
         }
         kernels
     }
@@ -181,20 +183,42 @@ fn a_second_run_that_differs_fails_a_deterministic_kernel_and_is_noted_otherwise
 #[test]
 fn rows_that_change_with_the_launch_fail_a_batch_invariant_kernel_and_are_noted_otherwise() {
     // Matmul: the last row, the second half and the last batch entry alone; attention: the last
-    // batch entry, the last query and the second half of the queries alone; quantized matmul:
-    // the last row and the second half.
-    for (problem, launches) in [(matmul(), 3), (attention(), 3), (qmatmul(), 2)] {
+    // batch entry, the last query and the second half of the queries alone, and (causal) the
+    // first chunk of a chunked prefill; quantized matmul: the last row and the second half.
+    let batch = "batch-invariant";
+    for (problem, promises) in [
+        (matmul(), vec![batch; 3]),
+        (attention(), vec![batch, batch, batch, "chunk-invariant"]),
+        (qmatmul(), vec![batch; 2]),
+    ] {
         let c = case(problem, Precision::F32);
         let promised = verdict(&Unsteady::backend(Wobble::OtherLaunches, true), &c);
-        assert_eq!(
-            broken_promises(&promised),
-            vec!["batch-invariant"; launches],
-            "{c}"
-        );
+        assert_eq!(broken_promises(&promised), promises, "{c}");
         let honest = verdict(&Unsteady::backend(Wobble::OtherLaunches, false), &c);
         assert!(honest.passed(), "{c}: {honest:?}");
-        assert_eq!(honest.notes.len(), launches, "{c}: {:?}", honest.notes);
+        assert_eq!(
+            honest.notes.len(),
+            promises.len(),
+            "{c}: {:?}",
+            honest.notes
+        );
+        for (note, property) in honest.notes.iter().zip(&promises) {
+            assert!(note.contains(&format!("not declared {property}")), "{note}");
+        }
     }
+    let chunk_note = verdict(
+        &Unsteady::backend(Wobble::OtherLaunches, false),
+        &case(attention(), Precision::F32),
+    )
+    .notes
+    .pop()
+    .unwrap();
+    assert!(
+        chunk_note.starts_with(
+            "a prefill chunk of query 0 with the first 5 keys (len_q = 1, len_kv = 5)"
+        ),
+        "{chunk_note}"
+    );
 }
 
 #[test]

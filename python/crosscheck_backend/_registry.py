@@ -65,8 +65,8 @@ def kernel(
     - ``summary``: one line for reports; defaults to the first line of the docstring.
     - ``contract``: a dict of contract keys (``accumulator``, ``output_rounding``,
       ``subnormals``, ``exp_ulp``, ``exp_ulp_per_unit``, ``div_ulp``, ``inverse_sqrt_ulp``,
-      ``softmax``, ``key_tile``, ``deterministic``, ``batch_invariant``) for every variant, or a
-      dict from variant label to such a dict.
+      ``softmax``, ``key_tile``, ``deterministic``, ``batch_invariant``, ``chunk_invariant``)
+      for every variant, or a dict from variant label to such a dict.
     - ``accumulator``: shorthand that overrides ``contract["accumulator"]`` in every variant.
     - ``unavailable``: ``None``, a reason string (no variant can run here) or a dict from
       variant label to reason.

@@ -169,6 +169,9 @@ pub struct NumericContract {
     pub deterministic: bool,
     /// A row of the output does not depend on how many other rows are computed in the same launch.
     pub batch_invariant: bool,
+    /// Attention: a prefill computed in chunks against the cache (each chunk of queries with the
+    /// keys up to its end) gives the same bits as one shot. Not promised unless declared.
+    pub chunk_invariant: bool,
     /// Rounding of each operation in the accumulator.
     pub arithmetic: Arithmetic,
     /// NaN and infinity semantics.
@@ -179,7 +182,7 @@ impl NumericContract {
     /// IEEE f32 arithmetic as a plain CPU loop gives it: f32 sums rounded to nearest, IEEE NaN
     /// and infinity, outputs rounded to nearest even, subnormals kept, correctly rounded division, a libm `exp` within 1 ulp, 1/√d from a
     /// square root and a division (1.5 ulp), a two-pass softmax, the same bits on every run and
-    /// rows independent of the launch. A starting point: override what a kernel does differently
+    /// rows independent of the launch (but no promise about chunked prefill). A starting point: override what a kernel does differently
     /// with struct update syntax (`NumericContract { accumulator: .., ..NumericContract::IEEE_F32 }`).
     pub const IEEE_F32: NumericContract = NumericContract {
         accumulator: Accumulator::F32,
@@ -194,6 +197,7 @@ impl NumericContract {
         softmax: Softmax::TwoPass,
         deterministic: true,
         batch_invariant: true,
+        chunk_invariant: false,
         arithmetic: Arithmetic::Nearest,
         non_finite: NonFinite::Ieee,
     };

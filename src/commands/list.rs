@@ -21,7 +21,7 @@ pub fn list() -> ExitCode {
                     .as_ref()
                     .map_or(String::new(), |r| format!("  [n/a: {r}]"));
                 say!(
-                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}{state}",
+                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}, chunk-invariant {}{state}",
                     v.variant.label(),
                     c.accumulator.name(),
                     c.arithmetic.name(),
@@ -29,7 +29,8 @@ pub fn list() -> ExitCode {
                     c.output_rounding,
                     c.subnormals,
                     c.deterministic,
-                    c.batch_invariant
+                    c.batch_invariant,
+                    c.chunk_invariant
                 );
             }
         }

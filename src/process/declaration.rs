@@ -74,6 +74,7 @@ pub struct ContractJson {
     key_tile: Option<usize>,
     deterministic: Option<bool>,
     batch_invariant: Option<bool>,
+    chunk_invariant: Option<bool>,
     arithmetic: Option<String>,
     non_finite: Option<String>,
 }
@@ -155,6 +156,7 @@ impl ContractJson {
             softmax,
             deterministic: self.deterministic.unwrap_or(base.deterministic),
             batch_invariant: self.batch_invariant.unwrap_or(base.batch_invariant),
+            chunk_invariant: self.chunk_invariant.unwrap_or(base.chunk_invariant),
             arithmetic,
             non_finite,
         })

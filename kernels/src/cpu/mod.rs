@@ -182,7 +182,8 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
 
 /// What the CPU kernels declare: IEEE f32 arithmetic (exact i32 sums for int8 × int8), the
 /// platform's expf within 1 ulp and a computed 1/√d within 1.5 ulp, as
-/// [`NumericContract::IEEE_F32`] states, with each kernel's softmax and batch invariance.
+/// [`NumericContract::IEEE_F32`] states, with each kernel's softmax and batch invariance, and
+/// chunked prefill giving one shot's bits for attention.
 fn contract(entry: &Entry) -> NumericContract {
     let exact_int8 = entry.op == Op::QuantMatmul && entry.name == "int8";
     NumericContract {
@@ -193,6 +194,8 @@ fn contract(entry: &Entry) -> NumericContract {
         },
         softmax: entry.softmax,
         batch_invariant: entry.batch_invariant,
+        // Every query row is computed from its visible keys alone, in key order from the first.
+        chunk_invariant: entry.op == Op::Attention,
         ..NumericContract::IEEE_F32
     }
 }

@@ -172,6 +172,9 @@ impl WgpuBackend {
             softmax: kernel.softmax,
             deterministic: true,
             batch_invariant: true,
+            // Query rows walk their visible keys from the first, in the same tiles whatever
+            // the launch's key count.
+            chunk_invariant: kernel.op == Op::Attention,
         }
     }
 

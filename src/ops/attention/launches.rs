@@ -4,7 +4,7 @@
 
 use crosscheck_spec::{AttentionProblem, HostTensor, Problem};
 
-use crate::run::invariance::{SubLaunch, gather, row_ranges, span_name};
+use crate::run::invariance::{Invariance, SubLaunch, gather, row_ranges, span_name};
 
 /// A batch entry and trailing queries launched alone.
 pub fn sub_launches(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
@@ -20,6 +20,7 @@ pub fn sub_launches(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunc
         };
         let per_entry = p.heads_q * p.len_q * p.d_v;
         subs.push(SubLaunch {
+            checks: Invariance::Batch,
             what: format!("a launch of batch entry {entry} alone (batch = 1)"),
             problem: Problem::Attention(sub),
             inputs: vec![
@@ -37,6 +38,7 @@ pub fn sub_launches(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunc
         };
         let matrices = p.batch * p.heads_q;
         subs.push(SubLaunch {
+            checks: Invariance::Batch,
             what: format!(
                 "a launch of {} alone (len_q = {}, same positions)",
                 span_name("query", &rows),
@@ -56,5 +58,50 @@ pub fn sub_launches(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunc
                 .collect(),
         });
     }
+    subs.extend(prefill_chunk(p, inputs));
     subs
+}
+
+/// The first chunk of a causal prefill as a chunked prefill computes it: the first half of the
+/// queries, with only the keys up to the last of them in the cache (later keys are masked in
+/// the full launch, so the chunk's rows are the same numbers). Only causal problems with at
+/// least two queries have one.
+fn prefill_chunk(p: &AttentionProblem, inputs: &[HostTensor]) -> Option<SubLaunch> {
+    if !p.causal || p.len_q < 2 {
+        return None;
+    }
+    let (q, k, v) = (&inputs[0], &inputs[1], &inputs[2]);
+    let rows = 0..p.len_q / 2;
+    // Query i sits at position i + len_kv − len_q; the chunk keeps that position with `keys`
+    // keys, so keys − len_q' = len_kv − len_q.
+    let keys = (rows.end + p.len_kv)
+        .checked_sub(p.len_q)
+        .filter(|&k| k > 0)?;
+    let sub = AttentionProblem {
+        len_q: rows.len(),
+        len_kv: keys,
+        ..*p
+    };
+    let matrices = p.batch * p.heads_q;
+    let kv_matrices = p.batch * p.heads_kv;
+    Some(SubLaunch {
+        checks: Invariance::ChunkedPrefill,
+        what: format!(
+            "a prefill chunk of {} with the first {keys} keys (len_q = {}, len_kv = {keys})",
+            span_name("query", &rows),
+            sub.len_q
+        ),
+        problem: Problem::Attention(sub),
+        inputs: vec![
+            gather(q, sub.q_shape(), 0..matrices, rows.clone()),
+            gather(k, sub.k_shape(), 0..kv_matrices, 0..keys),
+            gather(v, sub.v_shape(), 0..kv_matrices, 0..keys),
+        ],
+        spans: (0..matrices)
+            .map(|bh| {
+                let full = bh * p.len_q * p.d_v;
+                (bh * sub.len_q * p.d_v, full, sub.len_q * p.d_v)
+            })
+            .collect(),
+    })
 }

@@ -3,7 +3,7 @@
 
 use crosscheck_spec::{HostTensor, MatmulProblem, Problem};
 
-use crate::run::invariance::{SubLaunch, gather, row_ranges, span_name};
+use crate::run::invariance::{Invariance, SubLaunch, gather, row_ranges, span_name};
 
 /// Rows of the last batch entry launched alone.
 pub fn sub_launches(p: &MatmulProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
@@ -28,6 +28,7 @@ pub fn sub_launches(p: &MatmulProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> 
                 ..*p
             };
             SubLaunch {
+                checks: Invariance::Batch,
                 what: format!(
                     "a launch of {} of batch entry {entry} alone (batch = 1, m = {})",
                     span_name("row", &rows),

@@ -3,7 +3,7 @@
 
 use crosscheck_spec::{HostTensor, Problem, QuantMatmulProblem};
 
-use crate::run::invariance::{SubLaunch, gather, row_ranges, span_name};
+use crate::run::invariance::{Invariance, SubLaunch, gather, row_ranges, span_name};
 
 /// Trailing tokens launched alone.
 pub fn sub_launches(p: &QuantMatmulProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
@@ -27,6 +27,7 @@ pub fn sub_launches(p: &QuantMatmulProblem, inputs: &[HostTensor]) -> Vec<SubLau
                 }
             };
             Some(SubLaunch {
+                checks: Invariance::Batch,
                 what: format!(
                     "a launch of {} alone (m = {})",
                     span_name("row", &rows),

@@ -5,11 +5,41 @@
 
 use std::ops::Range;
 
-use crosscheck_spec::{HostTensor, Problem};
+use crosscheck_spec::{HostTensor, NumericContract, Problem};
+
+/// The promise a smaller launch checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invariance {
+    /// Rows do not depend on the other rows of the launch ([`NumericContract::batch_invariant`]).
+    Batch,
+    /// A chunk of a prefill, with the keys up to its end, gives one shot's bits
+    /// ([`NumericContract::chunk_invariant`]).
+    ChunkedPrefill,
+}
+
+impl Invariance {
+    /// Whether `contract` promises it.
+    pub fn promised(self, contract: &NumericContract) -> bool {
+        match self {
+            Invariance::Batch => contract.batch_invariant,
+            Invariance::ChunkedPrefill => contract.chunk_invariant,
+        }
+    }
+
+    /// Its name in reports: `batch-invariant`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariance::Batch => "batch-invariant",
+            Invariance::ChunkedPrefill => "chunk-invariant",
+        }
+    }
+}
 
 /// A launch computing part of a case's output again.
 #[derive(Debug, Clone)]
 pub struct SubLaunch {
+    /// The promise it checks.
+    pub checks: Invariance,
     /// What it computes, for reports: `a launch of row 6 alone (m = 1)`.
     pub what: String,
     /// Its problem.
@@ -146,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn attention_entries_and_last_queries_alone_compute_the_same_rows() {
+    fn attention_entries_last_queries_and_prefill_chunks_compute_the_same_rows() {
         let p = AttentionProblem {
             batch: 2,
             heads_q: 4,
@@ -165,7 +195,13 @@ mod tests {
             numbered(p.v_shape(), Layout::RowMajor),
         ];
         let subs = sub_launches(&Problem::Attention(p), &inputs);
-        assert_eq!(subs.len(), 3);
+        assert_eq!(subs.len(), 4);
+        assert_eq!(subs[3].checks, Invariance::ChunkedPrefill);
+        assert_eq!(
+            subs[3].inputs[1].shape,
+            vec![2, 2, 6, 3],
+            "keys up to query 1's position"
+        );
         let full = oracle_attention(&p, &inputs[0], &inputs[1], &inputs[2], |_| {});
         assert_spans_agree(&full, &subs, |s| {
             let Problem::Attention(sp) = s.problem else {

@@ -19,8 +19,8 @@ use crate::judge::Failure;
 use crate::report::case::{element_label, num};
 use crate::run::deadline::{Launch, Ran, run_with_deadline};
 use crate::run::launch_context::LaunchContext;
-pub use launches::SubLaunch;
 use launches::sub_launches;
+pub use launches::{Invariance, SubLaunch};
 pub(crate) use launches::{gather, row_ranges, span_name};
 
 /// What the reruns of one case found.
@@ -63,7 +63,7 @@ pub fn rerun(
             inputs: sub.inputs,
             spans: sub.spans,
         };
-        checker.compare(&part, contract.batch_invariant, "batch-invariant");
+        checker.compare(&part, sub.checks.promised(contract), sub.checks.name());
     }
     checker.found
 }
