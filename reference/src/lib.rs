@@ -13,6 +13,7 @@ mod naive;
 pub mod qmatmul;
 pub mod quant;
 pub mod rounding;
+pub mod sparse;
 
 pub use matmul::{MatmulReference, matmul};
 pub use rounding::{FloatFormat, Rounding, round_in, round_to};

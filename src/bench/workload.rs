@@ -3,7 +3,7 @@
 
 use crosscheck_spec::{
     AttentionProblem, MatmulProblem, Op, Problem, QuantFormat, QuantMatmulProblem, QuantizeProblem,
-    Variant,
+    SparseAttentionProblem, Variant,
 };
 
 use crate::verify::large::problem as square_matmul;
@@ -112,6 +112,31 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
                 }
             })
             .collect()
+        }
+        Op::Sparse => {
+            // DeepSeek Sparse Attention decoding: MQA over MLA's 576/512 latent, 2048 slots.
+            let p = SparseAttentionProblem {
+                len_q: 4,
+                len_kv: 8192,
+                heads_q: 16,
+                heads_kv: 1,
+                d_qk: 576,
+                d_v: 512,
+                topk: 2048,
+                scale_bits: None,
+            };
+            let pairs = (p.len_q * p.heads_q * p.topk) as f64;
+            // Q, the KV rows the lists name (at most every slot once per query), O, the lists.
+            let q = p.len_q * p.heads_q * p.d_qk;
+            let kv = (p.len_q * p.topk).min(p.len_kv) * p.d_qk;
+            let o = p.len_q * p.heads_q * p.d_v;
+            vec![Workload {
+                label: "dsa decode q4 h16 kv8192 top2048 576/512".into(),
+                size: 0.0,
+                problem: Problem::Sparse(p),
+                flops: 2.0 * pairs * (p.d_qk + p.d_v) as f64,
+                bytes: (q + kv + o) as f64 * element + 4.0 * (p.len_q * p.topk) as f64,
+            }]
         }
         Op::Quantize | Op::Dequantize => {
             let format = weight_format(kernel);

@@ -109,6 +109,37 @@ pub fn attention(
     row: &AttentionRow,
     out: &mut [f64],
 ) {
+    let geometry = RowGeometry {
+        keys: p.len_kv,
+        d_qk: p.d_qk,
+        scale: crosscheck_reference::attention::scale(p),
+        custom_scale: p.custom_scale().is_some(),
+    };
+    attention_row(contract, &geometry, row, out);
+}
+
+/// What the attention bound needs to know about the launch a row belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct RowGeometry {
+    /// Key slots a row's loops run over (len_kv; topk for sparse attention): the number of
+    /// terms in its sums and, with an online softmax, of its key tiles.
+    pub keys: usize,
+    /// Width of queries and keys.
+    pub d_qk: usize,
+    /// The scale the oracle used.
+    pub scale: f64,
+    /// Whether the scale was given (as the f32 the kernel uses) rather than computed.
+    pub custom_scale: bool,
+}
+
+/// The attention bound of one row (see [`attention`]) for a row of `geometry`; sparse
+/// attention uses it with its index lists' valid entries as the row's keys.
+pub fn attention_row(
+    contract: &NumericContract,
+    p: &RowGeometry,
+    row: &AttentionRow,
+    out: &mut [f64],
+) {
     if row.keys.is_empty() {
         out.fill(0.0); // the output is exactly zero
         return;
@@ -116,18 +147,18 @@ pub fn attention(
     let u = contract.unit_roundoff() + ORACLE_UNIT_ROUNDOFF;
     let f = &contract.functions;
     let eta = underflow_error(contract);
-    let keys = p.len_kv;
+    let keys = p.keys;
     let rescales = match contract.softmax {
         Softmax::TwoPass => 0,
         Softmax::Online { key_tile } => keys.div_ceil(key_tile.max(1)),
     };
     // A computed default scale carries its own relative error; a custom one is used as given.
-    let scale_error = if p.custom_scale().is_some() {
+    let scale_error = if p.custom_scale {
         0.0
     } else {
         f.inverse_sqrt_ulp * 2.0 * u
     };
-    let scale = crosscheck_reference::attention::scale(p).abs();
+    let scale = p.scale.abs();
     // The score gauge |σ|·Σ|q||k| is a sum of d_qk exact products, times the oracle's σ (itself
     // two roundings from 1/√d_qk): at most d_qk + 2 roundings from the exact gauge.
     let gauge_factor = gauge_rounding_factor(p.d_qk + 2);

@@ -412,4 +412,40 @@ pub const CATALOGUE: &[Mutant] = &[
         "w_scale(4u * (col / 128u * p.blocks + b))",
         "w_scale(4u * (col * p.blocks + b))",
     ),
+    // --- sparse top-k attention: index lists, unused slots, empty lists, MLA values ---
+    m(
+        "sparse-naive-invalid-not-skipped",
+        KernelId::fixed(Op::Sparse, "naive"),
+        "unused slots (-1) not skipped: read as a key",
+        "    return j != -1;",
+        "    return true;",
+    ),
+    m(
+        "sparse-naive-index-off-by-one",
+        KernelId::fixed(Op::Sparse, "naive"),
+        "index read as a 1-based position (key j + 1)",
+        "return (u32(j) * p.heads_kv + g) * p.d_qk;",
+        "return ((u32(j) + 1u) * p.heads_kv + g) * p.d_qk;",
+    ),
+    m(
+        "sparse-naive-empty-list-not-zero",
+        KernelId::fixed(Op::Sparse, "naive"),
+        "a list of nothing but -1 divides its empty sum (NaN) instead of giving zeros",
+        "if (valid == 0.0) {",
+        "if (false) {",
+    ),
+    m(
+        "sparse-naive-list-of-query-head",
+        KernelId::fixed(Op::Sparse, "naive"),
+        "index list taken per query head modulo heads_kv instead of the head's kv group",
+        "let list = (query * p.heads_kv + g) * p.topk;",
+        "let list = (query * p.heads_kv + head % p.heads_kv) * p.topk;",
+    ),
+    m(
+        "sparse-naive-value-columns",
+        KernelId::fixed(Op::Sparse, "naive"),
+        "values read from the last d_v columns of a KV row instead of the first",
+        "load_kv(kv_row(j, g) + c)",
+        "load_kv(kv_row(j, g) + p.d_qk - p.d_v + c)",
+    ),
 ];

@@ -9,6 +9,7 @@
 pub mod attention;
 pub mod matmul;
 pub mod quant;
+pub mod sparse;
 
 use crosscheck_spec::{HostTensor, NumericContract, Op, Problem, Variant};
 use proptest::strategy::BoxedStrategy;
@@ -92,6 +93,7 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::Quantize => &quant::Quantize,
         Op::Dequantize => &quant::Dequantize,
         Op::QuantMatmul => &quant::QuantMatmul,
+        Op::Sparse => &sparse::Sparse,
     }
 }
 

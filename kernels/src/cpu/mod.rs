@@ -8,11 +8,13 @@ mod matmul_naive;
 mod matmul_splitk;
 mod matmul_tiled;
 mod quant;
+mod sparse_flash;
+mod sparse_naive;
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
     KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
-    QuantMatmulProblem, QuantizeProblem, Softmax, Variant, VariantInfo,
+    QuantMatmulProblem, QuantizeProblem, Softmax, SparseAttentionProblem, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
@@ -27,6 +29,8 @@ enum Kernel {
     Quantize(fn(&QuantizeProblem, &HostTensor) -> Vec<u8>),
     Dequantize(fn(&QuantizeProblem, &HostTensor) -> Vec<f32>),
     QuantMatmul(fn(&QuantMatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
+    /// Sparse attention: Q, KV and the decoded, checked index lists.
+    Sparse(fn(&SparseAttentionProblem, &HostTensor, &HostTensor, &[i32]) -> Vec<f32>),
 }
 
 impl Kernel {
@@ -91,6 +95,24 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Attention(attention_flash::attention),
         softmax: Softmax::Online {
             key_tile: attention_flash::KEY_TILE,
+        },
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Sparse,
+        name: "naive",
+        summary: "a task per (query, head): the listed keys' scores materialised, max, exp, sum, P·V",
+        kernel: Kernel::Sparse(sparse_naive::attention),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Sparse,
+        name: "flash",
+        summary: "a task per (query, kv head): each listed KV row read once for all its heads, online softmax over tiles of 32 slots",
+        kernel: Kernel::Sparse(sparse_flash::attention),
+        softmax: Softmax::Online {
+            key_tile: sparse_flash::SLOT_TILE,
         },
         batch_invariant: true,
     },
@@ -286,6 +308,9 @@ impl Backend for CpuBackend {
             }
             (Kernel::Dequantize(f), Problem::Dequantize(p)) => f(p, inputs[0]),
             (Kernel::QuantMatmul(f), Problem::QuantMatmul(p)) => f(p, inputs[0], inputs[1]),
+            (Kernel::Sparse(f), Problem::Sparse(p)) => {
+                f(p, inputs[0], inputs[1], &p.indices(&inputs[2].bytes)?)
+            }
             _ => {
                 return Err(KernelError::Unsupported(format!(
                     "`{kernel}` is not a {} kernel",

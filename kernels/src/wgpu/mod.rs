@@ -8,6 +8,7 @@ mod matmul;
 mod quant;
 mod raw;
 mod registry;
+mod sparse;
 mod storage;
 
 use std::collections::HashMap;

@@ -2,11 +2,11 @@
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, Op, Precision, Problem,
-    QuantFamily, QuantizeProblem, Softmax, Variant,
+    QuantFamily, QuantizeProblem, Softmax, SparseAttentionProblem, Variant,
 };
 
 use super::storage::{self, Binding};
-use super::{attention, matmul, quant};
+use super::{attention, matmul, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
@@ -57,6 +57,15 @@ pub enum Launch {
         /// The weight format family.
         family: QuantFamily,
     },
+    /// A sparse top-k attention kernel.
+    Sparse {
+        /// Workgroup counts.
+        grid: fn(&SparseAttentionProblem) -> [usize; 3],
+        /// Upper bound on one invocation's loop iterations.
+        loops: fn(&SparseAttentionProblem) -> u64,
+        /// Scratch buffer sizes in bytes.
+        scratch: fn(&SparseAttentionProblem) -> Vec<u64>,
+    },
 }
 
 impl Launch {
@@ -67,6 +76,7 @@ impl Launch {
             Launch::Attention { .. } => attention::PARAMS_WGSL,
             Launch::Quant { .. } => quant::QUANT_PARAMS_WGSL,
             Launch::QuantMatmul { .. } => quant::QMATMUL_PARAMS_WGSL,
+            Launch::Sparse { .. } => sparse::PARAMS_WGSL,
         }
     }
 
@@ -136,6 +146,19 @@ impl Launch {
                 family_check(family, p.weights.family())?;
                 Ok(plain(quant::qmatmul_launch(p), quant::qmatmul_loops(p)))
             }
+            (
+                Launch::Sparse {
+                    grid,
+                    loops,
+                    scratch,
+                },
+                Problem::Sparse(p),
+            ) => Ok(LaunchPlan {
+                grid: grid(p),
+                params: sparse::params(p),
+                scratch: scratch(p),
+                loop_iterations: loops(p),
+            }),
             _ => Err(format!("not a {} kernel", problem.op())),
         }
     }
@@ -306,6 +329,12 @@ const ATTENTION_INPUTS: &[Binding] = &[
     Binding::float("v"),
 ];
 
+const SPARSE_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::float("kv"),
+    Binding::bytes("indices"),
+];
+
 /// Every WGSL kernel. Adding a kernel means one shader file and one entry here.
 pub const KERNELS: &[WgslKernel] = &[
     float(
@@ -365,6 +394,22 @@ pub const KERNELS: &[WgslKernel] = &[
                 loops: attention::flash_loops,
                 scratch: attention::no_scratch,
                 max_head_dim: attention::FLASH_MAX_HEAD_DIM,
+            },
+        )
+    },
+    WgslKernel {
+        scratch: &["scores"],
+        ..float(
+            Op::Sparse,
+            "naive",
+            "a workgroup per (query, head): listed keys' scores to a scratch buffer, reduced max, exp, reduced sum, P·V",
+            include_str!("shaders/sparse_naive.wgsl"),
+            SPARSE_INPUTS,
+            "o",
+            Launch::Sparse {
+                grid: sparse::naive_grid,
+                loops: sparse::naive_loops,
+                scratch: sparse::naive_scratch,
             },
         )
     },

@@ -4,10 +4,12 @@
 mod attention;
 mod matmul;
 mod quant;
+mod sparse;
 
 pub use attention::AttentionProblem;
 pub use matmul::MatmulProblem;
 pub use quant::DequantizeProblem;
+pub use sparse::{INVALID_INDEX, SparseAttentionProblem};
 
 use crate::{
     HostTensor, KernelError, Layout, Op, OutputBuffer, Precision, QuantMatmulProblem,
@@ -32,6 +34,8 @@ pub enum Problem {
     Dequantize(DequantizeProblem),
     /// Matmul with quantized weights.
     QuantMatmul(QuantMatmulProblem),
+    /// Sparse top-k attention over per-query index lists.
+    Sparse(SparseAttentionProblem),
 }
 
 /// How an input or output tensor is stored.
@@ -104,6 +108,13 @@ pub trait ProblemKind {
     /// What each input must look like, in the order [`crate::Backend::run`] receives them.
     fn input_specs(&self) -> Vec<InputSpec>;
 
+    /// Checks the contents of inputs that carry integers (index lists) once their shapes are
+    /// known to match; none by default.
+    fn validate_inputs(&self, inputs: &[&HostTensor]) -> Result<(), KernelError> {
+        let _ = inputs;
+        Ok(())
+    }
+
     /// How the output is stored under `variant`.
     fn output_precision(&self, variant: Variant) -> Precision;
 
@@ -129,6 +140,7 @@ impl Problem {
             Problem::Quantize(p) => p,
             Problem::Dequantize(p) => p,
             Problem::QuantMatmul(p) => p,
+            Problem::Sparse(p) => p,
         }
     }
 
@@ -169,7 +181,7 @@ impl Problem {
     }
 
     /// Checks dimensions, then that `inputs` match the problem (count, shapes, layouts, precision,
-    /// byte lengths) and that `output` holds the problem's output elements in the variant's
+    /// byte lengths, and the contents of integer inputs such as index lists) and that `output` holds the problem's output elements in the variant's
     /// precision. Every backend calls this before touching a device.
     pub fn validate_buffers(
         &self,
@@ -229,7 +241,7 @@ impl Problem {
                 )));
             }
         }
-        Ok(())
+        self.kind().validate_inputs(inputs)
     }
 }
 
