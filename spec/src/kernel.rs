@@ -19,16 +19,20 @@ pub enum Op {
     Dequantize,
     /// Matmul with quantized weights (and, for int8 and FP8, quantized activations).
     QuantMatmul,
+    /// Absorbed multi-head latent attention decode over a paged KV cache (FlashMLA's
+    /// `flash_mla_with_kvcache`), returning O and the log-sum-exp.
+    Mla,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 6] = [
         Op::Matmul,
         Op::Attention,
         Op::Quantize,
         Op::Dequantize,
         Op::QuantMatmul,
+        Op::Mla,
     ];
 
     /// Lower-case name used in reports and case ids.
@@ -39,6 +43,7 @@ impl Op {
             Op::Quantize => "quantize",
             Op::Dequantize => "dequantize",
             Op::QuantMatmul => "qmatmul",
+            Op::Mla => "mla",
         }
     }
 }

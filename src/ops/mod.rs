@@ -8,6 +8,7 @@
 
 pub mod attention;
 pub mod matmul;
+pub mod mla;
 pub mod quant;
 
 use crosscheck_spec::{HostTensor, NumericContract, Op, Problem, Variant};
@@ -92,6 +93,7 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::Quantize => &quant::Quantize,
         Op::Dequantize => &quant::Dequantize,
         Op::QuantMatmul => &quant::QuantMatmul,
+        Op::Mla => &mla::Mla,
     }
 }
 

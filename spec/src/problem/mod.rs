@@ -3,10 +3,12 @@
 
 mod attention;
 mod matmul;
+mod mla;
 mod quant;
 
 pub use attention::AttentionProblem;
 pub use matmul::MatmulProblem;
+pub use mla::{MLA_FP8_TILE, MlaProblem};
 pub use quant::DequantizeProblem;
 
 use crate::{
@@ -32,6 +34,8 @@ pub enum Problem {
     Dequantize(DequantizeProblem),
     /// Matmul with quantized weights.
     QuantMatmul(QuantMatmulProblem),
+    /// Absorbed MLA decode over a paged KV cache.
+    Mla(MlaProblem),
 }
 
 /// How an input or output tensor is stored.
@@ -129,6 +133,7 @@ impl Problem {
             Problem::Quantize(p) => p,
             Problem::Dequantize(p) => p,
             Problem::QuantMatmul(p) => p,
+            Problem::Mla(p) => p,
         }
     }
 
