@@ -10,18 +10,18 @@ use crate::case::Distribution;
 use crate::generate::smaller::vary;
 
 /// Fixed MLA cases, kept few and small for the default matrix: DeepSeek's widths and pages at
-/// 16 heads, two queries with the causal mask, the FP8 layout, and odd small shapes.
+/// up to 8 heads, two queries with the causal mask, the FP8 layout, and odd small shapes.
 pub const FIXED: &[(&str, Distribution)] = &[
-    ("b2h16q1l512r64p64m3", Distribution::Normal),
-    ("b3h4q3l512r64p64m2.causal", Distribution::Uniform),
-    ("b2h8q1l512r64p64m2.fp8", Distribution::Normal),
+    ("b2h8q1l512r64p64m2", Distribution::Normal),
+    ("b2h4q2l512r64p64m2.causal", Distribution::Uniform),
+    ("b2h4q1l512r64p64m2.fp8", Distribution::Normal),
     ("b2h4q2l128r16p16m3.causal.fp8", Distribution::Uniform),
     ("b3h3q5l40r8p7m3.causal", Distribution::LargeLogits),
     ("b2h2q1l33r0p5m4.s0.25", Distribution::Normal),
 ];
 
 /// Multiply-adds a random MLA case may cost, so that property cases stay fast on llvmpipe.
-pub const MLA_WORK_BUDGET: usize = 8_000_000;
+pub const MLA_WORK_BUDGET: usize = 1_000_000;
 
 /// (d_latent, d_rope) pairs: DeepSeek's 512/64, scaled-down multiples of 128 (the FP8 layout
 /// needs them), or anything small.
