@@ -127,8 +127,7 @@ pub fn mla(
     let rows_per_entry = p.heads_q * p.seq_q;
     let mut out = vec![0.0f64; p.batch * rows_per_entry * width];
     let q_entry_bytes = rows_per_entry * p.d_qk() * q.precision.bytes();
-    for b in 0..p.batch {
-        let len = lens[b];
+    for (b, &len) in lens.iter().enumerate().take(p.batch) {
         assert!(
             len >= 0 && len as usize <= p.blocks * p.page,
             "cache length {len} outside 0..={}",
