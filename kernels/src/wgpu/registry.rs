@@ -1,8 +1,8 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, MlaProblem, Op, Precision, Problem,
-    QuantFamily, QuantizeProblem, Softmax, Variant,
+    Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, MlaProblem, Op, Precision,
+    Problem, QuantFamily, QuantizeProblem, Softmax, Variant,
 };
 
 use super::storage::{self, Binding};
@@ -380,7 +380,11 @@ const fn mla_kernel(
         name,
         summary,
         body,
-        inputs: if fp8 { MLA_FP8_INPUTS } else { MLA_DENSE_INPUTS },
+        inputs: if fp8 {
+            MLA_FP8_INPUTS
+        } else {
+            MLA_DENSE_INPUTS
+        },
         output: Binding::f32("o"),
         scratch: if naive { &["scores"] } else { &[] },
         helpers: if fp8 {
