@@ -76,15 +76,22 @@ pub struct FunctionAccuracy {
     pub div_ulp: f64,
     /// The default attention scale 1/√d, when the kernel computes it, is within this many ulps.
     pub inverse_sqrt_ulp: f64,
+    /// ln(x) is within `log_ulp` ulps plus an absolute `log_abs` (the log-sum-exp of MLA).
+    pub log_ulp: f64,
+    /// See `log_ulp`.
+    pub log_abs: f64,
 }
 
 impl FunctionAccuracy {
-    /// What WGSL guarantees for f32: exp 3 + 2|x| ulp, division 2.5 ulp, inverseSqrt 2 ulp.
+    /// What WGSL guarantees for f32: exp 3 + 2|x| ulp, division 2.5 ulp, inverseSqrt 2 ulp,
+    /// log 3 ulp outside [0.5, 2] and an absolute 2⁻²¹ inside (charged as both, everywhere).
     pub const WGSL: FunctionAccuracy = FunctionAccuracy {
         exp_ulp: 3.0,
         exp_ulp_per_unit: 2.0,
         div_ulp: 2.5,
         inverse_sqrt_ulp: 2.0,
+        log_ulp: 3.0,
+        log_abs: 1.0 / (1u32 << 21) as f64,
     };
 }
 
@@ -193,6 +200,8 @@ impl NumericContract {
             exp_ulp_per_unit: 0.0,
             div_ulp: 0.5,
             inverse_sqrt_ulp: 1.5,
+            log_ulp: 1.0,
+            log_abs: 0.0,
         },
         softmax: Softmax::TwoPass,
         deterministic: true,

@@ -22,23 +22,28 @@ pub enum Op {
     /// Sparse top-k attention (DeepSeek Sparse Attention): each query attends to the keys its
     /// index list names.
     Sparse,
+    /// Absorbed multi-head latent attention decode over a paged KV cache (FlashMLA's
+    /// `flash_mla_with_kvcache`), returning O and the log-sum-exp.
+    Mla,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 7] = [
         Op::Matmul,
         Op::Attention,
         Op::Quantize,
         Op::Dequantize,
         Op::QuantMatmul,
         Op::Sparse,
+        Op::Mla,
     ];
 
     /// Lower-case name used in reports and case ids.
     pub fn name(self) -> &'static str {
         match self {
             Op::Matmul => "matmul",
+            Op::Mla => "mla",
             Op::Attention => "attention",
             Op::Quantize => "quantize",
             Op::Dequantize => "dequantize",

@@ -27,8 +27,8 @@ pub use output::OutputBuffer;
 pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{
-    AttentionProblem, DequantizeProblem, INVALID_INDEX, InputSpec, MatmulProblem, Problem,
-    ProblemKind, SparseAttentionProblem, Storage,
+    AttentionProblem, DequantizeProblem, INVALID_INDEX, InputSpec, MLA_FP8_TILE, MatmulProblem,
+    MlaProblem, Problem, ProblemKind, SparseAttentionProblem, Storage,
 };
 pub use quant::{
     FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,

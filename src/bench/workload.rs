@@ -2,8 +2,8 @@
 //! minimum bytes each must move (what roofline fractions are computed from).
 
 use crosscheck_spec::{
-    AttentionProblem, MatmulProblem, Op, Problem, QuantFormat, QuantMatmulProblem, QuantizeProblem,
-    SparseAttentionProblem, Variant,
+    AttentionProblem, MatmulProblem, MlaProblem, Op, Problem, QuantFormat, QuantMatmulProblem,
+    QuantizeProblem, SparseAttentionProblem, Variant,
 };
 
 use crate::verify::large::problem as square_matmul;
@@ -88,6 +88,37 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
                 }
             })
             .collect()
+        }
+        Op::Mla => {
+            // DeepSeek V3's decode: 128 query heads over one 576-wide latent head, 64-token pages.
+            let p = MlaProblem {
+                batch: 1,
+                heads_q: 128,
+                seq_q: 1,
+                d_latent: 512,
+                d_rope: 64,
+                page: 64,
+                blocks: 16,
+                causal: false,
+                fp8: crate::ops::mla::fp8_kernel(kernel),
+                scale_bits: None,
+            };
+            let tokens = (p.blocks * p.page) as f64;
+            let kv_bytes = if p.fp8 {
+                p.fp8_token_bytes() as f64
+            } else {
+                p.d_qk() as f64 * element
+            };
+            let rows = (p.batch * p.heads_q * p.seq_q) as f64;
+            vec![Workload {
+                label: "decode h128 kv1024 576/512 p64".into(),
+                size: 0.0,
+                problem: Problem::Mla(p),
+                flops: 2.0 * rows * tokens * (p.d_qk() + p.d_latent) as f64,
+                bytes: tokens * kv_bytes
+                    + rows * p.d_qk() as f64 * element
+                    + rows * (p.d_latent + 1) as f64 * 4.0,
+            }]
         }
         Op::QuantMatmul => {
             let weights = weight_format(kernel);

@@ -95,55 +95,39 @@ pub fn qmatmul(
 /// (ln 2^-126 ≈ −87.3): such a weight may be flushed or lose all relative accuracy.
 const EXP_UNDERFLOW_ARGUMENT: f64 = 87.0;
 
-/// Allowed accumulated error of each output of one attention row (docs/numerics.md derives it).
-///
-/// Every error before the final division — the score's dot product and scale, the rounding of
-/// s − max, exp's error, and the online softmax's rescale factors — multiplies a key's
-/// unnormalised weight by exp(e_j) with |e_j| ≤ E_j. The normalised weights then move by at most
-/// a factor r_j, and because both sets of weights sum to 1 the output moves by at most
-/// Σ w_j·r_j·|v_j − o| (zero when V is constant along keys, or for a single visible key). The
-/// P·V sums, the sum of weights, the rescalings and the division add γ_N·Σ ŵ_j|v_j|.
-pub fn attention(
-    contract: &NumericContract,
-    p: &AttentionProblem,
-    row: &AttentionRow,
-    out: &mut [f64],
-) {
-    let geometry = RowGeometry {
-        keys: p.len_kv,
-        d_qk: p.d_qk,
-        scale: crosscheck_reference::attention::scale(p),
-        custom_scale: p.custom_scale().is_some(),
-    };
-    attention_row(contract, &geometry, row, out);
-}
-
-/// What the attention bound needs to know about the launch a row belongs to.
-#[derive(Debug, Clone, Copy)]
-pub struct RowGeometry {
-    /// Key slots a row's loops run over (len_kv; topk for sparse attention): the number of
-    /// terms in its sums and, with an online softmax, of its key tiles.
+/// What the attention and log-sum-exp bounds share for one row with visible keys: per key, the
+/// bound on its log-weight perturbation upwards (`upper`, E_j) and downwards (`lower`, E⁻_j,
+/// infinite where the weight may underflow), and the perturbed weight sums Z⁻ and Z⁺.
+pub struct Perturbations {
+    /// u of the contract plus the oracle's 2⁻⁵³.
+    pub u: f64,
+    /// The underflow allowance η of one operation.
+    pub eta: f64,
+    /// Key slots of the row's loops ([`RowGeometry::keys`]).
     pub keys: usize,
-    /// Width of queries and keys.
-    pub d_qk: usize,
-    /// The scale the oracle used.
-    pub scale: f64,
-    /// Whether the scale was given (as the f32 the kernel uses) rather than computed.
-    pub custom_scale: bool,
+    /// Rescalings of the online softmax (0 for two-pass).
+    pub rescales: usize,
+    /// Whether each visible key's score is finite.
+    pub finite: Vec<bool>,
+    /// E_j.
+    pub upper: Vec<f64>,
+    /// E⁻_j.
+    pub lower: Vec<f64>,
+    /// Z⁻ = Σ w_j·e^(−E⁻_j).
+    pub z_low: f64,
+    /// Z⁺ = Σ w_j·e^(E_j).
+    pub z_high: f64,
 }
 
-/// The attention bound of one row (see [`attention`]) for a row of `geometry`; sparse
-/// attention uses it with its index lists' valid entries as the row's keys.
-pub fn attention_row(
+/// Steps 1 and 2 of the attention bound (docs/numerics.md) for a row with visible keys: every
+/// error before the final division — the score's dot product and scale, the rounding of
+/// s − max, exp's error, and the online softmax's rescale factors — multiplies a key's
+/// unnormalised weight by exp(e_j) with −E⁻_j ≤ e_j ≤ E_j.
+pub fn perturbations(
     contract: &NumericContract,
     p: &RowGeometry,
     row: &AttentionRow,
-    out: &mut [f64],
-) {
-    if row.keys.is_empty() {
-        out.fill(0.0); // the output is exactly zero
-        return;
-    }
+) -> Perturbations {
     let u = contract.unit_roundoff() + ORACLE_UNIT_ROUNDOFF;
     let f = &contract.functions;
     let eta = underflow_error(contract);
@@ -230,6 +214,86 @@ pub fn attention_row(
         .zip(&upper)
         .map(|(w, e)| w * e.exp())
         .sum();
+    Perturbations {
+        u,
+        eta,
+        keys,
+        rescales,
+        finite,
+        upper,
+        lower,
+        z_low,
+        z_high,
+    }
+}
+
+/// Allowed accumulated error of each output of one attention row (docs/numerics.md derives it).
+///
+/// Every error before the final division — the score's dot product and scale, the rounding of
+/// s − max, exp's error, and the online softmax's rescale factors — multiplies a key's
+/// unnormalised weight by exp(e_j) with |e_j| ≤ E_j. The normalised weights then move by at most
+/// a factor r_j, and because both sets of weights sum to 1 the output moves by at most
+/// Σ w_j·r_j·|v_j − o| (zero when V is constant along keys, or for a single visible key). The
+/// P·V sums, the sum of weights, the rescalings and the division add γ_N·Σ ŵ_j|v_j|.
+pub fn attention(
+    contract: &NumericContract,
+    p: &AttentionProblem,
+    row: &AttentionRow,
+    out: &mut [f64],
+) {
+    attention_row(contract, &RowGeometry::of(p), row, out);
+}
+
+/// What the attention bound needs to know about the launch a row belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct RowGeometry {
+    /// Key slots a row's loops run over (len_kv; topk for sparse attention): the number of
+    /// terms in its sums and, with an online softmax, of its key tiles.
+    pub keys: usize,
+    /// Width of queries and keys.
+    pub d_qk: usize,
+    /// The scale the oracle used.
+    pub scale: f64,
+    /// Whether the scale was given (as the f32 the kernel uses) rather than computed.
+    pub custom_scale: bool,
+}
+
+impl RowGeometry {
+    /// The geometry of a row of dense attention problem `p`.
+    pub fn of(p: &AttentionProblem) -> RowGeometry {
+        RowGeometry {
+            keys: p.len_kv,
+            d_qk: p.d_qk,
+            scale: crosscheck_reference::attention::scale(p),
+            custom_scale: p.custom_scale().is_some(),
+        }
+    }
+}
+
+/// The attention bound of one row (see [`attention`]) for a row of `geometry`; sparse
+/// attention uses it with its index lists' valid entries as the row's keys.
+pub fn attention_row(
+    contract: &NumericContract,
+    p: &RowGeometry,
+    row: &AttentionRow,
+    out: &mut [f64],
+) {
+    if row.keys.is_empty() {
+        out.fill(0.0); // the output is exactly zero
+        return;
+    }
+    let f = &contract.functions;
+    let Perturbations {
+        u,
+        eta,
+        keys,
+        rescales,
+        finite,
+        upper,
+        lower,
+        z_low,
+        z_high,
+    } = perturbations(contract, p, row);
     let factor: Vec<f64> = upper
         .iter()
         .zip(&lower)
@@ -273,6 +337,51 @@ pub fn attention_row(
         }
         *slot = moved + gamma(roundings, u) * gauge + 2.0 * roundings as f64 * eta;
     }
+}
+
+/// Allowed error of one row's log-sum-exp L = ln Σ_j exp(s_j) (MLA's second output, in f32;
+/// docs/numerics.md derives it).
+///
+/// The kernel adds back the maximum it subtracted, so its value is
+/// ln Σ_j exp(s_j + e_j) + ln(1 + θ) + (log's error) + (the final addition's rounding), with
+/// the same per-key perturbations e_j as the output's bound ([`perturbations`]) and θ the
+/// rounding of the weight sum (keys + R additions and rescalings). ln Σ exp(s_j + e_j) − L lies
+/// between ln Z⁻ and ln Z⁺. An empty row's +∞ and a non-finite L are judged exactly.
+pub fn log_sum_exp(
+    contract: &NumericContract,
+    p: &AttentionProblem,
+    row: &AttentionRow,
+    lse: f64,
+) -> f64 {
+    if row.keys.is_empty() || !lse.is_finite() {
+        return 0.0;
+    }
+    let f = &contract.functions;
+    let w = perturbations(contract, &RowGeometry::of(p), row);
+    if w.z_low <= 0.0 {
+        return f64::INFINITY;
+    }
+    let sum_roundings = w.keys + w.rescales;
+    let theta = gamma(sum_roundings, w.u);
+    // |ln(1 + θ)| ≤ θ / (1 − θ), plus what underflowing additions can lose against a sum ≥ 1/2.
+    let sum_error = theta / (1.0 - theta) + 4.0 * sum_roundings as f64 * w.eta;
+    let before_log = w.z_high.ln().max(-w.z_low.ln()) + sum_error;
+    // The kernel's log argument Σ exp(ŝ_j − m̂): its log is L − m̂, within `before_log` and the
+    // score errors (each below its E_j) of L − m ∈ [0, ln n].
+    let max = row
+        .scores
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let worst = w.upper.iter().copied().fold(0.0, f64::max);
+    let log_magnitude = (lse - max).abs() + before_log + 2.0 * worst;
+    let log_error = f.log_abs + f.log_ulp * 2.0 * w.u * log_magnitude;
+    let mut e = before_log + log_error;
+    // m̂ + ln(...) rounds once; the oracle's own f64 sum, log and addition cost (keys + 3)·2⁻⁵³.
+    e += w.u * (lse.abs() + e);
+    e += gamma(w.keys + 3, ORACLE_UNIT_ROUNDOFF) * (lse.abs() + log_magnitude + 1.0);
+    e * gauge_rounding_factor(1)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod attention;
 pub mod matmul;
+pub mod mla;
 pub mod quant;
 pub mod sparse;
 
@@ -92,6 +93,7 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::Attention => &attention::Attention,
         Op::Quantize => &quant::Quantize,
         Op::Dequantize => &quant::Dequantize,
+        Op::Mla => &mla::Mla,
         Op::QuantMatmul => &quant::QuantMatmul,
         Op::Sparse => &sparse::Sparse,
     }

@@ -7,13 +7,16 @@ mod convert;
 mod matmul_naive;
 mod matmul_splitk;
 mod matmul_tiled;
+mod mla_cache;
+mod mla_flash;
+mod mla_naive;
 mod quant;
 mod sparse_flash;
 mod sparse_naive;
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
-    KernelInfo, MatmulProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
+    KernelInfo, MatmulProblem, MlaProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
     QuantMatmulProblem, QuantizeProblem, Softmax, SparseAttentionProblem, Variant, VariantInfo,
 };
 
@@ -27,6 +30,8 @@ enum Kernel {
     Matmul(fn(&MatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
     Attention(fn(&AttentionProblem, &HostTensor, &HostTensor, &HostTensor) -> Vec<f32>),
     Quantize(fn(&QuantizeProblem, &HostTensor) -> Vec<u8>),
+    /// MLA decode over (Q, KV, block table, cache lengths): O and the LSE, or a bad side input.
+    Mla(fn(&MlaProblem, &[&HostTensor]) -> Result<Vec<f32>, KernelError>),
     Dequantize(fn(&QuantizeProblem, &HostTensor) -> Vec<f32>),
     QuantMatmul(fn(&QuantMatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
     /// Sparse attention: Q, KV and the decoded, checked index lists.
@@ -40,6 +45,16 @@ impl Kernel {
             self,
             Kernel::Quantize(_) | Kernel::Dequantize(_) | Kernel::QuantMatmul(_)
         )
+    }
+
+    /// The precisions it is built for: f32 for quantized kernels, bf16 queries for the FP8
+    /// KV-cache MLA kernels (as FlashMLA), every float precision otherwise.
+    fn takes(self, name: &str, precision: Precision) -> bool {
+        match self {
+            Kernel::Mla(_) if name.ends_with("fp8") => precision == Precision::BF16,
+            k if k.quantized() => precision == Precision::F32,
+            _ => true,
+        }
     }
 }
 
@@ -113,6 +128,42 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Sparse(sparse_flash::attention),
         softmax: Softmax::Online {
             key_tile: sparse_flash::SLOT_TILE,
+        },
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Mla,
+        name: "naive",
+        summary: "per row: tokens read through the block table, materialised scores, two-pass softmax, LSE",
+        kernel: Kernel::Mla(mla_naive::mla),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Mla,
+        name: "flash",
+        summary: "tokens decoded once per sequence for all heads, online softmax over tiles of 32, LSE",
+        kernel: Kernel::Mla(mla_flash::mla),
+        softmax: Softmax::Online {
+            key_tile: mla_flash::KEY_TILE,
+        },
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Mla,
+        name: "naive_fp8",
+        summary: "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        kernel: Kernel::Mla(mla_naive::mla),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::Mla,
+        name: "flash_fp8",
+        summary: "the flash kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        kernel: Kernel::Mla(mla_flash::mla),
+        softmax: Softmax::Online {
+            key_tile: mla_flash::KEY_TILE,
         },
         batch_invariant: true,
     },
@@ -254,7 +305,7 @@ impl Backend for CpuBackend {
                 summary: e.summary.to_string(),
                 variants: Precision::FLOATS
                     .into_iter()
-                    .filter(|&p| !e.kernel.quantized() || p == Precision::F32)
+                    .filter(|&p| e.kernel.takes(e.name, p))
                     .map(|p| VariantInfo::available(Variant::portable(p), contract(e)))
                     .collect(),
             })
@@ -269,9 +320,9 @@ impl Backend for CpuBackend {
             )));
         }
         let entry = Self::entry(kernel, problem.op())?;
-        if entry.kernel.quantized() && variant.precision != Precision::F32 {
+        if !entry.kernel.takes(entry.name, variant.precision) {
             return Err(KernelError::Unsupported(format!(
-                "quantized kernels take f32, not {variant}"
+                "`{kernel}` is not built for {variant}"
             )));
         }
         let family = match problem {
@@ -279,6 +330,13 @@ impl Backend for CpuBackend {
                 Some(q.format.family())
             }
             Problem::QuantMatmul(q) => Some(q.weights.family()),
+            Problem::Mla(m) if m.fp8 != kernel.ends_with("fp8") => {
+                return Err(KernelError::Unsupported(format!(
+                    "`{kernel}` reads {} caches, not {}",
+                    if m.fp8 { "dense" } else { "FP8" },
+                    if m.fp8 { "FP8" } else { "dense" }
+                )));
+            }
             _ => None,
         };
         match family {
@@ -308,6 +366,7 @@ impl Backend for CpuBackend {
             }
             (Kernel::Dequantize(f), Problem::Dequantize(p)) => f(p, inputs[0]),
             (Kernel::QuantMatmul(f), Problem::QuantMatmul(p)) => f(p, inputs[0], inputs[1]),
+            (Kernel::Mla(f), Problem::Mla(p)) => f(p, inputs)?,
             (Kernel::Sparse(f), Problem::Sparse(p)) => {
                 f(p, inputs[0], inputs[1], &p.indices(&inputs[2].bytes)?)
             }

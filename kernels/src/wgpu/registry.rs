@@ -1,12 +1,12 @@
 //! The WGSL kernels: one entry per kernel body, with its bindings and launch geometry.
 
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, Op, Precision, Problem,
-    QuantFamily, QuantizeProblem, Softmax, SparseAttentionProblem, Variant,
+    Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, MlaProblem, Op, Precision,
+    Problem, QuantFamily, QuantizeProblem, Softmax, SparseAttentionProblem, Variant,
 };
 
 use super::storage::{self, Binding};
-use super::{attention, matmul, quant, sparse};
+use super::{attention, matmul, mla, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
@@ -66,6 +66,17 @@ pub enum Launch {
         /// Scratch buffer sizes in bytes.
         scratch: fn(&SparseAttentionProblem) -> Vec<u64>,
     },
+    /// An MLA decode kernel for one KV-cache layout.
+    Mla {
+        /// True when it reads FlashMLA's FP8 layout, false for a dense cache.
+        fp8: bool,
+        /// Upper bound on one invocation's loop iterations.
+        loops: fn(&MlaProblem) -> u64,
+        /// Scratch buffer sizes in bytes.
+        scratch: fn(&MlaProblem) -> Vec<u64>,
+        /// Largest d_latent.
+        max_latent: usize,
+    },
 }
 
 impl Launch {
@@ -76,6 +87,7 @@ impl Launch {
             Launch::Attention { .. } => attention::PARAMS_WGSL,
             Launch::Quant { .. } => quant::QUANT_PARAMS_WGSL,
             Launch::QuantMatmul { .. } => quant::QMATMUL_PARAMS_WGSL,
+            Launch::Mla { .. } => mla::PARAMS_WGSL,
             Launch::Sparse { .. } => sparse::PARAMS_WGSL,
         }
     }
@@ -145,6 +157,36 @@ impl Launch {
             (Launch::QuantMatmul { family }, Problem::QuantMatmul(p)) => {
                 family_check(family, p.weights.family())?;
                 Ok(plain(quant::qmatmul_launch(p), quant::qmatmul_loops(p)))
+            }
+            (
+                Launch::Mla {
+                    fp8,
+                    loops,
+                    scratch,
+                    max_latent,
+                },
+                Problem::Mla(p),
+            ) => {
+                if p.fp8 != *fp8 {
+                    let layout = |fp8: bool| if fp8 { "FP8" } else { "dense" };
+                    return Err(format!(
+                        "kernel for {} caches, not {}",
+                        layout(*fp8),
+                        layout(p.fp8)
+                    ));
+                }
+                if p.d_latent > *max_latent {
+                    return Err(format!(
+                        "d_latent {} exceeds this kernel's {max_latent}",
+                        p.d_latent
+                    ));
+                }
+                Ok(LaunchPlan {
+                    grid: mla::grid(p),
+                    params: mla::params(p),
+                    scratch: scratch(p),
+                    loop_iterations: loops(p),
+                })
             }
             (
                 Launch::Sparse {
@@ -335,6 +377,83 @@ const SPARSE_INPUTS: &[Binding] = &[
     Binding::bytes("indices"),
 ];
 
+const MLA_COMMON: &str = include_str!("shaders/mla_common.wgsl");
+const MLA_DENSE: &str = include_str!("shaders/mla_kv_dense.wgsl");
+const MLA_FP8: &str = include_str!("shaders/mla_kv_fp8.wgsl");
+const MLA_DENSE_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::float("kv"),
+    Binding::bytes("table"),
+    Binding::bytes("lens"),
+];
+const MLA_FP8_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::bytes("kv"),
+    Binding::bytes("table"),
+    Binding::bytes("lens"),
+];
+/// The FP8-cache MLA kernels take bf16 queries, as FlashMLA does.
+const BF16_ONLY: &[Variant] = &[Variant::portable(Precision::BF16)];
+
+/// An MLA decode kernel entry: `naive` or `flash`, for a dense cache or (`fp8`) FlashMLA's FP8
+/// layout; the layout helper provides `kv_at`.
+const fn mla_kernel(
+    name: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    fp8: bool,
+    naive: bool,
+) -> WgslKernel {
+    WgslKernel {
+        op: Op::Mla,
+        name,
+        summary,
+        body,
+        inputs: if fp8 {
+            MLA_FP8_INPUTS
+        } else {
+            MLA_DENSE_INPUTS
+        },
+        output: Binding::f32("o"),
+        scratch: if naive { &["scores"] } else { &[] },
+        helpers: if fp8 {
+            &[QUANT_COMMON, MLA_COMMON, MLA_FP8]
+        } else {
+            &[MLA_COMMON, MLA_DENSE]
+        },
+        variants: if fp8 { BF16_ONLY } else { FLOAT_VARIANTS },
+        launch: Launch::Mla {
+            fp8,
+            loops: if naive {
+                mla::naive_loops
+            } else {
+                mla::flash_loops
+            },
+            scratch: if naive {
+                mla::naive_scratch
+            } else {
+                mla::no_scratch
+            },
+            max_latent: if naive {
+                usize::MAX
+            } else {
+                mla::FLASH_MAX_LATENT
+            },
+        },
+        accumulator: Accumulator::F32,
+        softmax: if naive {
+            Softmax::TwoPass
+        } else {
+            Softmax::Online {
+                key_tile: mla::FLASH_KEY_TILE,
+            }
+        },
+    }
+}
+
+const MLA_NAIVE_BODY: &str = include_str!("shaders/mla_naive.wgsl");
+const MLA_FLASH_BODY: &str = include_str!("shaders/mla_flash.wgsl");
+
 /// Every WGSL kernel. Adding a kernel means one shader file and one entry here.
 pub const KERNELS: &[WgslKernel] = &[
     float(
@@ -488,5 +607,33 @@ pub const KERNELS: &[WgslKernel] = &[
         include_str!("shaders/qmatmul_fp8.wgsl"),
         QUANTIZED_TIMES_QUANTIZED,
         Accumulator::F32,
+    ),
+    mla_kernel(
+        "naive",
+        "a workgroup per row: tokens through the block table, scores to scratch, reduced max and sum, P·V, LSE",
+        MLA_NAIVE_BODY,
+        false,
+        true,
+    ),
+    mla_kernel(
+        "flash",
+        "a workgroup per row: tiles of 64 tokens, online softmax, 8 latent columns a lane in registers, LSE",
+        MLA_FLASH_BODY,
+        false,
+        false,
+    ),
+    mla_kernel(
+        "naive_fp8",
+        "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        MLA_NAIVE_BODY,
+        true,
+        true,
+    ),
+    mla_kernel(
+        "flash_fp8",
+        "the flash kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        MLA_FLASH_BODY,
+        true,
+        false,
     ),
 ];

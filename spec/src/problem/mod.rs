@@ -3,11 +3,13 @@
 
 mod attention;
 mod matmul;
+mod mla;
 mod quant;
 mod sparse;
 
 pub use attention::AttentionProblem;
 pub use matmul::MatmulProblem;
+pub use mla::{MLA_FP8_TILE, MlaProblem};
 pub use quant::DequantizeProblem;
 pub use sparse::{INVALID_INDEX, SparseAttentionProblem};
 
@@ -32,6 +34,8 @@ pub enum Problem {
     Quantize(QuantizeProblem),
     /// Dequantize a quantized matrix.
     Dequantize(DequantizeProblem),
+    /// Absorbed MLA decode over a paged KV cache.
+    Mla(MlaProblem),
     /// Matmul with quantized weights.
     QuantMatmul(QuantMatmulProblem),
     /// Sparse top-k attention over per-query index lists.
@@ -141,6 +145,7 @@ impl Problem {
             Problem::Dequantize(p) => p,
             Problem::QuantMatmul(p) => p,
             Problem::Sparse(p) => p,
+            Problem::Mla(p) => p,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use crosscheck_spec::{HostTensor, Problem, SparseAttentionProblem};
 
-use crate::run::invariance::{SubLaunch, row_ranges, span_name};
+use crate::run::invariance::{Invariance, SubLaunch, row_ranges, span_name};
 
 /// Trailing queries launched alone.
 pub fn sub_launches(p: &SparseAttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
@@ -27,6 +27,7 @@ pub fn sub_launches(p: &SparseAttentionProblem, inputs: &[HostTensor]) -> Vec<Su
             };
             let per_query = p.heads_q * p.d_v;
             SubLaunch {
+                checks: Invariance::Batch,
                 what: format!(
                     "a launch of {} alone (len_q = {})",
                     span_name("query", &rows),
