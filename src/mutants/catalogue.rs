@@ -318,8 +318,8 @@ pub const CATALOGUE: &[Mutant] = &[
         "q8-round-half-even",
         KernelId::fixed(Op::Quantize, "q8_0"),
         "Q8_0 rounds half to even instead of away from zero",
-        "let q = round_away_bits(bitcast<u32>(load_x(first + j) * id));",
-        "let q = i32(round(load_x(first + j) * id));",
+        "let q = clamp(round_away_bits(bitcast<u32>(load_x(first + j) * id)), -127, 127);",
+        "let q = clamp(i32(round(load_x(first + j) * id)), -127, 127);",
     ),
     m(
         "q8-scale-divisor",
