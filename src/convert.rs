@@ -27,10 +27,11 @@ impl FromStr for Format {
         match s {
             "f16" => Ok(Format::Half(Precision::F16)),
             "bf16" => Ok(Format::Half(Precision::BF16)),
+            // Block formats first: the formats both know take the block codec's options.
             _ => s
                 .parse()
-                .map(Format::Quant)
-                .or_else(|_| s.parse().map(Format::Block))
+                .map(Format::Block)
+                .or_else(|_| s.parse().map(Format::Quant))
                 .map_err(|_| {
                     let names: Vec<&str> = QuantFormat::ALL
                         .iter()

@@ -241,7 +241,7 @@ fn one_command_writes_junit_and_json_and_merge_combines_two_machines() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
     let xml = std::fs::read_to_string(path("box-a.xml")).unwrap();
-    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
     let o = crosscheck(
         &[
             "merge",

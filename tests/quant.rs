@@ -1,5 +1,6 @@
 //! Quantized formats on every backend: quantize and dequantize bit-exact against the reference
-//! codecs (GGML Q8_0/Q4_0, int8, OCP E4M3 with DeepSeek scaling), quantized matmuls within their
+//! codecs (GGML Q8_0/Q4_0, int8, OCP E4M3 with DeepSeek scaling, the OCP MX formats and FP8 E5M2,
+//! NVFP4, GGML's K-quants), quantized matmuls within their
 //! derived bound. Fixed cases put values on rounding ties, in all-zero blocks, next to outliers,
 //! past E4M3's range and in short last FP8 blocks; properties shrink failures to small cases.
 //! A test of a missing backend is listed as ignored with the reason, or fails when
@@ -13,7 +14,13 @@ use crosscheck::testing::{Suite, check_case, check_property, contract_of, runnab
 use crosscheck_spec::{Accumulator, Backend, Op, Precision};
 
 const OPS: [Op; 3] = [Op::Quantize, Op::Dequantize, Op::QuantMatmul];
-const FAMILIES: [&str; 4] = ["q8_0", "q4_0", "int8", "fp8"];
+const FAMILIES: [&str; 7] = ["q8_0", "q4_0", "int8", "fp8", "mx", "nvfp4", "kquant"];
+
+/// Whether `family` has a kernel of `op`: the K-quants have no quantizer yet (ggml's search for
+/// their scales is not ported to the kernels).
+fn offered(op: Op, family: &str) -> bool {
+    !(op == Op::Quantize && family == "kquant")
+}
 
 fn fixed(backend: Arc<dyn Backend>) {
     let plan = Plan {
@@ -62,7 +69,7 @@ fn every_backend_offers_every_quantized_kernel_in_f32_only() {
     for backend in &crosscheck::registry().all {
         let kernels = backend.kernels();
         for op in OPS {
-            for family in FAMILIES {
+            for family in FAMILIES.into_iter().filter(|f| offered(op, f)) {
                 let kernel = kernels.iter().find(|k| k.op == op && k.name == family);
                 let Some(kernel) = kernel else {
                     panic!("{} lacks {op}/{family}", backend.name());

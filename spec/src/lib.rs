@@ -31,6 +31,7 @@ pub use problem::{
     MlaProblem, Problem, ProblemKind, SparseAttentionProblem, Storage,
 };
 pub use quant::{
-    FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+    FP8_TILE, GGML_BLOCK, K_SUPER_BLOCK, MX_BLOCK, NVFP4_BLOCK, QuantFamily, QuantFormat,
+    QuantMatmulProblem, QuantizeProblem,
 };
 pub use tensor::{HostTensor, Layout};

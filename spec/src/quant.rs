@@ -12,6 +12,15 @@ pub const GGML_BLOCK: usize = 32;
 /// Side of a DeepSeek-style FP8 scaling tile (1×128 for activations, 128×128 for weights).
 pub const FP8_TILE: usize = 128;
 
+/// Values per OCP MX block.
+pub const MX_BLOCK: usize = 32;
+
+/// Values per NVFP4 block.
+pub const NVFP4_BLOCK: usize = 16;
+
+/// Values per GGML K-quant super-block.
+pub const K_SUPER_BLOCK: usize = 256;
+
 /// A family of quantized formats that one quantized kernel handles; quantized kernels are
 /// named after theirs (`quantize/q8_0`, `qmatmul/fp8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,24 +33,37 @@ pub enum QuantFamily {
     Int8,
     /// FP8 E4M3, unscaled or with DeepSeek-style 1×128 / 128×128 f32 scales.
     Fp8,
+    /// The OCP minifloat element types: the MX formats (blocks of 32 with an E8M0 scale) and
+    /// unscaled FP8 E5M2.
+    Mx,
+    /// NVIDIA NVFP4: E2M1 in blocks of 16, E4M3 block scales, an f32 tensor scale.
+    NvFp4,
+    /// GGML's K-quants Q4_K, Q5_K and Q6_K (super-blocks of 256).
+    KQuant,
 }
 
 impl QuantFamily {
     /// Every family, in report order.
-    pub const ALL: [QuantFamily; 4] = [
+    pub const ALL: [QuantFamily; 7] = [
         QuantFamily::Q8_0,
         QuantFamily::Q4_0,
         QuantFamily::Int8,
         QuantFamily::Fp8,
+        QuantFamily::Mx,
+        QuantFamily::NvFp4,
+        QuantFamily::KQuant,
     ];
 
-    /// The kernel name: `q8_0`, `q4_0`, `int8` or `fp8`.
+    /// The kernel name: `q8_0`, `q4_0`, `int8`, `fp8`, `mx`, `nvfp4` or `kquant`.
     pub const fn name(self) -> &'static str {
         match self {
             QuantFamily::Q8_0 => "q8_0",
             QuantFamily::Q4_0 => "q4_0",
             QuantFamily::Int8 => "int8",
             QuantFamily::Fp8 => "fp8",
+            QuantFamily::Mx => "mx",
+            QuantFamily::NvFp4 => "nvfp4",
+            QuantFamily::KQuant => "kquant",
         }
     }
 
@@ -68,7 +90,7 @@ impl FromStr for QuantFamily {
             .into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| {
-                format!("unknown quantized kernel family `{s}` (use q8_0, q4_0, int8 or fp8)")
+                format!("unknown quantized kernel family `{s}` (use q8_0, q4_0, int8, fp8, mx, nvfp4 or kquant)")
             })
     }
 }
@@ -95,17 +117,51 @@ pub enum QuantFormat {
     /// E4M3 with one f32 scale per 128×128 block (DeepSeek-V3 weights): the scales
     /// (⌈rows/128⌉ × ⌈cols/128⌉, row-major), then rows × cols bytes.
     Fp8E4M3Block,
+    /// OCP FP8 E5M2, one byte per value, no scaling; past 57344 rounds to ±∞ (IEEE).
+    Fp8E5M2,
+    /// OCP MXFP8 with E4M3 elements: per block of 32 along the row, an E8M0 scale byte then 32
+    /// element bytes; value = 2^(scale − 127)·element.
+    MxFp8E4M3,
+    /// OCP MXFP8 with E5M2 elements, laid out as [`QuantFormat::MxFp8E4M3`].
+    MxFp8E5M2,
+    /// OCP MXFP6 with E2M3 elements: per block, the scale byte then 24 bytes holding element i
+    /// in bits 6i … 6i + 5 of a little-endian bit stream.
+    MxFp6E2M3,
+    /// OCP MXFP6 with E3M2 elements, laid out as [`QuantFormat::MxFp6E2M3`].
+    MxFp6E3M2,
+    /// OCP MXFP4 (E2M1 elements): per block, the scale byte then 16 bytes, element 2i in the
+    /// low nibble of byte i and 2i + 1 in its high nibble.
+    MxFp4,
+    /// NVIDIA NVFP4: the f32 tensor scale, then per block of 16 an E4M3 scale byte and 8 bytes
+    /// of E2M1 codes (element 2i in the low nibble of byte i); value = e2m1·scale·tensor scale.
+    NvFp4,
+    /// GGML Q4_K: 144 bytes per super-block of 256 (`docs/formats.md`).
+    Q4K,
+    /// GGML Q5_K: 176 bytes per super-block of 256.
+    Q5K,
+    /// GGML Q6_K: 210 bytes per super-block of 256.
+    Q6K,
 }
 
 impl QuantFormat {
     /// Every format, in report order.
-    pub const ALL: [QuantFormat; 6] = [
+    pub const ALL: [QuantFormat; 16] = [
         QuantFormat::Q8_0,
         QuantFormat::Q4_0,
         QuantFormat::Int8,
         QuantFormat::Fp8E4M3,
         QuantFormat::Fp8E4M3Tile,
         QuantFormat::Fp8E4M3Block,
+        QuantFormat::Fp8E5M2,
+        QuantFormat::MxFp8E4M3,
+        QuantFormat::MxFp8E5M2,
+        QuantFormat::MxFp6E2M3,
+        QuantFormat::MxFp6E3M2,
+        QuantFormat::MxFp4,
+        QuantFormat::NvFp4,
+        QuantFormat::Q4K,
+        QuantFormat::Q5K,
+        QuantFormat::Q6K,
     ];
 
     /// Name used on the command line and in case ids.
@@ -117,6 +173,16 @@ impl QuantFormat {
             QuantFormat::Fp8E4M3 => "fp8-e4m3",
             QuantFormat::Fp8E4M3Tile => "fp8-e4m3-1x128",
             QuantFormat::Fp8E4M3Block => "fp8-e4m3-128x128",
+            QuantFormat::Fp8E5M2 => "fp8-e5m2",
+            QuantFormat::MxFp8E4M3 => "mxfp8-e4m3",
+            QuantFormat::MxFp8E5M2 => "mxfp8-e5m2",
+            QuantFormat::MxFp6E2M3 => "mxfp6-e2m3",
+            QuantFormat::MxFp6E3M2 => "mxfp6-e3m2",
+            QuantFormat::MxFp4 => "mxfp4",
+            QuantFormat::NvFp4 => "nvfp4",
+            QuantFormat::Q4K => "q4_k",
+            QuantFormat::Q5K => "q5_k",
+            QuantFormat::Q6K => "q6_k",
         }
     }
 
@@ -129,30 +195,82 @@ impl QuantFormat {
             QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
                 QuantFamily::Fp8
             }
+            QuantFormat::Fp8E5M2
+            | QuantFormat::MxFp8E4M3
+            | QuantFormat::MxFp8E5M2
+            | QuantFormat::MxFp6E2M3
+            | QuantFormat::MxFp6E3M2
+            | QuantFormat::MxFp4 => QuantFamily::Mx,
+            QuantFormat::NvFp4 => QuantFamily::NvFp4,
+            QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => QuantFamily::KQuant,
         }
     }
 
-    /// Whether `cols` is a valid row length (GGML formats need whole blocks of 32).
-    pub fn check_cols(self, cols: usize) -> Result<(), String> {
+    /// Values per block along a row: `cols` must be a multiple of it (1 when any row length
+    /// goes).
+    pub fn row_block(self) -> usize {
         match self {
-            QuantFormat::Q8_0 | QuantFormat::Q4_0 if cols % GGML_BLOCK != 0 => Err(format!(
-                "{} needs rows of a multiple of {GGML_BLOCK} values, not {cols}",
-                self.name()
-            )),
-            _ => Ok(()),
+            QuantFormat::Q8_0 | QuantFormat::Q4_0 => GGML_BLOCK,
+            QuantFormat::MxFp8E4M3
+            | QuantFormat::MxFp8E5M2
+            | QuantFormat::MxFp6E2M3
+            | QuantFormat::MxFp6E3M2
+            | QuantFormat::MxFp4 => MX_BLOCK,
+            QuantFormat::NvFp4 => NVFP4_BLOCK,
+            QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => K_SUPER_BLOCK,
+            _ => 1,
         }
+    }
+
+    /// Bits of one element code in the MX layouts and NVFP4 (8, 6 or 4); `None` for the other
+    /// formats.
+    pub fn element_bits(self) -> Option<usize> {
+        match self {
+            QuantFormat::MxFp8E4M3 | QuantFormat::MxFp8E5M2 => Some(8),
+            QuantFormat::MxFp6E2M3 | QuantFormat::MxFp6E3M2 => Some(6),
+            QuantFormat::MxFp4 | QuantFormat::NvFp4 => Some(4),
+            _ => None,
+        }
+    }
+
+    /// Bytes of one block (or super-block) of [`QuantFormat::row_block`] values, for the
+    /// formats made of whole blocks without a header.
+    fn block_bytes(self) -> Option<usize> {
+        match self {
+            QuantFormat::Q8_0 => Some(2 + GGML_BLOCK),
+            QuantFormat::Q4_0 => Some(2 + GGML_BLOCK / 2),
+            QuantFormat::Q4K => Some(144),
+            QuantFormat::Q5K => Some(176),
+            QuantFormat::Q6K => Some(210),
+            _ => self
+                .element_bits()
+                .map(|bits| 1 + self.row_block() * bits / 8),
+        }
+    }
+
+    /// Whether `cols` is a valid row length (block formats need whole blocks).
+    pub fn check_cols(self, cols: usize) -> Result<(), String> {
+        let block = self.row_block();
+        if cols % block != 0 {
+            return Err(format!(
+                "{} needs rows of a multiple of {block} values, not {cols}",
+                self.name()
+            ));
+        }
+        Ok(())
     }
 
     /// Bytes of a rows × cols matrix in this format.
     pub fn encoded_len(self, rows: usize, cols: usize) -> usize {
         let tiles = |n: usize| n.div_ceil(FP8_TILE);
+        let blocks = rows * (cols / self.row_block());
         match self {
-            QuantFormat::Q8_0 => rows * (cols / GGML_BLOCK) * (2 + GGML_BLOCK),
-            QuantFormat::Q4_0 => rows * (cols / GGML_BLOCK) * (2 + GGML_BLOCK / 2),
             QuantFormat::Int8 => rows * (4 + cols),
-            QuantFormat::Fp8E4M3 => rows * cols,
+            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => rows * cols,
             QuantFormat::Fp8E4M3Tile => 4 * rows * tiles(cols) + rows * cols,
             QuantFormat::Fp8E4M3Block => 4 * tiles(rows) * tiles(cols) + rows * cols,
+            QuantFormat::NvFp4 => 4 + blocks * (1 + NVFP4_BLOCK / 2),
+            _ => blocks * self.block_bytes().unwrap_or(0),
         }
     }
 
@@ -174,7 +292,7 @@ impl QuantFormat {
         }
         let row_bytes = self.encoded_len(1, cols);
         match self {
-            QuantFormat::Fp8E4M3Block => None,
+            QuantFormat::Fp8E4M3Block | QuantFormat::NvFp4 => None,
             QuantFormat::Fp8E4M3Tile => {
                 let scale_bytes = 4 * cols.div_ceil(FP8_TILE);
                 let (scales, codes) = bytes.split_at(rows * scale_bytes);
@@ -249,8 +367,9 @@ impl QuantizeProblem {
 }
 
 /// C (f32, m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format; the
-/// activations A are f32 for Q8_0 and Q4_0 weights, int8 per token for int8 weights, and FP8
-/// with 1×128 tiles for FP8 weights with 128×128 blocks.
+/// activations A are f32 for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4 and K-quant weights, int8
+/// per token for int8 weights, FP8 with 1×128 tiles for FP8 weights with 128×128 blocks, and
+/// MXFP8 of the weights' element type for MXFP8 weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QuantMatmulProblem {
     /// Format of the weights: Q8_0, Q4_0, Int8 or Fp8E4M3Block.
@@ -269,6 +388,8 @@ impl QuantMatmulProblem {
         match self.weights {
             QuantFormat::Int8 => Some(QuantFormat::Int8),
             QuantFormat::Fp8E4M3Block => Some(QuantFormat::Fp8E4M3Tile),
+            QuantFormat::MxFp8E4M3 => Some(QuantFormat::MxFp8E4M3),
+            QuantFormat::MxFp8E5M2 => Some(QuantFormat::MxFp8E5M2),
             _ => None,
         }
     }
@@ -284,10 +405,10 @@ impl QuantMatmulProblem {
         }
         if matches!(
             self.weights,
-            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile
+            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E5M2
         ) {
             return invalid(format!(
-                "weights in {} (use q8_0, q4_0, int8 or fp8-e4m3-128x128)",
+                "weights in {} (use a block format, int8 or fp8-e4m3-128x128)",
                 self.weights
             ));
         }

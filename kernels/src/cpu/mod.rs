@@ -239,6 +239,54 @@ const KERNELS: &[Entry] = &[
         "per 128-block: f32 dot of E4M3 products, times both scales",
         Kernel::QuantMatmul(quant::qmatmul::fp8),
     ),
+    quant(
+        Op::Quantize,
+        "mx",
+        "MX blocks of 32: E8M0 floor scale, elements by integer rounding; raw E5M2 to ∞",
+        Kernel::Quantize(quant::mx::quantize),
+    ),
+    quant(
+        Op::Quantize,
+        "nvfp4",
+        "tensor scale amax/2688, E4M3 block scales, E2M1 codes, every step in f32",
+        Kernel::Quantize(quant::nvfp4::quantize),
+    ),
+    quant(
+        Op::Dequantize,
+        "mx",
+        "element·2^(scale − 127), rounded once to f32",
+        Kernel::Dequantize(quant::mx::dequantize),
+    ),
+    quant(
+        Op::Dequantize,
+        "nvfp4",
+        "e2m1·E4M3 scale·tensor scale, rounded once to f32",
+        Kernel::Dequantize(quant::nvfp4::dequantize),
+    ),
+    quant(
+        Op::Dequantize,
+        "kquant",
+        "ggml's f32 operations: d·sc·q − dmin·m (Q4_K, Q5_K), d·sc·(q − 32) (Q6_K)",
+        Kernel::Dequantize(quant::kquant::dequantize),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "mx",
+        "per block of 32: f32 dot with the elements, times the power-of-two scales",
+        Kernel::QuantMatmul(quant::mx::qmatmul),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "nvfp4",
+        "W4A16: per block of 16, f32 dot with e2m1 times the E4M3 scale; the sum times s",
+        Kernel::QuantMatmul(quant::nvfp4::qmatmul),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "kquant",
+        "weight rows dequantized in f32, then f32 dot products",
+        Kernel::QuantMatmul(quant::kquant::qmatmul),
+    ),
 ];
 
 /// A quantized kernel entry (the softmax schedule does not apply).

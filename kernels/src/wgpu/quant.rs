@@ -1,27 +1,51 @@
 //! Launch geometry, parameters and loop counts of the WGSL quantized kernels.
 
-use crosscheck_spec::{FP8_TILE, GGML_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+use crosscheck_spec::{
+    FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+};
 
 /// WGSL `Params` of quantize and dequantize kernels.
+/// `kind` is the element type of the `mx` kernels and the K-quant of the `kquant` kernels
+/// ([`element_kind`]).
 pub const QUANT_PARAMS_WGSL: &str = "struct Params {
     rows: u32, cols: u32, tile_rows: u32, count: u32,
+    kind: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 ";
 
 /// WGSL `Params` of quantized matmuls.
+/// `w_kind` and `a_kind` are the weights' and the activations' [`element_kind`] (5: f32
+/// activations).
 pub const QMATMUL_PARAMS_WGSL: &str = "struct Params {
     m: u32, n: u32, k: u32, blocks: u32,
+    w_kind: u32, a_kind: u32, pad0: u32, pad1: u32,
 }
 ";
+
+/// The element type of an `mx` format as `minifloat.wgsl` numbers it (0 E4M3, 1 E5M2, 2 E2M3,
+/// 3 E3M2, 4 E2M1), or the K-quant of a `kquant` format (0 Q4_K, 1 Q5_K, 2 Q6_K); 0 otherwise.
+pub fn element_kind(format: QuantFormat) -> u32 {
+    match format {
+        QuantFormat::MxFp8E5M2 | QuantFormat::Fp8E5M2 | QuantFormat::Q5K => 1,
+        QuantFormat::MxFp6E2M3 | QuantFormat::Q6K => 2,
+        QuantFormat::MxFp6E3M2 => 3,
+        QuantFormat::MxFp4 => 4,
+        _ => 0,
+    }
+}
+
+/// The `a_kind` of f32 activations.
+const F32_ACTIVATIONS: u32 = 5;
 
 /// Loop iterations of one `div_rn` (its long division).
 const DIV_LOOPS: u64 = 25;
 
-/// Rows per scale tile of an FP8 format (0: unscaled).
+/// Rows per scale tile of an FP8 format (0: unscaled); 1 for the MX block formats.
 fn tile_rows(format: QuantFormat) -> usize {
     match format {
         QuantFormat::Fp8E4M3Tile => 1,
         QuantFormat::Fp8E4M3Block => FP8_TILE,
+        _ if format.family() == QuantFamily::Mx && format != QuantFormat::Fp8E5M2 => 1,
         _ => 0,
     }
 }
@@ -32,31 +56,43 @@ fn fp8_tiles(p: &QuantizeProblem) -> usize {
 }
 
 fn params(p: &QuantizeProblem, count: usize) -> Vec<u8> {
-    [p.rows, p.cols, tile_rows(p.format), count]
-        .iter()
-        .flat_map(|&v| (v as u32).to_le_bytes())
-        .collect()
+    [
+        p.rows,
+        p.cols,
+        tile_rows(p.format),
+        count,
+        element_kind(p.format) as usize,
+        0,
+        0,
+        0,
+    ]
+    .iter()
+    .flat_map(|&v| (v as u32).to_le_bytes())
+    .collect()
 }
 
-/// Work items of a quantize launch: blocks (GGML), rows (int8), values (raw FP8) or tiles.
+/// Work items of a quantize launch: blocks (GGML, MX), rows (int8), values (raw FP8, NVFP4's
+/// one workgroup) or tiles.
 fn quantize_items(p: &QuantizeProblem) -> usize {
     match p.format {
-        QuantFormat::Q8_0 | QuantFormat::Q4_0 => p.rows * p.cols / GGML_BLOCK,
         QuantFormat::Int8 => p.rows,
-        QuantFormat::Fp8E4M3 => p.rows * p.cols,
+        QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 | QuantFormat::NvFp4 => p.rows * p.cols,
         QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => fp8_tiles(p),
+        _ => p.rows * p.cols / p.format.row_block(),
     }
 }
 
-/// Quantize: (workgroups, params). GGML formats and raw FP8 run one invocation per item in
-/// workgroups of 64; int8 rows and FP8 tiles run one workgroup per item.
+/// Quantize: (workgroups, params). GGML and MX blocks and raw FP8 run one invocation per item
+/// in workgroups of 64; int8 rows and FP8 tiles run one workgroup per item; NVFP4 (whose
+/// tensor scale needs every value) one workgroup for the whole tensor.
 pub fn quantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     let items = quantize_items(p);
-    let per_workgroup = match p.format {
-        QuantFormat::Q8_0 | QuantFormat::Q4_0 | QuantFormat::Fp8E4M3 => items.div_ceil(64),
-        _ => items,
+    let workgroups = match p.format {
+        QuantFormat::Int8 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => items,
+        QuantFormat::NvFp4 => 1,
+        _ => items.div_ceil(64),
     };
-    ([per_workgroup, 1, 1], params(p, items))
+    ([workgroups, 1, 1], params(p, items))
 }
 
 /// Dequantize: one invocation per value.
@@ -73,12 +109,22 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
         QuantFormat::Q8_0 => 32 + 2 * DIV_LOOPS + 32,
         QuantFormat::Q4_0 => 32 + 2 * DIV_LOOPS + 16,
         QuantFormat::Int8 => per_lane(p.cols) * (2 + DIV_LOOPS) + DIV_LOOPS + 6,
-        QuantFormat::Fp8E4M3 => 0,
+        QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => 0,
         QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
             per_lane(tile_rows(p.format).min(p.rows) * p.cols.min(FP8_TILE)) * (2 + DIV_LOOPS)
                 + DIV_LOOPS
                 + 6
         }
+        // The tensor loop, three reductions, two divisions, then per block of 16 its loop
+        // (the amax loop, three divisions and the 8-byte code loop).
+        QuantFormat::NvFp4 => {
+            per_lane(p.rows * p.cols)
+                + 3 * 6
+                + 2 * DIV_LOOPS
+                + per_lane(p.rows * p.cols / 16) * (1 + 16 + 3 * DIV_LOOPS + 8)
+        }
+        // MX: the amax loop and the code loop over 32 values.
+        _ => 64,
     }
 }
 
@@ -90,13 +136,23 @@ pub fn dequantize_loops(_: &QuantizeProblem) -> u64 {
 /// Quantized matmul: 16×16 outputs per workgroup, and (m, n, k, blocks along k).
 pub fn qmatmul_launch(p: &QuantMatmulProblem) -> ([usize; 3], Vec<u8>) {
     let blocks = match p.weights {
-        QuantFormat::Q8_0 | QuantFormat::Q4_0 => p.k / GGML_BLOCK,
-        _ => p.k.div_ceil(FP8_TILE),
+        QuantFormat::Int8 | QuantFormat::Fp8E4M3Block => p.k.div_ceil(FP8_TILE),
+        _ => p.k / p.weights.row_block(),
     };
-    let params = [p.m, p.n, p.k, blocks]
-        .iter()
-        .flat_map(|&v| (v as u32).to_le_bytes())
-        .collect();
+    let a_kind = p.activations().map_or(F32_ACTIVATIONS, element_kind);
+    let params = [
+        p.m,
+        p.n,
+        p.k,
+        blocks,
+        element_kind(p.weights) as usize,
+        a_kind as usize,
+        0,
+        0,
+    ]
+    .iter()
+    .flat_map(|&v| (v as u32).to_le_bytes())
+    .collect();
     ([p.n.div_ceil(16), p.m.div_ceil(16), 1], params)
 }
 

@@ -45,7 +45,7 @@ pub enum Launch {
     Quant {
         /// True for dequantize kernels.
         dequantize: bool,
-        /// The format family it handles (`q8_0`, `q4_0`, `int8`, `fp8`).
+        /// The format family it handles (`q8_0`, `q4_0`, `int8`, `fp8`, `mx`, `nvfp4`, `kquant`).
         family: QuantFamily,
         /// Workgroup counts and uniform bytes.
         launch: fn(&QuantizeProblem) -> ([usize; 3], Vec<u8>),
@@ -262,6 +262,14 @@ const F32_ONLY: &[Variant] = &[Variant::portable(Precision::F32)];
 
 const QUANT_COMMON: &str = include_str!("shaders/quant_common.wgsl");
 const WORKGROUP_MAX: &str = include_str!("shaders/workgroup_max.wgsl");
+const MINIFLOAT: &str = include_str!("shaders/minifloat.wgsl");
+const KQUANT: &str = include_str!("shaders/kquant.wgsl");
+
+/// Helpers of the kernels built on the minifloat element types (`mx`, `nvfp4`).
+const MINIFLOAT_HELPERS: &[&str] = &[QUANT_COMMON, WORKGROUP_MAX, MINIFLOAT];
+
+/// Helpers of the K-quant kernels.
+const KQUANT_HELPERS: &[&str] = &[QUANT_COMMON, KQUANT];
 
 /// A floating-point kernel entry.
 const fn float(
@@ -636,4 +644,79 @@ pub const KERNELS: &[WgslKernel] = &[
         true,
         false,
     ),
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..quantizer(
+            false,
+            QuantFamily::Mx,
+            "MX: a block of 32 per invocation, E8M0 floor scale, codes by integer rounding; raw E5M2 per value",
+            include_str!("shaders/quantize_mx.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..quantizer(
+            false,
+            QuantFamily::NvFp4,
+            "one workgroup: reduced tensor amax, exact divisions, blocks of 16 shared out",
+            include_str!("shaders/quantize_nvfp4.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..quantizer(
+            true,
+            QuantFamily::Mx,
+            "a value per invocation: element·2^(scale − 127) built and rounded in integer ops",
+            include_str!("shaders/dequantize_mx.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..quantizer(
+            true,
+            QuantFamily::NvFp4,
+            "a value per invocation: e2m1·E4M3 scale·tensor scale",
+            include_str!("shaders/dequantize_nvfp4.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: KQUANT_HELPERS,
+        ..quantizer(
+            true,
+            QuantFamily::KQuant,
+            "a value per invocation: ggml's f32 operations, every product exact",
+            include_str!("shaders/dequantize_kquant.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..qmatmul(
+            QuantFamily::Mx,
+            "an output per invocation: per block of 32, f32 dot with the elements, times the scales",
+            include_str!("shaders/qmatmul_mx.wgsl"),
+            QUANTIZED_TIMES_QUANTIZED,
+            Accumulator::F32,
+        )
+    },
+    WgslKernel {
+        helpers: MINIFLOAT_HELPERS,
+        ..qmatmul(
+            QuantFamily::NvFp4,
+            "an output per invocation: per block of 16, f32 dot with e2m1 times the E4M3 scale; times s",
+            include_str!("shaders/qmatmul_nvfp4.wgsl"),
+            F32_TIMES_QUANTIZED,
+            Accumulator::F32,
+        )
+    },
+    WgslKernel {
+        helpers: KQUANT_HELPERS,
+        ..qmatmul(
+            QuantFamily::KQuant,
+            "an output per invocation: each weight dequantized in f32, f32 dot in order",
+            include_str!("shaders/qmatmul_kquant.wgsl"),
+            F32_TIMES_QUANTIZED,
+            Accumulator::F32,
+        )
+    },
 ];

@@ -9,6 +9,8 @@ mod int8;
 
 use crosscheck_spec::QuantFormat;
 
+use crate::formats::{self, BlockFormat, Options};
+
 pub use fp8::{e4m3_bits_to_f32, f32_to_e4m3_bits};
 
 /// Quantizes a row-major rows × cols matrix of f32 values into `format`'s bytes.
@@ -29,6 +31,26 @@ pub fn encode(format: QuantFormat, rows: usize, cols: usize, values: &[f32]) -> 
         QuantFormat::Fp8E4M3Block => {
             fp8::encode_scaled(rows, cols, crosscheck_spec::FP8_TILE, values)
         }
+        _ => formats::encode(block_format(format), rows, cols, values, Options::default())
+            .unwrap_or_else(|e| panic!("{e}")),
+    }
+}
+
+/// The codec of `crate::formats` behind a format that is not one of the original six (their
+/// default options: the MX floor scale rule and nearest-even elements, E5M2 overflowing to ∞).
+fn block_format(format: QuantFormat) -> BlockFormat {
+    match format {
+        QuantFormat::Fp8E5M2 => BlockFormat::Fp8E5M2,
+        QuantFormat::MxFp8E4M3 => BlockFormat::MxFp8E4M3,
+        QuantFormat::MxFp8E5M2 => BlockFormat::MxFp8E5M2,
+        QuantFormat::MxFp6E2M3 => BlockFormat::MxFp6E2M3,
+        QuantFormat::MxFp6E3M2 => BlockFormat::MxFp6E3M2,
+        QuantFormat::MxFp4 => BlockFormat::MxFp4,
+        QuantFormat::NvFp4 => BlockFormat::NvFp4,
+        QuantFormat::Q4K => BlockFormat::Q4K,
+        QuantFormat::Q5K => BlockFormat::Q5K,
+        QuantFormat::Q6K => BlockFormat::Q6K,
+        other => unreachable!("{other} has a codec of its own"),
     }
 }
 
@@ -50,11 +72,14 @@ pub fn dequantize_exact(format: QuantFormat, rows: usize, cols: usize, bytes: &[
         QuantFormat::Fp8E4M3Block => {
             fp8::decode_scaled(rows, cols, crosscheck_spec::FP8_TILE, bytes)
         }
+        _ => formats::dequantize_exact(block_format(format), rows, cols, bytes)
+            .unwrap_or_else(|e| panic!("{e}")),
     }
 }
 
 /// Dequantizes to f32 as the format defines it: the f32 product scale × code, i.e. the exact
-/// value rounded to nearest even (exact for Q8_0, Q4_0 and unscaled E4M3).
+/// value rounded to nearest even (exact for Q8_0, Q4_0 and unscaled E4M3); the K-quants by
+/// their f32 operations (`dequantize_exact` widens those f32 values).
 pub fn decode(format: QuantFormat, rows: usize, cols: usize, bytes: &[u8]) -> Vec<f32> {
     dequantize_exact(format, rows, cols, bytes)
         .into_iter()
@@ -82,7 +107,8 @@ mod tests {
         // mantissa bits (1/16 relative) down to its subnormals.
         let values: Vec<f32> = (0..64).map(|i| (i as f32 - 32.0) * 0.25).collect();
         let amax = 8.0f32;
-        for format in QuantFormat::ALL {
+        for format in &QuantFormat::ALL[..6] {
+            let format = *format;
             let bytes = encode(format, 2, 32, &values);
             assert_eq!(bytes.len(), format.encoded_len(2, 32));
             let back = decode(format, 2, 32, &bytes);
@@ -94,6 +120,31 @@ mod tests {
                 };
                 assert!((x - y).abs() <= allowed * 1.0001, "{format}: {x} → {y}");
             }
+        }
+    }
+
+    #[test]
+    fn block_formats_agree_with_their_codecs_on_lengths_and_bytes() {
+        let x: Vec<f32> = (0..2 * 256).map(|i| (i as f32 - 200.0) / 16.0).collect();
+        for format in &QuantFormat::ALL[6..] {
+            let b = block_format(*format);
+            assert_eq!(b.name(), format.name());
+            assert_eq!(
+                format.encoded_len(2, 256),
+                b.encoded_len(2, 256),
+                "{format}"
+            );
+            assert_eq!(format.row_block(), b.block().unwrap_or(1), "{format}");
+            let bytes = encode(*format, 2, 256, &x);
+            assert_eq!(
+                bytes,
+                formats::encode(b, 2, 256, &x, Options::default()).unwrap()
+            );
+            assert_eq!(
+                decode(*format, 2, 256, &bytes),
+                formats::decode(b, 2, 256, &bytes).unwrap(),
+                "{format}"
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! outliers, short FP8 tiles), the random problems of the property tests and the soak, and the
 //! smaller neighbours the shrinker tries.
 
-use crosscheck_spec::{GGML_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+use crosscheck_spec::{K_SUPER_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -36,6 +36,19 @@ pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("int8.r3c40", Distribution::Specials),
     ("fp8-e4m3.r2c64", Distribution::Specials),
     ("fp8-e4m3-1x128.r2c130", Distribution::Specials),
+    ("fp8-e5m2.r2c64", Distribution::Ties),
+    ("fp8-e5m2.r3c50", Distribution::Beyond448),
+    ("mxfp8-e4m3.r2c64", Distribution::Ties),
+    ("mxfp8-e4m3.r4c64", Distribution::ZeroBlocks),
+    ("mxfp8-e5m2.r2c64", Distribution::Ties),
+    ("mxfp6-e2m3.r2c64", Distribution::Ties),
+    ("mxfp6-e3m2.r2c64", Distribution::Ties),
+    ("mxfp6-e3m2.r3c96", Distribution::Outliers),
+    ("mxfp4.r2c64", Distribution::Ties),
+    ("mxfp4.r3c96", Distribution::Normal),
+    ("nvfp4.r2c64", Distribution::Ties),
+    ("nvfp4.r3c48", Distribution::Outliers),
+    ("nvfp4.r4c32", Distribution::ZeroBlocks),
 ];
 
 /// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.
@@ -49,6 +62,20 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("fp8-e4m3.r2c64", Distribution::RandomBytes),
     ("fp8-e4m3-1x128.r3c130", Distribution::Normal),
     ("fp8-e4m3-128x128.r130c129", Distribution::RandomBytes),
+    ("fp8-e5m2.r2c64", Distribution::RandomBytes),
+    ("mxfp8-e4m3.r2c64", Distribution::RandomBytes),
+    ("mxfp8-e5m2.r2c64", Distribution::RandomBytes),
+    ("mxfp6-e2m3.r2c64", Distribution::RandomBytes),
+    ("mxfp6-e3m2.r3c64", Distribution::Normal),
+    ("mxfp4.r2c64", Distribution::RandomBytes),
+    ("nvfp4.r2c64", Distribution::RandomBytes),
+    ("nvfp4.r3c32", Distribution::Normal),
+    ("q4_k.r2c256", Distribution::Normal),
+    ("q4_k.r1c256", Distribution::RandomBytes),
+    ("q5_k.r2c256", Distribution::Normal),
+    ("q5_k.r1c256", Distribution::RandomBytes),
+    ("q6_k.r2c256", Distribution::Normal),
+    ("q6_k.r1c256", Distribution::RandomBytes),
 ];
 
 /// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
@@ -62,6 +89,16 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("int8.m9n17k33", Distribution::Outliers),
     ("fp8-e4m3-128x128.m1n130k300", Distribution::Normal),
     ("fp8-e4m3-128x128.m5n7k129", Distribution::Outliers),
+    ("mxfp4.m1n64k256", Distribution::Normal),
+    ("mxfp4.m7n33k96", Distribution::Outliers),
+    ("mxfp6-e2m3.m2n9k64", Distribution::Normal),
+    ("mxfp8-e4m3.m5n17k96", Distribution::Normal),
+    ("mxfp8-e5m2.m3n9k64", Distribution::Outliers),
+    ("nvfp4.m1n64k256", Distribution::Normal),
+    ("nvfp4.m7n33k96", Distribution::ZeroBlocks),
+    ("q4_k.m1n32k512", Distribution::Normal),
+    ("q5_k.m3n17k256", Distribution::Normal),
+    ("q6_k.m5n9k256", Distribution::Outliers),
 ];
 
 /// The formats a quantized kernel of this name handles (its family), or all of them.
@@ -77,13 +114,15 @@ fn formats_of(family: &str) -> Vec<QuantFormat> {
     }
 }
 
-/// Row lengths for a format: whole GGML blocks (32 to 320) where it needs them, else any
-/// length in 1..=[`MAX_DIM`] (FP8 tiles then end short whenever it is not a multiple of 128).
+/// Row lengths for a format: whole blocks (1 to 10 of 32 or 16, 1 or 2 K-quant super-blocks)
+/// where it needs them, else any length in 1..=[`MAX_DIM`] (FP8 tiles then end short whenever
+/// it is not a multiple of 128).
 fn row_length(format: QuantFormat) -> BoxedStrategy<usize> {
-    if format.check_cols(1).is_err() {
-        (1usize..=10).prop_map(|b| b * GGML_BLOCK).boxed()
-    } else {
-        dim(MAX_DIM).boxed()
+    let block = format.row_block();
+    match block {
+        1 => dim(MAX_DIM).boxed(),
+        K_SUPER_BLOCK => (1usize..=2).prop_map(|b| b * K_SUPER_BLOCK).boxed(),
+        _ => (1usize..=10).prop_map(move |b| b * block).boxed(),
     }
 }
 
@@ -104,7 +143,12 @@ pub fn quantize_problems(family: &str) -> impl Strategy<Value = QuantizeProblem>
 pub fn qmatmul_problems(family: &str) -> impl Strategy<Value = QuantMatmulProblem> + use<> {
     let weights: Vec<QuantFormat> = formats_of(family)
         .into_iter()
-        .filter(|f| !matches!(f, QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile))
+        .filter(|f| {
+            !matches!(
+                f,
+                QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E5M2
+            )
+        })
         .collect();
     select(weights).prop_flat_map(|weights| {
         (dim(64), dim(MAX_DIM), row_length(weights)).prop_map(move |(m, n, k)| QuantMatmulProblem {
@@ -116,13 +160,9 @@ pub fn qmatmul_problems(family: &str) -> impl Strategy<Value = QuantMatmulProble
     })
 }
 
-/// The step a row length of `format` moves in: a whole GGML block where the format needs them.
+/// The step a row length of `format` moves in: a whole block where the format needs them.
 fn row_step(format: QuantFormat) -> usize {
-    if format.check_cols(1).is_err() {
-        GGML_BLOCK
-    } else {
-        1
-    }
+    format.row_block()
 }
 
 /// Smaller quantize or dequantize problems: fewer rows, shorter rows (whole blocks).

@@ -3,6 +3,7 @@
 //! defined per the format's unit — a block of 32, a row, or a scale tile — so that zero blocks,
 //! outliers and ties land where the format's scales are computed.
 
+use crosscheck_reference::formats::minifloat::{self, Minifloat};
 use crosscheck_reference::quant;
 use crosscheck_spec::{
     FP8_TILE, GGML_BLOCK, HostTensor, Layout, Precision, QuantFormat, QuantMatmulProblem,
@@ -74,6 +75,11 @@ fn unit_of(format: QuantFormat, rows: usize, cols: usize, i: usize) -> usize {
         QuantFormat::Int8 => r,
         QuantFormat::Fp8E4M3Tile => r * tiles_per_row + c / FP8_TILE,
         QuantFormat::Fp8E4M3Block => (r / FP8_TILE) * tiles_per_row + c / FP8_TILE,
+        // A K-quant's 6-bit scales and mins belong to sub-blocks of 32.
+        QuantFormat::Fp8E5M2 | QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => {
+            i / GGML_BLOCK
+        }
+        _ => i / format.row_block(),
     }
     .min(rows * cols)
 }
@@ -120,6 +126,17 @@ fn values(
             sprinkle_specials(&mut v, Precision::F32, format == QuantFormat::Fp8E4M3, rng);
             v
         }
+        // E5M2 goes 128 times further (its largest is 57344, ∞ from the tie at 61440 up).
+        Distribution::Beyond448 if format == QuantFormat::Fp8E5M2 => (0..n)
+            .map(|_| {
+                let v = if rng.random_range(0..8) == 0 {
+                    [57344.0, 61440.0, 61439.996, 65536.0][rng.random_range(0..4)]
+                } else {
+                    rng.random_range(0.0f32..2000.0) * 128.0
+                };
+                if rng.random::<bool>() { -v } else { v }
+            })
+            .collect(),
         Distribution::Beyond448 => (0..n)
             .map(|_| {
                 let special = format == QuantFormat::Fp8E4M3 && rng.random_range(0..16) == 0;
@@ -146,6 +163,9 @@ fn ties(
     units: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<f32> {
+    if format == QuantFormat::NvFp4 {
+        return nvfp4_ties(rows * cols, rng);
+    }
     let signs = |rng: &mut ChaCha8Rng| if rng.random::<bool>() { -1.0f32 } else { 1.0 };
     let unit_scale: Vec<(f32, f32)> = (0..units)
         .map(|_| {
@@ -181,11 +201,74 @@ fn ties(
                     -(t + nudge) * unit_sign * scale
                 }
                 QuantFormat::Fp8E4M3 => signs(rng) * e4m3_midpoint(rng),
-                _ if first => unit_sign * 448.0 * scale,
-                _ => signs(rng) * e4m3_midpoint(rng) * scale,
+                QuantFormat::Fp8E5M2 => signs(rng) * midpoint(minifloat::E5M2, rng),
+                _ => match element_type(format) {
+                    // An MX block's largest element is the element's largest finite value times
+                    // 2^e, so its scale is 2^e and the others are midpoints times 2^e.
+                    Some(mf) if first => unit_sign * mf.max_finite() as f32 * scale,
+                    Some(mf) => signs(rng) * midpoint(mf, rng) * scale,
+                    None if first => unit_sign * 448.0 * scale,
+                    None => signs(rng) * e4m3_midpoint(rng) * scale,
+                },
             }
         })
         .collect()
+}
+
+/// The element type of an MX format.
+fn element_type(format: QuantFormat) -> Option<Minifloat> {
+    match format {
+        QuantFormat::MxFp8E4M3 => Some(minifloat::E4M3),
+        QuantFormat::MxFp8E5M2 => Some(minifloat::E5M2),
+        QuantFormat::MxFp6E2M3 => Some(minifloat::E2M3),
+        QuantFormat::MxFp6E3M2 => Some(minifloat::E3M2),
+        QuantFormat::MxFp4 => Some(minifloat::E2M1),
+        _ => None,
+    }
+}
+
+/// Halfway between two adjacent finite values of `mf` (E5M2: or 61440, halfway from 57344 to
+/// the 65536 that does not exist, which rounds to ∞).
+fn midpoint(mf: Minifloat, rng: &mut ChaCha8Rng) -> f32 {
+    if mf == minifloat::E5M2 && rng.random_range(0..16) == 0 {
+        return 61440.0;
+    }
+    let max = mf.max_finite();
+    let mut grid: Vec<f64> = (0u8..=255)
+        .map(|c| mf.decode_f64(c).abs())
+        .filter(|v| *v <= max)
+        .collect();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let i = rng.random_range(0..grid.len() - 1);
+    ((grid[i] + grid[i + 1]) / 2.0) as f32
+}
+
+/// NVFP4 values on E2M1 ties: the tensor's first value is ±2688·2^e (tensor scale 2^e, its
+/// block scale 448), every other block starts with ±6·2^(e + j) (block scale 2^j, exact in
+/// E4M3) and continues with midpoints of E2M1 times the block's 2^(e + j), so x · (1/s)/scale
+/// lands exactly on a tie.
+fn nvfp4_ties(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let e = rng.random_range(-4..=4);
+    let signs = |rng: &mut ChaCha8Rng| if rng.random::<bool>() { -1.0f32 } else { 1.0 };
+    let mut v = Vec::with_capacity(n);
+    for block in 0..n.div_ceil(crosscheck_spec::NVFP4_BLOCK) {
+        let unit = if block == 0 {
+            448.0 * crosscheck_spec::pow2_f32(e)
+        } else {
+            crosscheck_spec::pow2_f32(e + rng.random_range(-3..=3))
+        };
+        for j in 0..crosscheck_spec::NVFP4_BLOCK {
+            let x = if j == 0 {
+                6.0 * unit
+            } else {
+                midpoint(minifloat::E2M1, rng) * unit
+            };
+            v.push(signs(rng) * x);
+        }
+    }
+    v.truncate(n);
+    v
 }
 
 /// Halfway between two adjacent E4M3 values below 448 (or 464, halfway to the 480 that does
@@ -221,6 +304,14 @@ fn random_bytes(format: QuantFormat, rows: usize, cols: usize, rng: &mut ChaCha8
         QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
             let scales = (format.encoded_len(rows, cols) - rows * cols) / 4;
             (0..scales).for_each(|s| normal_scale(4 * s, rng));
+        }
+        QuantFormat::NvFp4 => normal_scale(0, rng),
+        // E8M0 scales within 2^±20 of 1, like the f32 scales above.
+        _ if format.element_bits().is_some() => {
+            let block = format.encoded_len(1, format.row_block());
+            for at in (0..bytes.len()).step_by(block) {
+                bytes[at] = rng.random_range(107..=147);
+            }
         }
         _ => {}
     }
@@ -292,6 +383,35 @@ mod tests {
         );
         let zero_blocks = v.chunks(32).filter(|b| b.iter().all(|x| *x == 0.0)).count();
         assert!(zero_blocks > 0 && zero_blocks < 32, "{zero_blocks}");
+    }
+
+    #[test]
+    fn mx_and_nvfp4_ties_land_on_element_ties() {
+        let v = values(
+            QuantFormat::MxFp4,
+            2,
+            64,
+            Distribution::Ties,
+            &mut stream(6, 0),
+        );
+        for block in v.chunks(32) {
+            let unit = block[0].abs() / 6.0;
+            let ties = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0];
+            assert!(block[1..].iter().all(|x| ties.contains(&(x.abs() / unit))));
+        }
+        let v = values(
+            QuantFormat::NvFp4,
+            1,
+            64,
+            Distribution::Ties,
+            &mut stream(7, 0),
+        );
+        let s = v[0].abs() / 2688.0;
+        assert_eq!(s.log2().fract(), 0.0);
+        for block in v[16..].chunks(16) {
+            let j = (block[0].abs() / 6.0 / s).log2();
+            assert!(j.fract() == 0.0 && j.abs() <= 3.0, "{block:?}");
+        }
     }
 
     #[test]

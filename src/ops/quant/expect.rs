@@ -82,14 +82,15 @@ pub fn qmatmul_footprint(p: &QuantMatmulProblem, output_size: u128) -> Footprint
 /// Bytes of a rows × cols matrix in `format` ([`QuantFormat::encoded_len`]), saturating.
 pub fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
     let tiles = |n: usize| n.div_ceil(crosscheck_spec::FP8_TILE);
-    let blocks = cols / crosscheck_spec::GGML_BLOCK;
+    let blocks = product(&[rows, cols / format.row_block()]);
     let values = product(&[rows, cols]);
     match format {
-        QuantFormat::Q8_0 => product(&[rows, blocks, 34]),
-        QuantFormat::Q4_0 => product(&[rows, blocks, 18]),
         QuantFormat::Int8 => product(&[rows, 4]).saturating_add(values),
-        QuantFormat::Fp8E4M3 => values,
+        QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => values,
         QuantFormat::Fp8E4M3Tile => product(&[rows, tiles(cols), 4]).saturating_add(values),
         QuantFormat::Fp8E4M3Block => product(&[tiles(rows), tiles(cols), 4]).saturating_add(values),
+        QuantFormat::NvFp4 => blocks.saturating_mul(9).saturating_add(4),
+        // Whole blocks without a header: a block's bytes from the format itself.
+        _ => blocks.saturating_mul(format.encoded_len(1, format.row_block()) as u128),
     }
 }

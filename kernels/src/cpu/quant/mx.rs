@@ -1,0 +1,165 @@
+//! CPU kernels of the `mx` family: the OCP MX formats (blocks of 32 along the row, an E8M0
+//! scale byte 2^(b − 127) from the floor rule ⌊log2 amax⌋ − emax, saturating elements) and
+//! unscaled FP8 E5M2 (overflowing to ∞): quantize, dequantize, and the quantized matmul of MX
+//! weights with f32 activations (W4A16, W6A16) or, for MXFP8, with MXFP8 activations.
+
+use crosscheck_spec::{HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+use rayon::prelude::*;
+
+use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, Element, code_at, pack};
+
+/// The element type of an MX format (E5M2 for unscaled `fp8-e5m2`).
+fn element(format: QuantFormat) -> Element {
+    match format {
+        QuantFormat::MxFp8E4M3 => E4M3,
+        QuantFormat::MxFp8E5M2 | QuantFormat::Fp8E5M2 => E5M2,
+        QuantFormat::MxFp6E2M3 => E2M3,
+        QuantFormat::MxFp6E3M2 => E3M2,
+        QuantFormat::MxFp4 => E2M1,
+        other => panic!("{other} is not an mx-family format"),
+    }
+}
+
+/// Bits of an element code.
+fn bits(t: Element) -> u32 {
+    1 + t.exp_bits + t.man_bits
+}
+
+/// ⌊log2 |x|⌋ of a finite non-zero f32, from its bits (subnormals included).
+fn floor_log2(x: f32) -> i32 {
+    let a = x.to_bits() & 0x7fff_ffff;
+    if a >> 23 == 0 {
+        31 - a.leading_zeros() as i32 - 149
+    } else {
+        (a >> 23) as i32 - 127
+    }
+}
+
+/// The E8M0 byte of a block: 0xff when it holds NaN or ∞, 0 (2^-127) for a zero block, else
+/// ⌊log2 amax⌋ − emax, kept within −127 … 127.
+fn scale_byte(block: &[f32], t: Element) -> u8 {
+    let mut amax = 0.0f32;
+    for v in block {
+        if !v.is_finite() {
+            return 0xff;
+        }
+        amax = amax.max(v.abs());
+    }
+    if amax == 0.0 {
+        return 0;
+    }
+    ((floor_log2(amax) - t.emax()).clamp(-127, 127) + 127) as u8
+}
+
+/// Quantize: raw E5M2 codes, or per block the scale byte and the packed element codes.
+pub fn quantize(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    let values = x.to_f32();
+    let t = element(p.format);
+    if p.format == QuantFormat::Fp8E5M2 {
+        return values.par_iter().map(|&v| t.encode(v, 0, true)).collect();
+    }
+    let blocks: Vec<Vec<u8>> = values
+        .par_chunks(MX_BLOCK)
+        .map(|block| {
+            let scale = scale_byte(block, t);
+            let codes: Vec<u8> = if scale == 0xff {
+                vec![0; MX_BLOCK]
+            } else {
+                let shift = scale as i32 - 127;
+                block.iter().map(|&v| t.encode(v, shift, false)).collect()
+            };
+            let mut out = vec![scale];
+            pack(bits(t), &codes, &mut out);
+            out
+        })
+        .collect();
+    blocks.concat()
+}
+
+/// 2^(b − 127) of an E8M0 byte (NaN for 0xff), exactly, as f64.
+fn scale_value(b: u8) -> f64 {
+    if b == 0xff {
+        f64::NAN
+    } else {
+        2f64.powi(b as i32 - 127)
+    }
+}
+
+/// The exact values of one row of `cols` in an MX format (or raw E5M2).
+fn row_values(format: QuantFormat, row: &[u8]) -> Vec<f64> {
+    let t = element(format);
+    if format == QuantFormat::Fp8E5M2 {
+        return row.iter().map(|&c| t.decode(c)).collect();
+    }
+    let block_bytes = 1 + MX_BLOCK * bits(t) as usize / 8;
+    row.chunks_exact(block_bytes)
+        .flat_map(|b| {
+            let s = scale_value(b[0]);
+            (0..MX_BLOCK).map(move |i| t.decode(code_at(bits(t), &b[1..], i)) * s)
+        })
+        .collect()
+}
+
+/// Dequantize: element · 2^(b − 127), the exact value rounded once to f32.
+pub fn dequantize(p: &QuantizeProblem, q: &HostTensor) -> Vec<f32> {
+    row_values(p.format, &q.bytes)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
+}
+
+/// One operand row as blocks of (scale as f32 power of two, element values as f32).
+fn blocks(format: QuantFormat, row: &[u8]) -> Vec<(f32, f32, [f32; MX_BLOCK])> {
+    let t = element(format);
+    let block_bytes = 1 + MX_BLOCK * bits(t) as usize / 8;
+    row.chunks_exact(block_bytes)
+        .map(|b| {
+            // 2^(b − 127) in two factors, each a normal f32 (2^-127 alone is subnormal).
+            let e = b[0] as i32 - 127;
+            let (hi, lo) = (2f32.powi(e - e / 2), 2f32.powi(e / 2));
+            let codes = std::array::from_fn(|i| t.decode(code_at(bits(t), &b[1..], i)) as f32);
+            (hi, lo, codes)
+        })
+        .collect()
+}
+
+/// MX weights × activations (f32, or MXFP8 of the weights' type): per block of 32 along k, the
+/// f32 dot of activations and elements, times the block scales, summed in f32.
+pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> Vec<f32> {
+    let row_bytes = p.weights.encoded_len(1, p.k);
+    let w_rows: Vec<_> = w
+        .bytes
+        .chunks_exact(row_bytes)
+        .map(|r| blocks(p.weights, r))
+        .collect();
+    let a_rows: Vec<Vec<(f32, f32, [f32; MX_BLOCK])>> = match p.activations() {
+        Some(format) => a
+            .bytes
+            .chunks_exact(format.encoded_len(1, p.k))
+            .map(|r| blocks(format, r))
+            .collect(),
+        None => a
+            .to_f32()
+            .chunks_exact(p.k)
+            .map(|r| {
+                r.chunks_exact(MX_BLOCK)
+                    .map(|b| (1.0, 1.0, b.try_into().expect("a block of 32")))
+                    .collect()
+            })
+            .collect(),
+    };
+    let mut c = vec![0.0f32; p.m * p.n];
+    c.par_chunks_mut(p.n)
+        .zip(&a_rows)
+        .for_each(|(c_row, a_row)| {
+            for (out, w_row) in c_row.iter_mut().zip(&w_rows) {
+                let mut acc = 0.0f32;
+                for ((ah, al, av), (wh, wl, wv)) in a_row.iter().zip(w_row) {
+                    let dot: f32 = av.iter().zip(wv).map(|(x, y)| x * y).sum();
+                    acc += dot * wh * wl * ah * al;
+                }
+                *out = acc;
+            }
+        });
+    c
+}

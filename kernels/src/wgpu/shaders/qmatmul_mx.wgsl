@@ -1,0 +1,61 @@
+// MX weights x activations, one invocation per output: per block of 32 along k, the f32 dot of
+// the activations (f32, or MXFP8 elements when p.a_kind < 5) and the weight elements, times the
+// blocks' power-of-two scales, summed in f32. p.w_kind / p.a_kind are element types
+// (minifloat.wgsl; a_kind 5 = f32 activations).
+// `p: Params`, `load_a` and `load_w` (bytes), `store_c` (f32) and the helpers are generated.
+
+// f32 activation i, read as the word it is stored in (A is bound as bytes, `a_buf: array<u32>`).
+fn load_a_f32(i: u32) -> f32 {
+    return bitcast<f32>(a_buf[i]);
+}
+
+// Element j of the block at byte `base` of W.
+fn w_element(base: u32, j: u32, t: Elem) -> f32 {
+    let bits = elem_bits(t);
+    let byte = base + 1u + j * bits / 8u;
+    var hi = 0u;
+    if ((j * bits) % 8u + bits > 8u) {
+        hi = load_w(byte + 1u);
+    }
+    return mf_decode(code_bits(load_w(byte), hi, j, bits), t, 0);
+}
+
+// 2^(byte - 127) as a product of two normal f32 powers of two.
+fn scale_pair(byte: u32) -> vec2<f32> {
+    let e = i32(byte) - 127;
+    let half = e / 2;
+    return vec2<f32>(bitcast<f32>(u32(e - half + 127) << 23u), bitcast<f32>(u32(half + 127) << 23u));
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let col = gid.x;
+    let row = gid.y;
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let tw = element(p.w_kind);
+    let w_block = 1u + 4u * elem_bits(tw);
+    var acc = 0.0;
+    for (var b = 0u; b < p.blocks; b++) {
+        let w = (col * p.blocks + b) * w_block;
+        var dot = 0.0;
+        var a_scale = vec2<f32>(1.0, 1.0);
+        if (p.a_kind < 5u) {
+            // MXFP8 activations: 33 bytes per block, elements one a byte.
+            let a = (row * p.blocks + b) * 33u;
+            let ta = element(p.a_kind);
+            a_scale = scale_pair(load_a(a));
+            for (var j = 0u; j < 32u; j++) {
+                dot = dot + mf_decode(load_a(a + 1u + j), ta, 0) * w_element(w, j, tw);
+            }
+        } else {
+            for (var j = 0u; j < 32u; j++) {
+                dot = dot + load_a_f32(row * p.k + b * 32u + j) * w_element(w, j, tw);
+            }
+        }
+        let w_scale = scale_pair(load_w(w));
+        acc = acc + dot * w_scale.x * w_scale.y * a_scale.x * a_scale.y;
+    }
+    store_c(row * p.n + col, acc);
+}
