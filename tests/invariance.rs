@@ -58,6 +58,7 @@ impl Backend for Unsteady {
             v.contract.deterministic = self.promises;
             v.contract.batch_invariant = self.promises;
             v.contract.chunk_invariant = self.promises;
+            v.contract.matches_unfused = self.promises;
         }
         kernels
     }
@@ -94,7 +95,7 @@ impl Backend for Unsteady {
 fn case(problem: Problem, precision: Precision) -> Case {
     Case {
         kernel: match problem {
-            Problem::QuantMatmul(_) => "q8_0".into(),
+            Problem::QuantMatmul(q) => q.weights.family().name().into(),
             _ => "naive".into(),
         },
         backend: "unsteady-cpu".into(),
@@ -132,7 +133,18 @@ fn attention() -> Problem {
     })
 }
 
+/// A K-quant matmul: its CPU kernel declares (and gives) its unfused pipeline's bits.
 fn qmatmul() -> Problem {
+    Problem::QuantMatmul(QuantMatmulProblem {
+        weights: QuantFormat::Q4K,
+        m: 3,
+        n: 2,
+        k: 256,
+    })
+}
+
+/// A Q8_0 matmul: its CPU kernel scales per block, so dequantize-then-matmul differs.
+fn q8_matmul() -> Problem {
     Problem::QuantMatmul(QuantMatmulProblem {
         weights: QuantFormat::Q8_0,
         m: 3,
@@ -184,12 +196,13 @@ fn a_second_run_that_differs_fails_a_deterministic_kernel_and_is_noted_otherwise
 fn rows_that_change_with_the_launch_fail_a_batch_invariant_kernel_and_are_noted_otherwise() {
     // Matmul: the last row, the second half and the last batch entry alone; attention: the last
     // batch entry, the last query and the second half of the queries alone, and (causal) the
-    // first chunk of a chunked prefill; quantized matmul: the last row and the second half.
+    // first chunk of a chunked prefill; quantized matmul: the last row and the second half, and
+    // its unfused pipeline (whose launches wobble too).
     let batch = "batch-invariant";
     for (problem, promises) in [
         (matmul(), vec![batch; 3]),
         (attention(), vec![batch, batch, batch, "chunk-invariant"]),
-        (qmatmul(), vec![batch; 2]),
+        (qmatmul(), vec![batch, batch, "unfused-equivalent"]),
     ] {
         let c = case(problem, Precision::F32);
         let promised = verdict(&Unsteady::backend(Wobble::OtherLaunches, true), &c);
@@ -260,5 +273,32 @@ fn split_k_is_reported_as_not_batch_invariant() {
             .any(|n| n.contains("m = 1") && n.contains("not declared batch-invariant")),
         "{:?}",
         v.notes
+    );
+}
+
+#[test]
+fn a_fused_kernel_is_compared_with_its_unfused_pipeline() {
+    // The CPU Q8_0 matmul sums each block's integer products and scales once per block;
+    // dequantizing first and summing in f32 rounds differently. Undeclared: a note.
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let mut c = case(q8_matmul(), Precision::F32);
+    c.backend = "cpu".into();
+    let v = verdict(&cpu, &c);
+    assert!(v.passed(), "{v:?}");
+    assert_eq!(v.notes.len(), 1, "{:?}", v.notes);
+    assert!(
+        v.notes[0].starts_with("dequantize/q8_0 then matmul/naive differs")
+            && v.notes[0].ends_with("not declared unfused-equivalent"),
+        "{}",
+        v.notes[0]
+    );
+    // Declared (as the unsteady backend's promises do): the same difference fails the case.
+    let promised = Unsteady::backend(Wobble::SecondRun, true);
+    c.backend = "unsteady-cpu".into();
+    let v = verdict(&promised, &c);
+    assert!(
+        broken_promises(&v).contains(&"unfused-equivalent".to_string()),
+        "{:?}",
+        v.failures
     );
 }

@@ -179,6 +179,9 @@ pub struct NumericContract {
     /// Attention: a prefill computed in chunks against the cache (each chunk of queries with the
     /// keys up to its end) gives the same bits as one shot. Not promised unless declared.
     pub chunk_invariant: bool,
+    /// A fused kernel (a quantized matmul) gives the bits of its unfused pipeline on the same
+    /// backend: dequantize the operands, then the naive f32 matmul. Not promised unless declared.
+    pub matches_unfused: bool,
     /// Rounding of each operation in the accumulator.
     pub arithmetic: Arithmetic,
     /// NaN and infinity semantics.
@@ -207,6 +210,7 @@ impl NumericContract {
         deterministic: true,
         batch_invariant: true,
         chunk_invariant: false,
+        matches_unfused: false,
         arithmetic: Arithmetic::Nearest,
         non_finite: NonFinite::Ieee,
     };

@@ -17,7 +17,7 @@ use proptest::strategy::BoxedStrategy;
 
 use crate::case::{Case, Distribution};
 use crate::run::expect::Expectation;
-use crate::run::invariance::SubLaunch;
+use crate::run::invariance::{SubLaunch, Unfused};
 use crate::run::memory::Footprint;
 
 /// One op family. Every method that takes a [`Problem`] is only ever given problems of
@@ -77,6 +77,13 @@ pub trait OpFamily: Sync {
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         let _ = (problem, inputs);
         Vec::new()
+    }
+
+    /// The unfused pipeline that computes the same output with other kernels of the same
+    /// backend, for fused kernels (none by default).
+    fn unfused(&self, problem: &Problem, inputs: &[HostTensor]) -> Option<Unfused> {
+        let _ = (problem, inputs);
+        None
     }
 
     /// The output's name in element labels: `C` in `C[0,3,4]`.

@@ -75,6 +75,7 @@ pub struct ContractJson {
     deterministic: Option<bool>,
     batch_invariant: Option<bool>,
     chunk_invariant: Option<bool>,
+    matches_unfused: Option<bool>,
     arithmetic: Option<String>,
     non_finite: Option<String>,
 }
@@ -157,6 +158,7 @@ impl ContractJson {
             deterministic: self.deterministic.unwrap_or(base.deterministic),
             batch_invariant: self.batch_invariant.unwrap_or(base.batch_invariant),
             chunk_invariant: self.chunk_invariant.unwrap_or(base.chunk_invariant),
+            matches_unfused: self.matches_unfused.unwrap_or(base.matches_unfused),
             arithmetic,
             non_finite,
         })

@@ -29,9 +29,9 @@ pub fn render_matrix(record: &RunRecord) -> String {
         out,
         "PASS x: every case passed; x is the worst err/bound ratio (≤ 1 passes; smaller means more headroom).\n\
                                     PASS exact: every case was judged bit for bit. FIND: a portability finding (see its note). * some cases skipped;\n\
-         † launches differ where the kernel does not promise otherwise (every case is also run twice, in smaller launches\n\
-         and, for causal attention, as a prefill chunk; declared determinism, batch and chunk invariance are judged bit for\n\
-         bit). f16 = f16 packed in u32 and computed in f32; f16n = native f16 storage (WGSL `enable f16;`)."
+         † launches differ where the kernel does not promise otherwise (every case is also run twice, in smaller launches,\n\
+         for causal attention as a prefill chunk and for fused kernels as their unfused pipeline; what is declared is\n\
+         judged bit for bit). f16 = f16 packed in u32 and computed in f32; f16n = native f16 storage (WGSL `enable f16;`)."
     )
     .unwrap();
     for (i, note) in notes.iter().enumerate() {

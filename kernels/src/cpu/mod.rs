@@ -317,6 +317,8 @@ fn contract(entry: &Entry) -> NumericContract {
         batch_invariant: entry.batch_invariant,
         // Every query row is computed from its visible keys alone, in key order from the first.
         chunk_invariant: entry.op == Op::Attention,
+        // The K-quant matmul dequantizes each weight and sums in the naive matmul's order.
+        matches_unfused: entry.op == Op::QuantMatmul && entry.name == "kquant",
         ..NumericContract::IEEE_F32
     }
 }

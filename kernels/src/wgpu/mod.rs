@@ -177,6 +177,9 @@ impl WgpuBackend {
             // Query rows walk their visible keys from the first, in the same tiles whatever
             // the launch's key count.
             chunk_invariant: kernel.op == Op::Attention,
+            // The K-quant matmul dequantizes each weight and sums in the naive matmul's order;
+            // the other fused kernels scale per block and differ (the matrix shows it).
+            matches_unfused: kernel.op == Op::QuantMatmul && kernel.name == "kquant",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod data;
 pub mod expect;
 pub mod id;
 pub mod launches;
+pub mod unfused;
 
 use crosscheck_spec::{
     DequantizeProblem, HostTensor, NumericContract, Op, Problem, QuantMatmulProblem,
@@ -18,7 +19,7 @@ use proptest::prelude::*;
 use super::{OpFamily, wrong_problem};
 use crate::case::{Case, Distribution};
 use crate::run::expect::Expectation;
-use crate::run::invariance::SubLaunch;
+use crate::run::invariance::{SubLaunch, Unfused};
 use crate::run::memory::Footprint;
 
 /// The quantize family.
@@ -265,6 +266,10 @@ impl OpFamily for QuantMatmul {
 
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         launches::sub_launches(qmatmul_problem(problem), inputs)
+    }
+
+    fn unfused(&self, problem: &Problem, inputs: &[HostTensor]) -> Option<Unfused> {
+        Some(unfused::pipeline(qmatmul_problem(problem), inputs))
     }
 
     fn output_name(&self) -> &'static str {

@@ -6,12 +6,15 @@
 //! one of them is the poison an unwritten element keeps.
 
 pub mod launches;
+pub mod unfused;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crosscheck_reference::codec;
-use crosscheck_spec::{Backend, HostTensor, NumericContract, OutputBuffer, Precision, Problem};
+use crosscheck_spec::{
+    Backend, HostTensor, NumericContract, OutputBuffer, Precision, Problem, Variant,
+};
 
 use crate::case::Case;
 use crate::guards::{self, GUARD_BYTES};
@@ -22,6 +25,7 @@ use crate::run::launch_context::LaunchContext;
 use launches::sub_launches;
 pub use launches::{Invariance, SubLaunch};
 pub(crate) use launches::{gather, row_ranges, span_name};
+pub use unfused::{Step, StepInput, Unfused};
 
 /// What the reruns of one case found.
 #[derive(Debug, Default)]
@@ -65,6 +69,9 @@ pub fn rerun(
         };
         checker.compare(&part, sub.checks.promised(contract), sub.checks.name());
     }
+    if let Some(pipeline) = crate::ops::of(&case.problem).unfused(&case.problem, inputs) {
+        checker.compare_unfused(&pipeline, contract.matches_unfused);
+    }
     checker.found
 }
 
@@ -74,6 +81,50 @@ struct Part {
     problem: Problem,
     inputs: Vec<HostTensor>,
     spans: Vec<(usize, usize, usize)>,
+}
+
+/// Runs the steps of `pipeline` on `backend` in the f32 variant: the last step's output, `None`
+/// when the backend lacks one of the pipeline's kernels (there is nothing to compare), or the
+/// failure of a step.
+fn run_unfused(
+    backend: &Arc<dyn Backend>,
+    case: &Case,
+    pipeline: &Unfused,
+    timeout: Duration,
+) -> Option<Result<OutputBuffer, Failure>> {
+    let variant = Variant::portable(Precision::F32);
+    if pipeline.steps.iter().any(|step| {
+        let kernels = backend.kernels();
+        let available = step
+            .kernel
+            .find(&kernels)
+            .and_then(|k| k.variant(variant))
+            .is_some_and(|v| v.unavailable.is_none());
+        !available
+            || backend
+                .check(&step.kernel.name, variant, &step.problem)
+                .is_err()
+    }) {
+        return None;
+    }
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut last = None;
+    for step in &pipeline.steps {
+        let inputs: Vec<HostTensor> = step.inputs.iter().map(|i| i.resolve(&outputs)).collect();
+        let launch = Launch {
+            kernel: &step.kernel.name,
+            variant,
+            problem: &step.problem,
+            context: LaunchContext::part(case, &pipeline.what),
+        };
+        let output = match launch_into(backend, &launch, &inputs, Precision::F32, timeout) {
+            Ok(output) => output,
+            Err(failure) => return Some(Err(failure)),
+        };
+        outputs.push(output.payload().to_vec());
+        last = Some(output);
+    }
+    last.map(Ok)
 }
 
 /// Runs launches of one case and collects what they show against the first run's output.
@@ -86,6 +137,30 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Runs the unfused `pipeline` and compares its output with the first run's: a difference
+    /// fails the case when the kernel `promised` to match it, and is a note otherwise.
+    fn compare_unfused(&mut self, pipeline: &Unfused, promised: bool) {
+        let output = match run_unfused(self.backend, self.case, pipeline, self.timeout) {
+            None => return,
+            Some(Ok(output)) => output,
+            Some(Err(failure)) => {
+                self.found.failures.push(Failure::Rerun {
+                    launch: pipeline.what.clone(),
+                    failure: Box::new(failure),
+                });
+                return;
+            }
+        };
+        let spans = [(0, 0, self.case.problem.output_len())];
+        self.report(
+            &pipeline.what,
+            &output,
+            &spans,
+            promised,
+            "unfused-equivalent",
+        );
+    }
+
     /// Runs `part` and compares its output with the first run's on its spans: a difference
     /// fails the case when the kernel `promised` the `property`, and is a note otherwise.
     fn compare(&mut self, part: &Part, promised: bool, property: &str) {
@@ -100,26 +175,39 @@ impl Checker<'_> {
                 return;
             }
         };
-        let Some(diff) = Difference::between(self.full, &output, &part.spans) else {
+        self.report(&part.what, &output, &part.spans, promised, property);
+    }
+
+    /// Compares `output` with the first run's on `spans`: a difference fails the case when the
+    /// kernel `promised` the `property`, and is a note otherwise.
+    fn report(
+        &mut self,
+        what: &str,
+        output: &OutputBuffer,
+        spans: &[(usize, usize, usize)],
+        promised: bool,
+        property: &str,
+    ) {
+        let Some(diff) = Difference::between(self.full, output, spans) else {
             return;
         };
-        let detail = diff.describe(&self.case.problem, precision);
+        let detail = diff.describe(&self.case.problem, self.full.precision());
         if promised {
             self.found.failures.push(Failure::Differs {
                 property: property.to_string(),
-                launch: part.what.clone(),
+                launch: what.to_string(),
                 detail,
             });
         } else {
             self.found.notes.push(format!(
-                "{} differs ({detail}); not declared {property}",
-                part.what
+                "{what} differs ({detail}); not declared {property}"
             ));
         }
     }
 }
 
-/// Runs one extra launch into a fresh guarded output: the output, or why there is none.
+/// Runs one extra launch of the case's kernel into a fresh guarded output: the output, or why
+/// there is none.
 fn launch(
     backend: &Arc<dyn Backend>,
     case: &Case,
@@ -127,15 +215,26 @@ fn launch(
     precision: Precision,
     timeout: Duration,
 ) -> Result<OutputBuffer, Failure> {
-    let mut output = OutputBuffer::new(precision, part.problem.output_len(), GUARD_BYTES);
-    guards::arm(&mut output);
     let launch = Launch {
         kernel: &case.kernel,
         variant: case.variant,
         problem: &part.problem,
         context: LaunchContext::part(case, &part.what),
     };
-    let output = match run_with_deadline(backend, &launch, part.inputs.clone(), output, timeout) {
+    launch_into(backend, &launch, &part.inputs, precision, timeout)
+}
+
+/// Runs `launch` on `inputs` into a fresh guarded output of `precision`.
+fn launch_into(
+    backend: &Arc<dyn Backend>,
+    launch: &Launch,
+    inputs: &[HostTensor],
+    precision: Precision,
+    timeout: Duration,
+) -> Result<OutputBuffer, Failure> {
+    let mut output = OutputBuffer::new(precision, launch.problem.output_len(), GUARD_BYTES);
+    guards::arm(&mut output);
+    let output = match run_with_deadline(backend, launch, inputs.to_vec(), output, timeout) {
         Ran::Done(Ok(()), _, output) => output,
         Ran::Done(Err(e), ..) => return Err(Failure::Error(e)),
         Ran::Panicked(panic) => return Err(Failure::Panicked(panic)),

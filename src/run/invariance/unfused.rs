@@ -1,0 +1,61 @@
+//! The unfused pipeline of a fused kernel: the same output computed step by step by other
+//! kernels of the same backend (for a quantized matmul: dequantize the operands, then the
+//! backend's naive f32 matmul). A fused kernel may declare that it gives the pipeline's bits
+//! ([`crosscheck_spec::NumericContract::matches_unfused`]); otherwise a difference is a note.
+
+use crosscheck_spec::{HostTensor, KernelId, Layout, Precision, Problem};
+
+/// A pipeline of launches whose last output is the fused kernel's whole output.
+#[derive(Debug, Clone)]
+pub struct Unfused {
+    /// What it computes, for reports: `dequantize/q8_0 then matmul/naive`.
+    pub what: String,
+    /// The launches, in order; each runs in the f32 variant.
+    pub steps: Vec<Step>,
+}
+
+/// One launch of a pipeline.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The kernel it runs.
+    pub kernel: KernelId,
+    /// Its problem.
+    pub problem: Problem,
+    /// Its inputs, in the problem's order.
+    pub inputs: Vec<StepInput>,
+}
+
+/// Where a step's input comes from.
+#[derive(Debug, Clone)]
+pub enum StepInput {
+    /// A tensor of the case (or cut from one).
+    Tensor(HostTensor),
+    /// The f32 output of an earlier step, read as a tensor of this shape and layout.
+    Output {
+        /// Index of the earlier step.
+        step: usize,
+        /// Shape to read it as.
+        shape: Vec<usize>,
+        /// Layout to read it as.
+        layout: Layout,
+    },
+}
+
+impl StepInput {
+    /// The tensor, given the outputs (raw f32 bytes) of the steps run so far.
+    pub fn resolve(&self, outputs: &[Vec<u8>]) -> HostTensor {
+        match self {
+            StepInput::Tensor(t) => t.clone(),
+            StepInput::Output {
+                step,
+                shape,
+                layout,
+            } => HostTensor {
+                shape: shape.clone(),
+                layout: *layout,
+                precision: Precision::F32,
+                bytes: outputs[*step].clone(),
+            },
+        }
+    }
+}
