@@ -60,5 +60,5 @@ pub fn pipeline(p: &QuantMatmulProblem, inputs: &[HostTensor]) -> Unfused {
             },
         ],
     });
-    Unfused { what, steps }
+    Unfused::ending_in_whole(what, steps, p.m * p.n)
 }

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crosscheck_reference::codec;
-use crosscheck_spec::{
-    Backend, HostTensor, NumericContract, OutputBuffer, Precision, Problem, Variant,
-};
+use crosscheck_spec::{Backend, HostTensor, NumericContract, OutputBuffer, Precision, Problem};
 
 use crate::case::Case;
 use crate::guards::{self, GUARD_BYTES};
@@ -83,16 +81,18 @@ struct Part {
     spans: Vec<(usize, usize, usize)>,
 }
 
-/// Runs the steps of `pipeline` on `backend` in the f32 variant: the last step's output, `None`
-/// when the backend lacks one of the pipeline's kernels (there is nothing to compare), or the
-/// failure of a step.
+/// Runs the steps of `pipeline` on `backend` in the case's variant and places the outputs it
+/// names into one buffer shaped like the case's output: that buffer and the spans it holds,
+/// `None` when the backend lacks one of the pipeline's kernels (there is nothing to compare),
+/// or the failure of a step.
 fn run_unfused(
     backend: &Arc<dyn Backend>,
     case: &Case,
     pipeline: &Unfused,
+    full: &OutputBuffer,
     timeout: Duration,
-) -> Option<Result<OutputBuffer, Failure>> {
-    let variant = Variant::portable(Precision::F32);
+) -> Option<Result<(OutputBuffer, Vec<(usize, usize, usize)>), Failure>> {
+    let variant = case.variant;
     if pipeline.steps.iter().any(|step| {
         let kernels = backend.kernels();
         let available = step
@@ -107,8 +107,7 @@ fn run_unfused(
     }) {
         return None;
     }
-    let mut outputs: Vec<Vec<u8>> = Vec::new();
-    let mut last = None;
+    let mut outputs: Vec<(Precision, Vec<u8>)> = Vec::new();
     for step in &pipeline.steps {
         let inputs: Vec<HostTensor> = step.inputs.iter().map(|i| i.resolve(&outputs)).collect();
         let launch = Launch {
@@ -117,14 +116,34 @@ fn run_unfused(
             problem: &step.problem,
             context: LaunchContext::part(case, &pipeline.what),
         };
-        let output = match launch_into(backend, &launch, &inputs, Precision::F32, timeout) {
+        let precision = step.problem.output_precision(variant);
+        let output = match launch_into(backend, &launch, &inputs, precision, timeout) {
             Ok(output) => output,
             Err(failure) => return Some(Err(failure)),
         };
-        outputs.push(output.payload().to_vec());
-        last = Some(output);
+        outputs.push((precision, output.payload().to_vec()));
     }
-    last.map(Ok)
+    let precision = full.precision();
+    let size = precision.bytes();
+    let mut assembled = OutputBuffer::new(precision, full.len(), 0);
+    let mut spans = Vec::new();
+    for (step, placed) in &pipeline.placed {
+        let (step_precision, bytes) = &outputs[*step];
+        if *step_precision != precision {
+            return Some(Err(Failure::Error(crosscheck_spec::KernelError::Device(
+                format!(
+                    "harness bug: step {step} of {} writes {step_precision}, the case {precision}",
+                    pipeline.what
+                ),
+            ))));
+        }
+        for &(from, to, len) in placed {
+            assembled.payload_mut()[to * size..(to + len) * size]
+                .copy_from_slice(&bytes[from * size..(from + len) * size]);
+            spans.push((to, to, len));
+        }
+    }
+    Some(Ok((assembled, spans)))
 }
 
 /// Runs launches of one case and collects what they show against the first run's output.
@@ -140,18 +159,18 @@ impl Checker<'_> {
     /// Runs the unfused `pipeline` and compares its output with the first run's: a difference
     /// fails the case when the kernel `promised` to match it, and is a note otherwise.
     fn compare_unfused(&mut self, pipeline: &Unfused, promised: bool) {
-        let output = match run_unfused(self.backend, self.case, pipeline, self.timeout) {
-            None => return,
-            Some(Ok(output)) => output,
-            Some(Err(failure)) => {
-                self.found.failures.push(Failure::Rerun {
-                    launch: pipeline.what.clone(),
-                    failure: Box::new(failure),
-                });
-                return;
-            }
-        };
-        let spans = [(0, 0, self.case.problem.output_len())];
+        let (output, spans) =
+            match run_unfused(self.backend, self.case, pipeline, self.full, self.timeout) {
+                None => return,
+                Some(Ok(placed)) => placed,
+                Some(Err(failure)) => {
+                    self.found.failures.push(Failure::Rerun {
+                        launch: pipeline.what.clone(),
+                        failure: Box::new(failure),
+                    });
+                    return;
+                }
+            };
         self.report(
             &pipeline.what,
             &output,

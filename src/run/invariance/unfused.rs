@@ -1,17 +1,33 @@
 //! The unfused pipeline of a fused kernel: the same output computed step by step by other
 //! kernels of the same backend (for a quantized matmul: dequantize the operands, then the
-//! backend's naive f32 matmul). A fused kernel may declare that it gives the pipeline's bits
+//! backend's naive f32 matmul; for a grouped GEMM: one matmul per expert). A fused kernel may declare that it gives the pipeline's bits
 //! ([`crosscheck_spec::NumericContract::matches_unfused`]); otherwise a difference is a note.
 
 use crosscheck_spec::{HostTensor, KernelId, Layout, Precision, Problem};
 
-/// A pipeline of launches whose last output is the fused kernel's whole output.
+/// A pipeline of launches whose outputs, placed where `placed` says, are the fused kernel's
+/// output.
 #[derive(Debug, Clone)]
 pub struct Unfused {
     /// What it computes, for reports: `dequantize/q8_0 then matmul/naive`.
     pub what: String,
-    /// The launches, in order; each runs in the f32 variant.
+    /// The launches, in order; each runs in the case's variant.
     pub steps: Vec<Step>,
+    /// Which steps' outputs form the result: (step, spans of (first element of the step's
+    /// output, first element of the full output, elements)).
+    pub placed: Vec<(usize, Vec<(usize, usize, usize)>)>,
+}
+
+impl Unfused {
+    /// A pipeline whose last step computes the whole output (`len` elements).
+    pub fn ending_in_whole(what: String, steps: Vec<Step>, len: usize) -> Unfused {
+        let last = steps.len() - 1;
+        Unfused {
+            what,
+            steps,
+            placed: vec![(last, vec![(0, 0, len)])],
+        }
+    }
 }
 
 /// One launch of a pipeline.
@@ -30,7 +46,7 @@ pub struct Step {
 pub enum StepInput {
     /// A tensor of the case (or cut from one).
     Tensor(HostTensor),
-    /// The f32 output of an earlier step, read as a tensor of this shape and layout.
+    /// The output of an earlier step, read as a tensor of this shape and layout.
     Output {
         /// Index of the earlier step.
         step: usize,
@@ -42,8 +58,8 @@ pub enum StepInput {
 }
 
 impl StepInput {
-    /// The tensor, given the outputs (raw f32 bytes) of the steps run so far.
-    pub fn resolve(&self, outputs: &[Vec<u8>]) -> HostTensor {
+    /// The tensor, given the outputs (precision and raw bytes) of the steps run so far.
+    pub fn resolve(&self, outputs: &[(Precision, Vec<u8>)]) -> HostTensor {
         match self {
             StepInput::Tensor(t) => t.clone(),
             StepInput::Output {
@@ -53,8 +69,8 @@ impl StepInput {
             } => HostTensor {
                 shape: shape.clone(),
                 layout: *layout,
-                precision: Precision::F32,
-                bytes: outputs[*step].clone(),
+                precision: outputs[*step].0,
+                bytes: outputs[*step].1.clone(),
             },
         }
     }
