@@ -23,7 +23,7 @@ use crate::run::launch_context::LaunchContext;
 use launches::sub_launches;
 pub use launches::{Invariance, SubLaunch};
 pub(crate) use launches::{gather, row_ranges, span_name};
-pub use unfused::{Step, StepInput, Unfused};
+pub use unfused::{Span, Step, StepInput, Unfused};
 
 /// What the reruns of one case found.
 #[derive(Debug, Default)]
@@ -91,7 +91,7 @@ fn run_unfused(
     pipeline: &Unfused,
     full: &OutputBuffer,
     timeout: Duration,
-) -> Option<Result<(OutputBuffer, Vec<(usize, usize, usize)>), Failure>> {
+) -> Option<Result<(OutputBuffer, Vec<Span>), Failure>> {
     let variant = case.variant;
     if pipeline.steps.iter().any(|step| {
         let kernels = backend.kernels();

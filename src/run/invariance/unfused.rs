@@ -5,6 +5,10 @@
 
 use crosscheck_spec::{HostTensor, KernelId, Layout, Precision, Problem};
 
+/// Where part of a launch's output sits in the full output: (first element of the launch's
+/// output, first element of the full output, elements).
+pub type Span = (usize, usize, usize);
+
 /// A pipeline of launches whose outputs, placed where `placed` says, are the fused kernel's
 /// output.
 #[derive(Debug, Clone)]
@@ -15,7 +19,7 @@ pub struct Unfused {
     pub steps: Vec<Step>,
     /// Which steps' outputs form the result: (step, spans of (first element of the step's
     /// output, first element of the full output, elements)).
-    pub placed: Vec<(usize, Vec<(usize, usize, usize)>)>,
+    pub placed: Vec<(usize, Vec<Span>)>,
 }
 
 impl Unfused {
