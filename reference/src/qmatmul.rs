@@ -3,9 +3,11 @@
 
 use crosscheck_spec::{HostTensor, QuantFormat, QuantMatmulProblem};
 
+use crate::quant::epilogue;
 use crate::{codec, quant};
 
-/// Oracle output: per element of the row-major m×n result, its value and gauge.
+/// Oracle output: per element of the row-major m×n result, its value and gauge (for the
+/// bias-after-scaling epilogues, |Σ q_a·q_w·s_a·s_w| + |bias|, what their roundings scale with).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantMatmulReference {
     /// Σ_k a_mk · w_nk of the exact dequantized values.
@@ -20,6 +22,9 @@ pub struct QuantMatmulReference {
 pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
     if p.weights == QuantFormat::Int8 {
         return int8(p, a, w);
+    }
+    if p.weights.family() == crosscheck_spec::QuantFamily::W8A8Bias {
+        return int8_bias(p, a, w);
     }
     let a_values: Vec<f64> = match p.activations() {
         None => codec::decode(a.precision, &a.bytes)
@@ -72,6 +77,37 @@ fn int8(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulRe
     QuantMatmulReference { values, gauge }
 }
 
+/// Int8 × int8 with a bias, in the format's declared order: the i32 bias added to the exact
+/// integer sum before both scales (Ascend QuantMatmul, bias INT32), or the f32 / bf16 bias
+/// added to the scaled sum. The oracle's value is exact up to f64 roundings; the bf16 output's
+/// rounding is the kernel's, allowed by the bound.
+fn int8_bias(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
+    let a_rows = int8_rows(&a.bytes, p.k);
+    let w_rows = epilogue::bias_rows(p.weights, p.k, &w.bytes);
+    let before = matches!(
+        p.weights,
+        QuantFormat::W8A8BiasI32 | QuantFormat::W8A8BiasI32S19
+    );
+    let mut values = Vec::with_capacity(p.m * p.n);
+    let mut gauge = Vec::with_capacity(p.m * p.n);
+    for (sa, qa) in &a_rows {
+        for row in &w_rows {
+            let sw = epilogue::channel_scale(p.weights, row.scale) as f64;
+            let acc: i64 = qa.iter().zip(&row.codes).map(|(x, y)| x * y).sum();
+            if before {
+                let y = (acc as f64 + row.bias) * sa * sw;
+                values.push(y);
+                gauge.push(y.abs());
+            } else {
+                let scaled = acc as f64 * sa * sw;
+                values.push(scaled + row.bias);
+                gauge.push(scaled.abs() + row.bias.abs());
+            }
+        }
+    }
+    QuantMatmulReference { values, gauge }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +136,38 @@ mod tests {
         assert_eq!(r.values, vec![0.0]);
         let r = qmatmul(&p, &row(0.5, [3, 5]), &row(2.0, [5, 3]));
         assert_eq!(r.values, vec![30.0]);
+    }
+
+    #[test]
+    fn biases_go_before_or_after_the_scales_as_declared() {
+        let bytes = |b: Vec<u8>| HostTensor {
+            shape: vec![b.len()],
+            layout: Layout::RowMajor,
+            precision: Precision::U8,
+            bytes: b,
+        };
+        // a = 0.5·[3, 5], w = 2·[5, 3]: Σ q_a·q_w = 30, scales 0.5 · 2 = 1 … then 0.25 · 2.
+        let mut a = 0.5f32.to_le_bytes().to_vec();
+        a.extend([3u8, 5]);
+        let a = bytes(a);
+        for (format, bias, want) in [
+            (
+                QuantFormat::W8A8BiasI32,
+                6i32.to_le_bytes(),
+                36.0 * 0.5 * 2.0,
+            ),
+            (QuantFormat::W8A8BiasF32, 6.0f32.to_le_bytes(), 30.0 + 6.0),
+        ] {
+            let p = QuantMatmulProblem {
+                weights: format,
+                m: 1,
+                n: 1,
+                k: 2,
+            };
+            let mut w = 2.0f32.to_le_bytes().to_vec();
+            w.extend(bias);
+            w.extend([5u8, 3]);
+            assert_eq!(qmatmul(&p, &a, &bytes(w)).values, vec![want], "{format}");
+        }
     }
 }
