@@ -49,6 +49,55 @@ pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantM
     QuantMatmulReference { values, gauge }
 }
 
+/// The f64 product of the unquantized operands, A (m×k) and W (n×k) as f32 values before
+/// quantization, with the epilogue's bias term as the stored weights apply it (i32 bias ·
+/// s_token · s_channel, or the f32 / bf16 bias): the result the user would get without
+/// quantization, against which the quantization error the user pays is measured.
+pub fn unquantized(
+    p: &QuantMatmulProblem,
+    a_values: &[f32],
+    w_values: &[f32],
+    a: &HostTensor,
+    w: &HostTensor,
+) -> Vec<f64> {
+    let bias: Vec<Box<dyn Fn(usize) -> f64>> =
+        if p.weights.family() == crosscheck_spec::QuantFamily::W8A8Bias {
+            let token_scales: Vec<f64> = int8_rows(&a.bytes, p.k).iter().map(|r| r.0).collect();
+            epilogue::bias_rows(p.weights, p.k, &w.bytes)
+                .into_iter()
+                .map(|row| {
+                    let scales = token_scales.clone();
+                    let sw = epilogue::channel_scale(p.weights, row.scale) as f64;
+                    let before = matches!(
+                        p.weights,
+                        QuantFormat::W8A8BiasI32 | QuantFormat::W8A8BiasI32S19
+                    );
+                    Box::new(move |i: usize| {
+                        if before {
+                            row.bias * scales[i] * sw
+                        } else {
+                            row.bias
+                        }
+                    }) as Box<dyn Fn(usize) -> f64>
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let mut out = Vec::with_capacity(p.m * p.n);
+    for (i, a_row) in a_values.chunks_exact(p.k).enumerate() {
+        for (j, w_row) in w_values.chunks_exact(p.k).enumerate() {
+            let dot: f64 = a_row
+                .iter()
+                .zip(w_row)
+                .map(|(x, y)| *x as f64 * *y as f64)
+                .sum();
+            out.push(dot + bias.get(j).map_or(0.0, |b| b(i)));
+        }
+    }
+    out
+}
+
 /// Rows of (scale, codes) of an int8 matrix with `k` columns.
 fn int8_rows(bytes: &[u8], k: usize) -> Vec<(f64, Vec<i64>)> {
     bytes
