@@ -195,7 +195,7 @@ mod tests {
             precision: Precision::U8,
             bytes: b,
         };
-        // a = 0.5·[3, 5], w = 2·[5, 3]: Σ q_a·q_w = 30, scales 0.5 · 2 = 1 … then 0.25 · 2.
+        // a = 0.5·[3, 5], w = 4·[5, 3]: Σ q_a·q_w = 30, scales 0.5 · 4 = 2, bias 6.
         let mut a = 0.5f32.to_le_bytes().to_vec();
         a.extend([3u8, 5]);
         let a = bytes(a);
@@ -203,9 +203,13 @@ mod tests {
             (
                 QuantFormat::W8A8BiasI32,
                 6i32.to_le_bytes(),
-                36.0 * 0.5 * 2.0,
+                (30.0 + 6.0) * 2.0,
             ),
-            (QuantFormat::W8A8BiasF32, 6.0f32.to_le_bytes(), 30.0 + 6.0),
+            (
+                QuantFormat::W8A8BiasF32,
+                6.0f32.to_le_bytes(),
+                30.0 * 2.0 + 6.0,
+            ),
         ] {
             let p = QuantMatmulProblem {
                 weights: format,
@@ -213,7 +217,7 @@ mod tests {
                 n: 1,
                 k: 2,
             };
-            let mut w = 2.0f32.to_le_bytes().to_vec();
+            let mut w = 4.0f32.to_le_bytes().to_vec();
             w.extend(bias);
             w.extend([5u8, 3]);
             assert_eq!(qmatmul(&p, &a, &bytes(w)).values, vec![want], "{format}");
