@@ -3,9 +3,11 @@
 
 use crosscheck_spec::{HostTensor, QuantFormat, QuantMatmulProblem};
 
+use crate::quant::epilogue;
 use crate::{codec, quant};
 
-/// Oracle output: per element of the row-major m×n result, its value and gauge.
+/// Oracle output: per element of the row-major m×n result, its value and gauge (for the
+/// bias-after-scaling epilogues, |Σ q_a·q_w·s_a·s_w| + |bias|, what their roundings scale with).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantMatmulReference {
     /// Σ_k a_mk · w_nk of the exact dequantized values.
@@ -20,6 +22,9 @@ pub struct QuantMatmulReference {
 pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
     if p.weights == QuantFormat::Int8 {
         return int8(p, a, w);
+    }
+    if p.weights.family() == crosscheck_spec::QuantFamily::W8A8Bias {
+        return int8_bias(p, a, w);
     }
     let a_values: Vec<f64> = match p.activations() {
         None => codec::decode(a.precision, &a.bytes)
@@ -42,6 +47,55 @@ pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantM
         }
     }
     QuantMatmulReference { values, gauge }
+}
+
+/// The f64 product of the unquantized operands, A (m×k) and W (n×k) as f32 values before
+/// quantization, with the epilogue's bias term as the stored weights apply it (i32 bias ·
+/// s_token · s_channel, or the f32 / bf16 bias): the result the user would get without
+/// quantization, against which the quantization error the user pays is measured.
+pub fn unquantized(
+    p: &QuantMatmulProblem,
+    a_values: &[f32],
+    w_values: &[f32],
+    a: &HostTensor,
+    w: &HostTensor,
+) -> Vec<f64> {
+    let bias: Vec<Box<dyn Fn(usize) -> f64>> =
+        if p.weights.family() == crosscheck_spec::QuantFamily::W8A8Bias {
+            let token_scales: Vec<f64> = int8_rows(&a.bytes, p.k).iter().map(|r| r.0).collect();
+            epilogue::bias_rows(p.weights, p.k, &w.bytes)
+                .into_iter()
+                .map(|row| {
+                    let scales = token_scales.clone();
+                    let sw = epilogue::channel_scale(p.weights, row.scale) as f64;
+                    let before = matches!(
+                        p.weights,
+                        QuantFormat::W8A8BiasI32 | QuantFormat::W8A8BiasI32S19
+                    );
+                    Box::new(move |i: usize| {
+                        if before {
+                            row.bias * scales[i] * sw
+                        } else {
+                            row.bias
+                        }
+                    }) as Box<dyn Fn(usize) -> f64>
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let mut out = Vec::with_capacity(p.m * p.n);
+    for (i, a_row) in a_values.chunks_exact(p.k).enumerate() {
+        for (j, w_row) in w_values.chunks_exact(p.k).enumerate() {
+            let dot: f64 = a_row
+                .iter()
+                .zip(w_row)
+                .map(|(x, y)| *x as f64 * *y as f64)
+                .sum();
+            out.push(dot + bias.get(j).map_or(0.0, |b| b(i)));
+        }
+    }
+    out
 }
 
 /// Rows of (scale, codes) of an int8 matrix with `k` columns.
@@ -67,6 +121,37 @@ fn int8(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulRe
             let abs: i64 = qa.iter().zip(qw).map(|(x, y)| (x * y).abs()).sum();
             values.push(acc as f64 * sa * sw);
             gauge.push(abs as f64 * (sa * sw).abs());
+        }
+    }
+    QuantMatmulReference { values, gauge }
+}
+
+/// Int8 × int8 with a bias, in the format's declared order: the i32 bias added to the exact
+/// integer sum before both scales (Ascend QuantMatmul, bias INT32), or the f32 / bf16 bias
+/// added to the scaled sum. The oracle's value is exact up to f64 roundings; the bf16 output's
+/// rounding is the kernel's, allowed by the bound.
+fn int8_bias(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> QuantMatmulReference {
+    let a_rows = int8_rows(&a.bytes, p.k);
+    let w_rows = epilogue::bias_rows(p.weights, p.k, &w.bytes);
+    let before = matches!(
+        p.weights,
+        QuantFormat::W8A8BiasI32 | QuantFormat::W8A8BiasI32S19
+    );
+    let mut values = Vec::with_capacity(p.m * p.n);
+    let mut gauge = Vec::with_capacity(p.m * p.n);
+    for (sa, qa) in &a_rows {
+        for row in &w_rows {
+            let sw = epilogue::channel_scale(p.weights, row.scale) as f64;
+            let acc: i64 = qa.iter().zip(&row.codes).map(|(x, y)| x * y).sum();
+            if before {
+                let y = (acc as f64 + row.bias) * sa * sw;
+                values.push(y);
+                gauge.push(y.abs());
+            } else {
+                let scaled = acc as f64 * sa * sw;
+                values.push(scaled + row.bias);
+                gauge.push(scaled.abs() + row.bias.abs());
+            }
         }
     }
     QuantMatmulReference { values, gauge }
@@ -100,5 +185,42 @@ mod tests {
         assert_eq!(r.values, vec![0.0]);
         let r = qmatmul(&p, &row(0.5, [3, 5]), &row(2.0, [5, 3]));
         assert_eq!(r.values, vec![30.0]);
+    }
+
+    #[test]
+    fn biases_go_before_or_after_the_scales_as_declared() {
+        let bytes = |b: Vec<u8>| HostTensor {
+            shape: vec![b.len()],
+            layout: Layout::RowMajor,
+            precision: Precision::U8,
+            bytes: b,
+        };
+        // a = 0.5·[3, 5], w = 4·[5, 3]: Σ q_a·q_w = 30, scales 0.5 · 4 = 2, bias 6.
+        let mut a = 0.5f32.to_le_bytes().to_vec();
+        a.extend([3u8, 5]);
+        let a = bytes(a);
+        for (format, bias, want) in [
+            (
+                QuantFormat::W8A8BiasI32,
+                6i32.to_le_bytes(),
+                (30.0 + 6.0) * 2.0,
+            ),
+            (
+                QuantFormat::W8A8BiasF32,
+                6.0f32.to_le_bytes(),
+                30.0 * 2.0 + 6.0,
+            ),
+        ] {
+            let p = QuantMatmulProblem {
+                weights: format,
+                m: 1,
+                n: 1,
+                k: 2,
+            };
+            let mut w = 4.0f32.to_le_bytes().to_vec();
+            w.extend(bias);
+            w.extend([5u8, 3]);
+            assert_eq!(qmatmul(&p, &a, &bytes(w)).values, vec![want], "{format}");
+        }
     }
 }

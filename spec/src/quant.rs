@@ -40,11 +40,17 @@ pub enum QuantFamily {
     NvFp4,
     /// GGML's K-quants Q4_K, Q5_K and Q6_K (super-blocks of 256).
     KQuant,
+    /// Int8 × int8 with a per-channel bias in one of Ascend QuantMatmul's epilogue orders: an
+    /// i32 bias before the per-token × per-channel scaling, or an f32 or bf16 bias after it.
+    W8A8Bias,
+    /// Weight-only antiquant (Ascend WeightQuantBatchMatmul): int8 or int4 weights with an f16
+    /// scale and offset per group along k, dequantized as (w + offset) · scale.
+    Antiquant,
 }
 
 impl QuantFamily {
     /// Every family, in report order.
-    pub const ALL: [QuantFamily; 7] = [
+    pub const ALL: [QuantFamily; 9] = [
         QuantFamily::Q8_0,
         QuantFamily::Q4_0,
         QuantFamily::Int8,
@@ -52,9 +58,12 @@ impl QuantFamily {
         QuantFamily::Mx,
         QuantFamily::NvFp4,
         QuantFamily::KQuant,
+        QuantFamily::W8A8Bias,
+        QuantFamily::Antiquant,
     ];
 
-    /// The kernel name: `q8_0`, `q4_0`, `int8`, `fp8`, `mx`, `nvfp4` or `kquant`.
+    /// The kernel name: `q8_0`, `q4_0`, `int8`, `fp8`, `mx`, `nvfp4`, `kquant`, `w8a8-bias` or
+    /// `antiquant`.
     pub const fn name(self) -> &'static str {
         match self {
             QuantFamily::Q8_0 => "q8_0",
@@ -64,6 +73,8 @@ impl QuantFamily {
             QuantFamily::Mx => "mx",
             QuantFamily::NvFp4 => "nvfp4",
             QuantFamily::KQuant => "kquant",
+            QuantFamily::W8A8Bias => "w8a8-bias",
+            QuantFamily::Antiquant => "antiquant",
         }
     }
 
@@ -90,7 +101,7 @@ impl FromStr for QuantFamily {
             .into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| {
-                format!("unknown quantized kernel family `{s}` (use q8_0, q4_0, int8, fp8, mx, nvfp4 or kquant)")
+                format!("unknown quantized kernel family `{s}` (use q8_0, q4_0, int8, fp8, mx, nvfp4, kquant, w8a8-bias or antiquant)")
             })
     }
 }
@@ -141,11 +152,32 @@ pub enum QuantFormat {
     Q5K,
     /// GGML Q6_K: 210 bytes per super-block of 256.
     Q6K,
+    /// Int8 weights with an i32 bias added to the integer sum before scaling (Ascend
+    /// QuantMatmul, bias INT32): each row (output channel) is its f32 scale, its i32 bias (both
+    /// little-endian), then `cols` signed bytes; C = (Σ q_a·q_w + bias) · s_token · s_channel.
+    W8A8BiasI32,
+    /// [`QuantFormat::W8A8BiasI32`] under the 19-bit scale rule of Ascend's TransQuantParam:
+    /// the channel scale used is the stored f32 with its low 13 bits cleared (`& 0xFFFFE000`).
+    W8A8BiasI32S19,
+    /// Int8 weights with an f32 bias added after scaling: rows as [`QuantFormat::W8A8BiasI32`]
+    /// with an f32 bias; C = Σ q_a·q_w · s_token · s_channel + bias, in f32.
+    W8A8BiasF32,
+    /// As [`QuantFormat::W8A8BiasF32`] with a bf16 bias (stored as the f32 of the same value)
+    /// and a bf16 output: the f32 sum with the bias is rounded to bf16 (nearest even).
+    W8A8BiasBf16,
+    /// Weight-only int8 (W8A16) in groups of 64 along k: all the (f16 scale, f16 offset) pairs
+    /// (rows × cols/64, row-major, little-endian, scale first), then rows × cols signed bytes;
+    /// value = (q + offset) · scale.
+    AntiquantW8G64,
+    /// Weight-only int4 (W4A16) in groups of 32: the (scale, offset) pairs as
+    /// [`QuantFormat::AntiquantW8G64`], then rows × cols / 2 bytes, element 2i in the low nibble
+    /// of byte i, each a two's-complement int4 in −8 … 7; value = (q + offset) · scale.
+    AntiquantW4G32,
 }
 
 impl QuantFormat {
     /// Every format, in report order.
-    pub const ALL: [QuantFormat; 16] = [
+    pub const ALL: [QuantFormat; 22] = [
         QuantFormat::Q8_0,
         QuantFormat::Q4_0,
         QuantFormat::Int8,
@@ -162,6 +194,12 @@ impl QuantFormat {
         QuantFormat::Q4K,
         QuantFormat::Q5K,
         QuantFormat::Q6K,
+        QuantFormat::W8A8BiasI32,
+        QuantFormat::W8A8BiasI32S19,
+        QuantFormat::W8A8BiasF32,
+        QuantFormat::W8A8BiasBf16,
+        QuantFormat::AntiquantW8G64,
+        QuantFormat::AntiquantW4G32,
     ];
 
     /// Name used on the command line and in case ids.
@@ -183,6 +221,12 @@ impl QuantFormat {
             QuantFormat::Q4K => "q4_k",
             QuantFormat::Q5K => "q5_k",
             QuantFormat::Q6K => "q6_k",
+            QuantFormat::W8A8BiasI32 => "w8a8-bias-i32",
+            QuantFormat::W8A8BiasI32S19 => "w8a8-bias-i32-s19",
+            QuantFormat::W8A8BiasF32 => "w8a8-bias-f32",
+            QuantFormat::W8A8BiasBf16 => "w8a8-bias-bf16",
+            QuantFormat::AntiquantW8G64 => "antiquant-w8-g64",
+            QuantFormat::AntiquantW4G32 => "antiquant-w4-g32",
         }
     }
 
@@ -203,6 +247,20 @@ impl QuantFormat {
             | QuantFormat::MxFp4 => QuantFamily::Mx,
             QuantFormat::NvFp4 => QuantFamily::NvFp4,
             QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => QuantFamily::KQuant,
+            QuantFormat::W8A8BiasI32
+            | QuantFormat::W8A8BiasI32S19
+            | QuantFormat::W8A8BiasF32
+            | QuantFormat::W8A8BiasBf16 => QuantFamily::W8A8Bias,
+            QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => QuantFamily::Antiquant,
+        }
+    }
+
+    /// Bits per code and values per (scale, offset) group of an antiquant format.
+    pub fn antiquant(self) -> Option<(usize, usize)> {
+        match self {
+            QuantFormat::AntiquantW8G64 => Some((8, 64)),
+            QuantFormat::AntiquantW4G32 => Some((4, 32)),
+            _ => None,
         }
     }
 
@@ -218,6 +276,9 @@ impl QuantFormat {
             | QuantFormat::MxFp4 => MX_BLOCK,
             QuantFormat::NvFp4 => NVFP4_BLOCK,
             QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => K_SUPER_BLOCK,
+            QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
+                self.antiquant().map_or(1, |(_, group)| group)
+            }
             _ => 1,
         }
     }
@@ -270,6 +331,14 @@ impl QuantFormat {
             QuantFormat::Fp8E4M3Tile => 4 * rows * tiles(cols) + rows * cols,
             QuantFormat::Fp8E4M3Block => 4 * tiles(rows) * tiles(cols) + rows * cols,
             QuantFormat::NvFp4 => 4 + blocks * (1 + NVFP4_BLOCK / 2),
+            QuantFormat::W8A8BiasI32
+            | QuantFormat::W8A8BiasI32S19
+            | QuantFormat::W8A8BiasF32
+            | QuantFormat::W8A8BiasBf16 => rows * (8 + cols),
+            QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
+                let bits = self.antiquant().map_or(8, |(bits, _)| bits);
+                4 * blocks + rows * cols * bits / 8
+            }
             _ => blocks * self.block_bytes().unwrap_or(0),
         }
     }
@@ -292,7 +361,10 @@ impl QuantFormat {
         }
         let row_bytes = self.encoded_len(1, cols);
         match self {
-            QuantFormat::Fp8E4M3Block | QuantFormat::NvFp4 => None,
+            QuantFormat::Fp8E4M3Block
+            | QuantFormat::NvFp4
+            | QuantFormat::AntiquantW8G64
+            | QuantFormat::AntiquantW4G32 => None,
             QuantFormat::Fp8E4M3Tile => {
                 let scale_bytes = 4 * cols.div_ceil(FP8_TILE);
                 let (scales, codes) = bytes.split_at(rows * scale_bytes);
@@ -367,12 +439,12 @@ impl QuantizeProblem {
 }
 
 /// C (f32, m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format; the
-/// activations A are f32 for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4 and K-quant weights, int8
-/// per token for int8 weights, FP8 with 1×128 tiles for FP8 weights with 128×128 blocks, and
+/// activations A are f32 for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4, K-quant and antiquant
+/// weights, int8 per token for int8 weights (with or without a bias epilogue), FP8 with 1×128 tiles for FP8 weights with 128×128 blocks, and
 /// MXFP8 of the weights' element type for MXFP8 weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QuantMatmulProblem {
-    /// Format of the weights: Q8_0, Q4_0, Int8 or Fp8E4M3Block.
+    /// Format of the weights: any but the unscaled FP8 formats and the 1×128 tiles.
     pub weights: QuantFormat,
     /// Rows of A and C (tokens).
     pub m: usize,
@@ -386,7 +458,11 @@ impl QuantMatmulProblem {
     /// Format of the activations, or `None` when they are plain f32.
     pub fn activations(&self) -> Option<QuantFormat> {
         match self.weights {
-            QuantFormat::Int8 => Some(QuantFormat::Int8),
+            QuantFormat::Int8
+            | QuantFormat::W8A8BiasI32
+            | QuantFormat::W8A8BiasI32S19
+            | QuantFormat::W8A8BiasF32
+            | QuantFormat::W8A8BiasBf16 => Some(QuantFormat::Int8),
             QuantFormat::Fp8E4M3Block => Some(QuantFormat::Fp8E4M3Tile),
             QuantFormat::MxFp8E4M3 => Some(QuantFormat::MxFp8E4M3),
             QuantFormat::MxFp8E5M2 => Some(QuantFormat::MxFp8E5M2),

@@ -2,7 +2,8 @@
 
 use crosscheck_reference::attention::AttentionRow;
 use crosscheck_spec::{
-    Accumulator, AttentionProblem, NumericContract, QuantMatmulProblem, Softmax, Subnormals,
+    Accumulator, AttentionProblem, NumericContract, QuantFamily, QuantFormat, QuantMatmulProblem,
+    Softmax, Subnormals,
 };
 
 /// Unit roundoff of the f64 oracle.
@@ -57,8 +58,8 @@ pub fn matmul(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
 /// Allowed accumulated error of each output of a quantized matmul (docs/numerics.md).
 ///
 /// The quantization is the format's error, not the kernel's: the oracle multiplies the exactly
-/// dequantized operands. With an exact i32 accumulator (int8 × int8) the only rounding is the
-/// final scaling — the i32 sum converted to f32 and multiplied by two f32 scales — so the
+/// dequantized operands. With an exact i32 accumulator (int8 × int8, also with an i32 bias added
+/// to the sum before scaling, exactly) the only rounding is the final scaling — the i32 sum converted to f32 and multiplied by two f32 scales — so the
 /// allowance is γ₃(u)·|y|. Otherwise each product of a block (exact in f32 for E4M3 codes and for
 /// f16 scale × 8-bit codes, one rounding for f32 activations) passes through at most k − 1
 /// additions and two scalings: (γ_{k+2}(u) + γ_k(u_f64))·Σ|a||w| + 2(k + 2)·η. Both are
@@ -75,6 +76,17 @@ pub fn qmatmul(
         accumulator: Accumulator::F32,
         ..*contract
     });
+    let bias_after = matches!(
+        p.weights,
+        QuantFormat::W8A8BiasF32 | QuantFormat::W8A8BiasBf16
+    );
+    if p.weights.family() == QuantFamily::W8A8Bias && contract.accumulator != Accumulator::I32 {
+        // The epilogue bounds below rest on the exact i32 sum: without it nothing is bounded.
+        return vec![f64::INFINITY; values.len()];
+    }
+    if bias_after {
+        return bias_after_scaling(contract, p.weights, values, gauge, eta);
+    }
     if contract.accumulator == Accumulator::I32 {
         let scaling_u = f32_u * contract.arithmetic.factor();
         let relative =
@@ -89,6 +101,39 @@ pub fn qmatmul(
         (gamma(p.k + 2, u) + gamma(p.k, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(p.k);
     let floor = 2.0 * (p.k + 2) as f64 * eta;
     gauge.iter().map(|g| relative * g + floor).collect()
+}
+
+/// The bias-after-scaling epilogues (docs/numerics.md): the exact i32 sum converted to f32, two
+/// scalings and the bias addition are four f32 roundings of terms bounded by the gauge
+/// g = |Σ q_a·q_w·s_a·s_w| + |bias|, so γ₄(u)·g (plus γ₃ of the f64 oracle and 4η); a bf16
+/// output adds one more rounding, to bf16, of a result within that of |y|: 2⁻⁸·(|y| + E) plus
+/// bf16's own underflow (half its smallest subnormal, 2⁻¹³⁴, or 2⁻¹²⁶ where subnormals flush).
+fn bias_after_scaling(
+    contract: &NumericContract,
+    weights: QuantFormat,
+    values: &[f64],
+    gauge: &[f64],
+    eta: f64,
+) -> Vec<f64> {
+    let u = Accumulator::F32.unit_roundoff() * contract.arithmetic.factor();
+    let relative = (gamma(4, u) + gamma(3, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(3);
+    let bf16_eta = match contract.subnormals {
+        Subnormals::Preserved => crosscheck_spec::pow2(-134),
+        Subnormals::MayFlush => crosscheck_spec::pow2(-126),
+    };
+    values
+        .iter()
+        .zip(gauge)
+        .map(|(y, g)| {
+            let f32_error = relative * g + 4.0 * eta;
+            if weights == QuantFormat::W8A8BiasBf16 {
+                let bf16_u = crosscheck_spec::pow2(-8);
+                f32_error + bf16_u * (y.abs() + f32_error) * gauge_rounding_factor(1) + bf16_eta
+            } else {
+                f32_error
+            }
+        })
+        .collect()
 }
 
 /// Below this many units under the row's maximum, exp(x) falls out of f32's normal range

@@ -576,4 +576,26 @@ pub const CATALOGUE: &[Mutant] = &[
         "let high = (kq_byte(base + 128u + 32u * h + l) >> (2u * quarter)) & 3u;",
         "let high = (kq_byte(base + 128u + 32u * h + l) >> quarter) & 3u;",
     ),
+    // --- vendor epilogues: bias order, antiquant offset sign, group size ---
+    m(
+        "w8a8-bias-after-scaling",
+        KernelId::fixed(Op::QuantMatmul, "w8a8-bias"),
+        "i32 bias added after the token × channel scaling instead of to the integer sum before it",
+        "y = f32(biased) * token_scale * channel_scale;",
+        "y = f32(acc) * token_scale * channel_scale + f32(bitcast<i32>(bias_bits));",
+    ),
+    m(
+        "antiquant-offset-subtracted",
+        KernelId::fixed(Op::QuantMatmul, "antiquant"),
+        "antiquant offset subtracted, (q − offset) · scale, instead of added",
+        "let weight = (w_code(i, codes) + w_half(g + 2u)) * w_half(g);",
+        "let weight = (w_code(i, codes) - w_half(g + 2u)) * w_half(g);",
+    ),
+    m(
+        "antiquant-group-size",
+        KernelId::fixed(Op::QuantMatmul, "antiquant"),
+        "group size off by a factor of two (each scale and offset applied to two groups)",
+        "let group = p.k / p.blocks;",
+        "let group = 2u * (p.k / p.blocks);",
+    ),
 ];

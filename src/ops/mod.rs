@@ -73,6 +73,12 @@ pub trait OpFamily: Sync {
         contract: &NumericContract,
     ) -> Expectation;
 
+    /// For quantized ops: the f64 result of the inputs before quantization, against which
+    /// the quantization error the user pays is reported (none by default).
+    fn unquantized(&self, _case: &Case, _inputs: &[HostTensor]) -> Option<Vec<f64>> {
+        None
+    }
+
     /// Smaller launches that recompute parts of the output (none by default).
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         let _ = (problem, inputs);

@@ -92,6 +92,17 @@ pub fn describe_case(case: &Case, verdict: &Verdict) -> String {
             verdict.elements, verdict.failing, verdict.stats.nmse, verdict.stats.max_ulp
         )
         .unwrap();
+        if let Some(q) = &verdict.stats.quantization {
+            writeln!(
+                s,
+                "quant    against the f64 product of the unquantized inputs (reported, not judged): \
+                 max abs error {}, max rel error {:.3e}, NMSE {:.3e}",
+                num(q.max_abs),
+                q.max_rel,
+                q.nmse
+            )
+            .unwrap();
+        }
         writeln!(s, "worst elements:").unwrap();
         for e in &verdict.top {
             writeln!(s, "  {}", element_line(&case.problem, e)).unwrap();

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::judge::stats::QuantizationError;
 use crate::report::case::{element_label, summary};
 use crate::run::{CellFilter, CellKey, CellMeasures, CellStatus, MatrixReport, Plan};
 
@@ -335,6 +336,11 @@ pub struct CellStats {
     /// Largest error in output ulps of a case.
     #[serde(with = "json_float")]
     pub max_ulp: f64,
+    /// Quantized matmuls: the largest error of a case against the f64 product of the
+    /// unquantized inputs — the quantization error the user pays (reported, never judged;
+    /// absent for other ops and in records written before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_error: Option<QuantizationError>,
 }
 
 /// Counts over the cells of a run.
@@ -520,6 +526,7 @@ fn cell_record(key: &CellKey, status: &CellStatus, measures: &CellMeasures) -> C
         stats: CellStats {
             max_nmse: measures.max_nmse,
             max_ulp: measures.max_ulp,
+            quantization_error: measures.quantization,
         },
         histogram: RatioHistogram::of(&measures.case_ratios),
         failures: Vec::new(),
@@ -627,7 +634,7 @@ fn worst_element(case: &crate::case::Case, e: &crate::judge::ElementCheck) -> Wo
 
 /// f64 fields as JSON numbers, with NaN and ±∞ (which JSON lacks) as the strings "NaN", "inf",
 /// "-inf".
-mod json_float {
+pub(crate) mod json_float {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {

@@ -12,6 +12,7 @@ use crosscheck_spec::{
 use crate::case::{Case, Distribution};
 use crate::generate;
 use crate::guards::{self, GUARD_BYTES};
+use crate::judge::stats::QuantizationError;
 use crate::judge::{self, Failure, Verdict};
 use crate::report::case::element_label;
 use crate::run::deadline::{Launch, Ran, run_with_deadline};
@@ -222,12 +223,16 @@ pub fn run_observed(
         verdict.notes.extend(found.notes);
     }
     let precision = output.precision();
-    let values = output
+    let values: Vec<f64> = output
         .payload()
         .chunks_exact(precision.bytes())
-        .map(|e| codec::bits_to_f64(precision, precision.bits(e)));
+        .map(|e| codec::bits_to_f64(precision, precision.bits(e)))
+        .collect();
+    verdict.stats.quantization = crate::ops::of(&case.problem)
+        .unquantized(case, &inputs)
+        .map(|exact| QuantizationError::of(&values, &exact));
     let observed = Observed {
-        output: values.collect(),
+        output: values,
         oracle,
         inputs,
         precision,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crosscheck_spec::{Backend, DeviceInfo, KernelId, Op, Variant};
 
 use crate::case::Case;
+use crate::judge::stats::QuantizationError;
 use crate::judge::{ElementCheck, Verdict};
 use crate::run::cell::{CaseResult, run_case};
 use crate::run::plan::Plan;
@@ -116,6 +117,8 @@ pub struct CellMeasures {
     /// The worst err/bound ratio of every judged case, in the order judged (the run record's
     /// histogram).
     pub case_ratios: Vec<f64>,
+    /// Quantized matmuls: the largest errors against the unquantized product over the cases.
+    pub quantization: Option<QuantizationError>,
 }
 
 /// A backend as the report shows it.
@@ -316,6 +319,10 @@ fn judge_cases(
                 measures.kernel_time += elapsed;
                 measures.max_nmse = measures.max_nmse.max(verdict.stats.nmse);
                 measures.max_ulp = measures.max_ulp.max(verdict.stats.max_ulp);
+                if let Some(q) = verdict.stats.quantization {
+                    measures.quantization =
+                        Some(measures.quantization.map_or(q, |worst| worst.max(q)));
+                }
                 if let Some(worst) = verdict.worst()
                     && measures
                         .worst

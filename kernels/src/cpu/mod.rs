@@ -287,6 +287,18 @@ const KERNELS: &[Entry] = &[
         "weight rows dequantized in f32, then f32 dot products",
         Kernel::QuantMatmul(quant::kquant::qmatmul),
     ),
+    quant(
+        Op::QuantMatmul,
+        "w8a8-bias",
+        "int8 × int8 summed in i32; i32 bias before the token × channel scales, f32/bf16 after",
+        Kernel::QuantMatmul(quant::epilogue::w8a8_bias),
+    ),
+    quant(
+        Op::QuantMatmul,
+        "antiquant",
+        "W8A16/W4A16: each weight (q + offset) · scale in f32, then f32 dot products",
+        Kernel::QuantMatmul(quant::epilogue::antiquant),
+    ),
 ];
 
 /// A quantized kernel entry (the softmax schedule does not apply).
@@ -306,7 +318,7 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
 /// [`NumericContract::IEEE_F32`] states, with each kernel's softmax and batch invariance, and
 /// chunked prefill giving one shot's bits for attention.
 fn contract(entry: &Entry) -> NumericContract {
-    let exact_int8 = entry.op == Op::QuantMatmul && entry.name == "int8";
+    let exact_int8 = entry.op == Op::QuantMatmul && matches!(entry.name, "int8" | "w8a8-bias");
     NumericContract {
         accumulator: if exact_int8 {
             Accumulator::I32

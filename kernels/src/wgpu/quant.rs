@@ -23,12 +23,18 @@ pub const QMATMUL_PARAMS_WGSL: &str = "struct Params {
 ";
 
 /// The element type of an `mx` format as `minifloat.wgsl` numbers it (0 E4M3, 1 E5M2, 2 E2M3,
-/// 3 E3M2, 4 E2M1), or the K-quant of a `kquant` format (0 Q4_K, 1 Q5_K, 2 Q6_K); 0 otherwise.
+/// 3 E3M2, 4 E2M1), the K-quant of a `kquant` format (0 Q4_K, 1 Q5_K, 2 Q6_K), the epilogue of
+/// a `w8a8-bias` format (0 i32 bias, 1 i32 bias with 19-bit scales, 2 f32 bias, 3 bf16 bias) or
+/// the code width of an `antiquant` format (0 int8, 1 int4); 0 otherwise.
 pub fn element_kind(format: QuantFormat) -> u32 {
     match format {
-        QuantFormat::MxFp8E5M2 | QuantFormat::Fp8E5M2 | QuantFormat::Q5K => 1,
-        QuantFormat::MxFp6E2M3 | QuantFormat::Q6K => 2,
-        QuantFormat::MxFp6E3M2 => 3,
+        QuantFormat::MxFp8E5M2
+        | QuantFormat::Fp8E5M2
+        | QuantFormat::Q5K
+        | QuantFormat::W8A8BiasI32S19
+        | QuantFormat::AntiquantW4G32 => 1,
+        QuantFormat::MxFp6E2M3 | QuantFormat::Q6K | QuantFormat::W8A8BiasF32 => 2,
+        QuantFormat::MxFp6E3M2 | QuantFormat::W8A8BiasBf16 => 3,
         QuantFormat::MxFp4 => 4,
         _ => 0,
     }

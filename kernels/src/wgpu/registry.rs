@@ -268,6 +268,9 @@ const KQUANT: &str = include_str!("shaders/kquant.wgsl");
 /// Helpers of the kernels built on the minifloat element types (`mx`, `nvfp4`).
 const MINIFLOAT_HELPERS: &[&str] = &[QUANT_COMMON, WORKGROUP_MAX, MINIFLOAT];
 
+/// Helpers of the W8A8-with-bias kernel (bf16 rounding for its bf16 epilogue).
+const BIAS_HELPERS: &[&str] = &[QUANT_COMMON, include_str!("shaders/bf16.wgsl")];
+
 /// Helpers of the K-quant kernels.
 const KQUANT_HELPERS: &[&str] = &[QUANT_COMMON, KQUANT];
 
@@ -719,4 +722,21 @@ pub const KERNELS: &[WgslKernel] = &[
             Accumulator::F32,
         )
     },
+    WgslKernel {
+        helpers: BIAS_HELPERS,
+        ..qmatmul(
+            QuantFamily::W8A8Bias,
+            "an output per invocation: i32 sums; i32 bias before both scales, f32/bf16 bias after",
+            include_str!("shaders/qmatmul_w8a8_bias.wgsl"),
+            QUANTIZED_TIMES_QUANTIZED,
+            Accumulator::I32,
+        )
+    },
+    qmatmul(
+        QuantFamily::Antiquant,
+        "an output per invocation: each weight (q + offset) · scale in f32, f32 dot in order",
+        include_str!("shaders/qmatmul_antiquant.wgsl"),
+        F32_TIMES_QUANTIZED,
+        Accumulator::F32,
+    ),
 ];

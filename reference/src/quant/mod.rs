@@ -3,6 +3,7 @@
 //! so the bytes are the ones those stacks write. Layouts are in `spec/src/quant.rs` and
 //! `docs/formats.md`.
 
+pub mod epilogue;
 mod fp8;
 mod ggml;
 mod int8;
@@ -30,6 +31,16 @@ pub fn encode(format: QuantFormat, rows: usize, cols: usize, values: &[f32]) -> 
         QuantFormat::Fp8E4M3Tile => fp8::encode_scaled(rows, cols, 1, values),
         QuantFormat::Fp8E4M3Block => {
             fp8::encode_scaled(rows, cols, crosscheck_spec::FP8_TILE, values)
+        }
+        // Zero biases: the quantized-matmul data generator writes its own with `encode_bias`.
+        QuantFormat::W8A8BiasI32
+        | QuantFormat::W8A8BiasI32S19
+        | QuantFormat::W8A8BiasF32
+        | QuantFormat::W8A8BiasBf16 => {
+            epilogue::encode_bias(format, rows, cols, values, &vec![0.0; rows])
+        }
+        QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
+            epilogue::encode_antiquant(format, rows, cols, values)
         }
         _ => formats::encode(block_format(format), rows, cols, values, Options::default())
             .unwrap_or_else(|e| panic!("{e}")),
@@ -71,6 +82,13 @@ pub fn dequantize_exact(format: QuantFormat, rows: usize, cols: usize, bytes: &[
         QuantFormat::Fp8E4M3Tile => fp8::decode_scaled(rows, cols, 1, bytes),
         QuantFormat::Fp8E4M3Block => {
             fp8::decode_scaled(rows, cols, crosscheck_spec::FP8_TILE, bytes)
+        }
+        QuantFormat::W8A8BiasI32
+        | QuantFormat::W8A8BiasI32S19
+        | QuantFormat::W8A8BiasF32
+        | QuantFormat::W8A8BiasBf16 => epilogue::decode_bias(format, cols, bytes),
+        QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
+            epilogue::decode_antiquant(format, rows, cols, bytes)
         }
         _ => formats::dequantize_exact(block_format(format), rows, cols, bytes)
             .unwrap_or_else(|e| panic!("{e}")),
@@ -126,7 +144,7 @@ mod tests {
     #[test]
     fn block_formats_agree_with_their_codecs_on_lengths_and_bytes() {
         let x: Vec<f32> = (0..2 * 256).map(|i| (i as f32 - 200.0) / 16.0).collect();
-        for format in &QuantFormat::ALL[6..] {
+        for format in &QuantFormat::ALL[6..16] {
             let b = block_format(*format);
             assert_eq!(b.name(), format.name());
             assert_eq!(

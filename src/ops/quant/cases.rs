@@ -79,7 +79,7 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
 ];
 
 /// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
-/// last block along k.
+/// last block along k, each bias epilogue and both antiquant widths (several groups a row).
 pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.m1n64k256", Distribution::Normal),
     ("q8_0.m7n33k96", Distribution::Outliers),
@@ -99,6 +99,12 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q4_k.m1n32k512", Distribution::Normal),
     ("q5_k.m3n17k256", Distribution::Normal),
     ("q6_k.m5n9k256", Distribution::Outliers),
+    ("w8a8-bias-i32.m9n17k33", Distribution::Normal),
+    ("w8a8-bias-i32-s19.m3n9k64", Distribution::Outliers),
+    ("w8a8-bias-f32.m5n17k40", Distribution::Normal),
+    ("w8a8-bias-bf16.m5n17k40", Distribution::Normal),
+    ("antiquant-w8-g64.m3n17k192", Distribution::Normal),
+    ("antiquant-w4-g32.m5n9k128", Distribution::Outliers),
 ];
 
 /// The formats a quantized kernel of this name handles (its family), or all of them.

@@ -4,10 +4,10 @@
 //! outliers and ties land where the format's scales are computed.
 
 use crosscheck_reference::formats::minifloat::{self, Minifloat};
-use crosscheck_reference::quant;
+use crosscheck_reference::{codec, quant};
 use crosscheck_spec::{
-    FP8_TILE, GGML_BLOCK, HostTensor, Layout, Precision, QuantFormat, QuantMatmulProblem,
-    QuantizeProblem,
+    FP8_TILE, GGML_BLOCK, HostTensor, Layout, Precision, QuantFamily, QuantFormat,
+    QuantMatmulProblem, QuantizeProblem,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -41,19 +41,55 @@ pub fn dequantize_inputs(p: &QuantizeProblem, dist: Distribution, seed: u64) -> 
     vec![bytes_tensor(bytes)]
 }
 
+/// The unquantized operands of a quantized matmul, regenerated from the case's seed: A (m×k)
+/// and W (n×k) before quantization, and the per-channel biases of the bias epilogues (in
+/// integer-sum units for an i32 bias, output units otherwise; empty for other formats).
+pub struct Operands {
+    /// A's f32 values (f16 values for antiquant, whose activations are 16-bit).
+    pub a: Vec<f32>,
+    /// W's f32 values.
+    pub w: Vec<f32>,
+    /// One bias per output channel, or none.
+    pub bias: Vec<f32>,
+}
+
+/// [`Operands`] of a case.
+pub fn qmatmul_operands(p: &QuantMatmulProblem, dist: Distribution, seed: u64) -> Operands {
+    let a_format = p.activations().unwrap_or(QuantFormat::Fp8E4M3); // unit layout for f32 activations
+    let mut a = values(a_format, p.m, p.k, dist, &mut stream(seed, 0));
+    if p.weights.family() == QuantFamily::Antiquant {
+        a = codec::quantize(Precision::F16, &a);
+    }
+    let w = values(p.weights, p.n, p.k, dist, &mut stream(seed, 1));
+    let bias = match p.weights.family() {
+        QuantFamily::W8A8Bias => {
+            // A product's typical size: √k · 42² in integer units (normal codes spread over
+            // ±127 at 3σ), √k in output units.
+            let typical = match p.weights {
+                QuantFormat::W8A8BiasI32 | QuantFormat::W8A8BiasI32S19 => 1764.0,
+                _ => 1.0,
+            } * (p.k as f32).sqrt();
+            let rng = &mut stream(seed, 2);
+            (0..p.n).map(|_| normal(rng) * typical).collect()
+        }
+        _ => Vec::new(),
+    };
+    Operands { a, w, bias }
+}
+
 /// A (f32 or bytes) and W (bytes) for a quantized matmul.
 pub fn qmatmul_inputs(p: &QuantMatmulProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {
-    let a_format = p.activations().unwrap_or(QuantFormat::Fp8E4M3); // unit layout for f32 activations
-    let a_values = values(a_format, p.m, p.k, dist, &mut stream(seed, 0));
+    let ops = qmatmul_operands(p, dist, seed);
     let a = match p.activations() {
-        None => tensor(vec![p.m, p.k], Layout::RowMajor, Precision::F32, &a_values),
-        Some(format) => bytes_tensor(quant::encode(format, p.m, p.k, &a_values)),
+        None => tensor(vec![p.m, p.k], Layout::RowMajor, Precision::F32, &ops.a),
+        Some(format) => bytes_tensor(quant::encode(format, p.m, p.k, &ops.a)),
     };
-    let w_values = values(p.weights, p.n, p.k, dist, &mut stream(seed, 1));
-    vec![
-        a,
-        bytes_tensor(quant::encode(p.weights, p.n, p.k, &w_values)),
-    ]
+    let w = if ops.bias.is_empty() {
+        quant::encode(p.weights, p.n, p.k, &ops.w)
+    } else {
+        quant::epilogue::encode_bias(p.weights, p.n, p.k, &ops.w, &ops.bias)
+    };
+    vec![a, bytes_tensor(w)]
 }
 
 fn bytes_tensor(bytes: Vec<u8>) -> HostTensor {
@@ -72,7 +108,11 @@ fn unit_of(format: QuantFormat, rows: usize, cols: usize, i: usize) -> usize {
     let tiles_per_row = cols.div_ceil(FP8_TILE);
     match format {
         QuantFormat::Q8_0 | QuantFormat::Q4_0 | QuantFormat::Fp8E4M3 => i / GGML_BLOCK,
-        QuantFormat::Int8 => r,
+        QuantFormat::Int8
+        | QuantFormat::W8A8BiasI32
+        | QuantFormat::W8A8BiasI32S19
+        | QuantFormat::W8A8BiasF32
+        | QuantFormat::W8A8BiasBf16 => r,
         QuantFormat::Fp8E4M3Tile => r * tiles_per_row + c / FP8_TILE,
         QuantFormat::Fp8E4M3Block => (r / FP8_TILE) * tiles_per_row + c / FP8_TILE,
         // A K-quant's 6-bit scales and mins belong to sub-blocks of 32.

@@ -90,6 +90,16 @@ pub fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
         QuantFormat::Fp8E4M3Tile => product(&[rows, tiles(cols), 4]).saturating_add(values),
         QuantFormat::Fp8E4M3Block => product(&[tiles(rows), tiles(cols), 4]).saturating_add(values),
         QuantFormat::NvFp4 => blocks.saturating_mul(9).saturating_add(4),
+        QuantFormat::W8A8BiasI32
+        | QuantFormat::W8A8BiasI32S19
+        | QuantFormat::W8A8BiasF32
+        | QuantFormat::W8A8BiasBf16 => product(&[rows, 8]).saturating_add(values),
+        QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
+            let bits = format.antiquant().map_or(8, |(bits, _)| bits) as u128;
+            blocks
+                .saturating_mul(4)
+                .saturating_add(values.saturating_mul(bits) / 8)
+        }
         // Whole blocks without a header: a block's bytes from the format itself.
         _ => blocks.saturating_mul(format.encoded_len(1, format.row_block()) as u128),
     }

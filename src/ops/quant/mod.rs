@@ -264,6 +264,14 @@ impl OpFamily for QuantMatmul {
         expect::qmatmul(case, qmatmul_problem(&case.problem), inputs, contract)
     }
 
+    fn unquantized(&self, case: &Case, inputs: &[HostTensor]) -> Option<Vec<f64>> {
+        let p = qmatmul_problem(&case.problem);
+        let ops = data::qmatmul_operands(p, case.distribution, case.seed);
+        Some(crosscheck_reference::qmatmul::unquantized(
+            p, &ops.a, &ops.w, &inputs[0], &inputs[1],
+        ))
+    }
+
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         launches::sub_launches(qmatmul_problem(problem), inputs)
     }

@@ -5,6 +5,7 @@
 
 pub mod dequantize;
 pub mod e4m3;
+pub mod epilogue;
 pub mod kquant;
 pub mod minifloat;
 pub mod mx;
