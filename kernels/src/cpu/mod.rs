@@ -28,6 +28,9 @@ use crosscheck_spec::{
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
 
+/// An indexer logits kernel: the problem, its inputs and its checked (ks, ke) ranges.
+type IndexerFn = fn(&SparseIndexerProblem, &[&HostTensor], &[(usize, usize)]) -> Vec<f32>;
+
 /// A CPU kernel: the f32 output (row-major) from the inputs.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -41,7 +44,7 @@ enum Kernel {
     /// Sparse attention: Q, KV and the decoded, checked index lists.
     Sparse(fn(&SparseAttentionProblem, &HostTensor, &HostTensor, &[i32]) -> Vec<f32>),
     /// Indexer logits: the inputs and the decoded, checked (ks, ke) ranges.
-    SparseIndexer(fn(&SparseIndexerProblem, &[&HostTensor], &[(usize, usize)]) -> Vec<f32>),
+    SparseIndexer(IndexerFn),
 }
 
 impl Kernel {
