@@ -7,6 +7,7 @@
 pub mod attention;
 pub mod codec;
 pub mod formats;
+pub mod indexer;
 pub mod matmul;
 pub mod mla;
 #[cfg(test)]

@@ -25,11 +25,14 @@ pub enum Op {
     /// Absorbed multi-head latent attention decode over a paged KV cache (FlashMLA's
     /// `flash_mla_with_kvcache`), returning O and the log-sum-exp.
     Mla,
+    /// The sparse indexer's logits (DeepSeek Sparse Attention's lightning indexer, DeepGEMM's
+    /// `fp8_mqa_logits`): Σ_h w_h · relu(q_h · k_j) for every key in a query's range.
+    SparseIndexer,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::Matmul,
         Op::Attention,
         Op::Quantize,
@@ -37,6 +40,7 @@ impl Op {
         Op::QuantMatmul,
         Op::Sparse,
         Op::Mla,
+        Op::SparseIndexer,
     ];
 
     /// Lower-case name used in reports and case ids.
@@ -49,6 +53,7 @@ impl Op {
             Op::Dequantize => "dequantize",
             Op::QuantMatmul => "qmatmul",
             Op::Sparse => "sparse",
+            Op::SparseIndexer => "sparse-indexer",
         }
     }
 }

@@ -28,7 +28,7 @@ pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{
     AttentionProblem, DequantizeProblem, INVALID_INDEX, InputSpec, MLA_FP8_TILE, MatmulProblem,
-    MlaProblem, Problem, ProblemKind, SparseAttentionProblem, Storage,
+    MlaProblem, Problem, ProblemKind, SparseAttentionProblem, SparseIndexerProblem, Storage,
 };
 pub use quant::{
     FP8_TILE, GGML_BLOCK, K_SUPER_BLOCK, MX_BLOCK, NVFP4_BLOCK, QuantFamily, QuantFormat,

@@ -3,7 +3,7 @@
 
 use crosscheck_spec::{
     AttentionProblem, MatmulProblem, MlaProblem, Op, Problem, QuantFormat, QuantMatmulProblem,
-    QuantizeProblem, SparseAttentionProblem, Variant,
+    QuantizeProblem, SparseAttentionProblem, SparseIndexerProblem, Variant,
 };
 
 use crate::verify::large::problem as square_matmul;
@@ -167,6 +167,30 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
                 problem: Problem::Sparse(p),
                 flops: 2.0 * pairs * (p.d_qk + p.d_v) as f64,
                 bytes: (q + kv + o) as f64 * element + 4.0 * (p.len_q * p.topk) as f64,
+            }]
+        }
+        Op::SparseIndexer => {
+            // DeepSeek-V3.2's indexer over a 4096-token context: 64 heads of 128, a prefill
+            // chunk of 64 queries; FP8 inputs for the `_fp8` kernels.
+            let fp8 = kernel.ends_with("fp8");
+            let p = SparseIndexerProblem {
+                len_q: 64,
+                len_kv: 4096,
+                heads: 64,
+                d: 128,
+                fp8,
+            };
+            let element = if fp8 { 1.0 } else { element };
+            let q = (p.len_q * p.heads * p.d) as f64 * element + 4.0 * (p.len_q * p.heads) as f64;
+            let k =
+                (p.len_kv * p.d) as f64 * element + if fp8 { 4.0 * p.len_kv as f64 } else { 0.0 };
+            let logits = 4.0 * (p.len_q * p.len_kv) as f64;
+            vec![Workload {
+                label: "indexer q64 kv4096 h64 d128".into(),
+                size: 0.0,
+                problem: Problem::SparseIndexer(p),
+                flops: 2.0 * (p.len_q * p.len_kv * p.heads) as f64 * (p.d + 1) as f64,
+                bytes: q + k + logits + 8.0 * p.len_q as f64,
             }]
         }
         Op::Quantize | Op::Dequantize => {

@@ -20,7 +20,7 @@ pub const FAMILIES: [&str; 3] = ["matmul", "attention", "quantized"];
 fn family(op: Op) -> usize {
     match op {
         Op::Matmul => 0,
-        Op::Attention | Op::Sparse | Op::Mla => 1,
+        Op::Attention | Op::Sparse | Op::Mla | Op::SparseIndexer => 1,
         Op::Quantize | Op::Dequantize | Op::QuantMatmul => 2,
     }
 }

@@ -448,6 +448,42 @@ pub const CATALOGUE: &[Mutant] = &[
         "load_kv(kv_row(j, g) + c)",
         "load_kv(kv_row(j, g) + p.d_qk - p.d_v + c)",
     ),
+    // --- sparse indexer logits: the relu, per-head weights, the key range, the FP8 key scale ---
+    m(
+        "sparse-indexer-naive-relu-dropped",
+        KernelId::fixed(Op::SparseIndexer, "naive"),
+        "relu dropped: negative head scores enter the weighted sum",
+        "sum = sum + max(dot, 0.0) * load_w(query * p.heads + h);",
+        "sum = sum + dot * load_w(query * p.heads + h);",
+    ),
+    m(
+        "sparse-indexer-naive-weight-per-key",
+        KernelId::fixed(Op::SparseIndexer, "naive"),
+        "head weights indexed by key instead of by head (w[i, j mod heads])",
+        "sum = sum + max(dot, 0.0) * load_w(query * p.heads + h);",
+        "sum = sum + max(dot, 0.0) * load_w(query * p.heads + key % p.heads);",
+    ),
+    m(
+        "sparse-indexer-naive-range-end-inclusive",
+        KernelId::fixed(Op::SparseIndexer, "naive"),
+        "causal cutoff off by one: the range end ke read as inclusive",
+        "if (key < r.x || key >= r.y) {",
+        "if (key < r.x || key > r.y) {",
+    ),
+    m(
+        "sparse-indexer-tiled-fp8-scale-dropped",
+        KernelId::fixed(Op::SparseIndexer, "tiled_fp8"),
+        "the FP8 key scale never applied to the head sum",
+        "return sum * load_k_scale(key);",
+        "return sum;",
+    ),
+    m(
+        "sparse-indexer-tiled-missing-barrier",
+        KernelId::fixed(Op::SparseIndexer, "tiled"),
+        "no barrier after the dot products: the next head's query row overwrites the staged one mid-read",
+        "            sum = sum + max(dot, 0.0) * load_w(query * p.heads + h);\n        }\n        workgroupBarrier();",
+        "            sum = sum + max(dot, 0.0) * load_w(query * p.heads + h);\n        }",
+    ),
     // --- MLA decode: paging, the latent/rope split, cache lengths, NaN pages, the LSE ---
     m(
         "mla-naive-page-as-token",

@@ -7,6 +7,7 @@
 //! the problem itself, so a new family is one folder here plus one line in [`family`].
 
 pub mod attention;
+pub mod indexer;
 pub mod matmul;
 pub mod mla;
 pub mod quant;
@@ -109,6 +110,7 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::Mla => &mla::Mla,
         Op::QuantMatmul => &quant::QuantMatmul,
         Op::Sparse => &sparse::Sparse,
+        Op::SparseIndexer => &indexer::SparseIndexer,
     }
 }
 

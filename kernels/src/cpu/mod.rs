@@ -4,6 +4,9 @@ mod attention_flash;
 mod attention_naive;
 mod attention_rows;
 mod convert;
+mod indexer_blocked;
+mod indexer_naive;
+mod indexer_operands;
 mod matmul_naive;
 mod matmul_splitk;
 mod matmul_tiled;
@@ -17,12 +20,16 @@ mod sparse_naive;
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
     KernelInfo, MatmulProblem, MlaProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
-    QuantMatmulProblem, QuantizeProblem, Softmax, SparseAttentionProblem, Variant, VariantInfo,
+    QuantMatmulProblem, QuantizeProblem, Softmax, SparseAttentionProblem, SparseIndexerProblem,
+    Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
 #[derive(Debug, Default, Clone)]
 pub struct CpuBackend;
+
+/// An indexer logits kernel: the problem, its inputs and its checked (ks, ke) ranges.
+type IndexerFn = fn(&SparseIndexerProblem, &[&HostTensor], &[(usize, usize)]) -> Vec<f32>;
 
 /// A CPU kernel: the f32 output (row-major) from the inputs.
 #[derive(Clone, Copy)]
@@ -36,6 +43,8 @@ enum Kernel {
     QuantMatmul(fn(&QuantMatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
     /// Sparse attention: Q, KV and the decoded, checked index lists.
     Sparse(fn(&SparseAttentionProblem, &HostTensor, &HostTensor, &[i32]) -> Vec<f32>),
+    /// Indexer logits: the inputs and the decoded, checked (ks, ke) ranges.
+    SparseIndexer(IndexerFn),
 }
 
 impl Kernel {
@@ -47,11 +56,13 @@ impl Kernel {
         )
     }
 
-    /// The precisions it is built for: f32 for quantized kernels, bf16 queries for the FP8
-    /// KV-cache MLA kernels (as FlashMLA), every float precision otherwise.
+    /// The precisions it is built for: f32 for quantized kernels and the FP8 indexer kernels
+    /// (raw codes in, f32 logits out), bf16 queries for the FP8 KV-cache MLA kernels (as
+    /// FlashMLA), every float precision otherwise.
     fn takes(self, name: &str, precision: Precision) -> bool {
         match self {
             Kernel::Mla(_) if name.ends_with("fp8") => precision == Precision::BF16,
+            Kernel::SparseIndexer(_) if name.ends_with("fp8") => precision == Precision::F32,
             k if k.quantized() => precision == Precision::F32,
             _ => true,
         }
@@ -165,6 +176,38 @@ const KERNELS: &[Entry] = &[
         softmax: Softmax::Online {
             key_tile: mla_flash::KEY_TILE,
         },
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::SparseIndexer,
+        name: "naive",
+        summary: "a task per query: per key in range, each head's f32 dot in order, relu, times its weight, summed in head order",
+        kernel: Kernel::SparseIndexer(indexer_naive::logits),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::SparseIndexer,
+        name: "blocked",
+        summary: "a task per (query, 32 keys): each head's query row read once per tile, 8-lane dot products, relu, weighted head sums",
+        kernel: Kernel::SparseIndexer(indexer_blocked::logits),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::SparseIndexer,
+        name: "naive_fp8",
+        summary: "the naive kernel over E4M3 Q and K, the key's f32 scale after the head sum (DeepGEMM's fp8_mqa_logits)",
+        kernel: Kernel::SparseIndexer(indexer_naive::logits),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    },
+    Entry {
+        op: Op::SparseIndexer,
+        name: "blocked_fp8",
+        summary: "the blocked kernel over E4M3 Q and K, the key's f32 scale after the head sum (DeepGEMM's fp8_mqa_logits)",
+        kernel: Kernel::SparseIndexer(indexer_blocked::logits),
+        softmax: Softmax::TwoPass,
         batch_invariant: true,
     },
     quant(
@@ -399,6 +442,13 @@ impl Backend for CpuBackend {
                     if m.fp8 { "FP8" } else { "dense" }
                 )));
             }
+            Problem::SparseIndexer(x) if x.fp8 != kernel.ends_with("fp8") => {
+                return Err(KernelError::Unsupported(format!(
+                    "`{kernel}` reads {} inputs, not {}",
+                    if x.fp8 { "dense" } else { "FP8" },
+                    if x.fp8 { "FP8" } else { "dense" }
+                )));
+            }
             _ => None,
         };
         match family {
@@ -431,6 +481,9 @@ impl Backend for CpuBackend {
             (Kernel::Mla(f), Problem::Mla(p)) => f(p, inputs)?,
             (Kernel::Sparse(f), Problem::Sparse(p)) => {
                 f(p, inputs[0], inputs[1], &p.indices(&inputs[2].bytes)?)
+            }
+            (Kernel::SparseIndexer(f), Problem::SparseIndexer(p)) => {
+                f(p, inputs, &p.ranges(&inputs[p.ranges_input()].bytes)?)
             }
             _ => {
                 return Err(KernelError::Unsupported(format!(

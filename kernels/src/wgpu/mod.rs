@@ -4,6 +4,7 @@
 mod attention;
 mod discover;
 mod gpu;
+mod indexer;
 mod matmul;
 mod mla;
 mod quant;

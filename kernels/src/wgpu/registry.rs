@@ -2,11 +2,12 @@
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, DequantizeProblem, MatmulProblem, MlaProblem, Op, Precision,
-    Problem, QuantFamily, QuantizeProblem, Softmax, SparseAttentionProblem, Variant,
+    Problem, QuantFamily, QuantizeProblem, Softmax, SparseAttentionProblem, SparseIndexerProblem,
+    Variant,
 };
 
 use super::storage::{self, Binding};
-use super::{attention, matmul, mla, quant, sparse};
+use super::{attention, indexer, matmul, mla, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
@@ -66,6 +67,15 @@ pub enum Launch {
         /// Scratch buffer sizes in bytes.
         scratch: fn(&SparseAttentionProblem) -> Vec<u64>,
     },
+    /// A sparse indexer logits kernel for dense or FP8 inputs.
+    SparseIndexer {
+        /// True when it reads E4M3 codes and key scales, false for the variant's precision.
+        fp8: bool,
+        /// Upper bound on one invocation's loop iterations.
+        loops: fn(&SparseIndexerProblem) -> u64,
+        /// Largest head width.
+        max_d: usize,
+    },
     /// An MLA decode kernel for one KV-cache layout.
     Mla {
         /// True when it reads FlashMLA's FP8 layout, false for a dense cache.
@@ -89,6 +99,7 @@ impl Launch {
             Launch::QuantMatmul { .. } => quant::QMATMUL_PARAMS_WGSL,
             Launch::Mla { .. } => mla::PARAMS_WGSL,
             Launch::Sparse { .. } => sparse::PARAMS_WGSL,
+            Launch::SparseIndexer { .. } => indexer::PARAMS_WGSL,
         }
     }
 
@@ -201,6 +212,20 @@ impl Launch {
                 scratch: scratch(p),
                 loop_iterations: loops(p),
             }),
+            (Launch::SparseIndexer { fp8, loops, max_d }, Problem::SparseIndexer(p)) => {
+                if p.fp8 != *fp8 {
+                    let layout = |fp8: bool| if fp8 { "FP8" } else { "dense" };
+                    return Err(format!(
+                        "kernel for {} inputs, not {}",
+                        layout(*fp8),
+                        layout(p.fp8)
+                    ));
+                }
+                if p.d > *max_d {
+                    return Err(format!("head width {} exceeds this kernel's {max_d}", p.d));
+                }
+                Ok(plain((indexer::grid(p), indexer::params(p)), loops(p)))
+            }
             _ => Err(format!("not a {} kernel", problem.op())),
         }
     }
@@ -388,6 +413,73 @@ const SPARSE_INPUTS: &[Binding] = &[
     Binding::bytes("indices"),
 ];
 
+const INDEXER_COMMON: &str = include_str!("shaders/indexer_common.wgsl");
+const INDEXER_DENSE_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::float("k"),
+    Binding::f32("w"),
+    Binding::bytes("ranges"),
+];
+const INDEXER_FP8_INPUTS: &[Binding] = &[
+    Binding::bytes("q"),
+    Binding::bytes("k"),
+    Binding::f32("k_scale"),
+    Binding::f32("w"),
+    Binding::bytes("ranges"),
+];
+
+/// A sparse indexer kernel entry: `naive` or `tiled`, for dense inputs in every float variant or
+/// (`fp8`) E4M3 codes with key scales in f32 only; the layout helper provides q_at, k_at, finish.
+const fn indexer_kernel(
+    name: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    fp8: bool,
+    tiled: bool,
+) -> WgslKernel {
+    WgslKernel {
+        op: Op::SparseIndexer,
+        name,
+        summary,
+        body,
+        inputs: if fp8 {
+            INDEXER_FP8_INPUTS
+        } else {
+            INDEXER_DENSE_INPUTS
+        },
+        output: Binding::f32("logits"),
+        scratch: &[],
+        helpers: if fp8 {
+            &[
+                QUANT_COMMON,
+                INDEXER_COMMON,
+                include_str!("shaders/indexer_fp8.wgsl"),
+            ]
+        } else {
+            &[INDEXER_COMMON, include_str!("shaders/indexer_dense.wgsl")]
+        },
+        variants: if fp8 { F32_ONLY } else { FLOAT_VARIANTS },
+        launch: Launch::SparseIndexer {
+            fp8,
+            loops: if tiled {
+                indexer::tiled_loops
+            } else {
+                indexer::naive_loops
+            },
+            max_d: if tiled {
+                indexer::TILED_MAX_D
+            } else {
+                usize::MAX
+            },
+        },
+        accumulator: Accumulator::F32,
+        softmax: Softmax::TwoPass,
+    }
+}
+
+const INDEXER_NAIVE_BODY: &str = include_str!("shaders/indexer_naive.wgsl");
+const INDEXER_TILED_BODY: &str = include_str!("shaders/indexer_tiled.wgsl");
+
 const MLA_COMMON: &str = include_str!("shaders/mla_common.wgsl");
 const MLA_DENSE: &str = include_str!("shaders/mla_kv_dense.wgsl");
 const MLA_FP8: &str = include_str!("shaders/mla_kv_fp8.wgsl");
@@ -543,6 +635,34 @@ pub const KERNELS: &[WgslKernel] = &[
             },
         )
     },
+    indexer_kernel(
+        "naive",
+        "an invocation per (query, key): each head's f32 dot in order, relu, times its weight, summed in head order",
+        INDEXER_NAIVE_BODY,
+        false,
+        false,
+    ),
+    indexer_kernel(
+        "tiled",
+        "a workgroup per (query, 64 keys): each head's query row staged once in workgroup memory, relu'd weighted head sums",
+        INDEXER_TILED_BODY,
+        false,
+        true,
+    ),
+    indexer_kernel(
+        "naive_fp8",
+        "the naive kernel over E4M3 Q and K, the key's f32 scale after the head sum (DeepGEMM's fp8_mqa_logits)",
+        INDEXER_NAIVE_BODY,
+        true,
+        false,
+    ),
+    indexer_kernel(
+        "tiled_fp8",
+        "the tiled kernel over E4M3 Q and K, the key's f32 scale after the head sum (DeepGEMM's fp8_mqa_logits)",
+        INDEXER_TILED_BODY,
+        true,
+        true,
+    ),
     quantizer(
         false,
         QuantFamily::Q8_0,

@@ -2,12 +2,14 @@
 //! problem type lives in its own file and says what it needs through [`ProblemKind`].
 
 mod attention;
+mod indexer;
 mod matmul;
 mod mla;
 mod quant;
 mod sparse;
 
 pub use attention::AttentionProblem;
+pub use indexer::SparseIndexerProblem;
 pub use matmul::MatmulProblem;
 pub use mla::{MLA_FP8_TILE, MlaProblem};
 pub use quant::DequantizeProblem;
@@ -40,6 +42,8 @@ pub enum Problem {
     QuantMatmul(QuantMatmulProblem),
     /// Sparse top-k attention over per-query index lists.
     Sparse(SparseAttentionProblem),
+    /// The sparse indexer's logits (DeepSeek Sparse Attention's lightning indexer).
+    SparseIndexer(SparseIndexerProblem),
 }
 
 /// How an input or output tensor is stored.
@@ -145,6 +149,7 @@ impl Problem {
             Problem::Dequantize(p) => p,
             Problem::QuantMatmul(p) => p,
             Problem::Sparse(p) => p,
+            Problem::SparseIndexer(p) => p,
             Problem::Mla(p) => p,
         }
     }
