@@ -8,6 +8,7 @@ pub mod attention;
 pub mod codec;
 pub mod formats;
 pub mod matmul;
+pub mod moe;
 #[cfg(test)]
 mod naive;
 pub mod qmatmul;

@@ -19,16 +19,25 @@ pub enum Op {
     Dequantize,
     /// Matmul with quantized weights (and, for int8 and FP8, quantized activations).
     QuantMatmul,
+    /// MoE grouped GEMM, DeepGEMM's m-grouped contiguous layout (segments of rows per expert).
+    MoeContiguous,
+    /// MoE grouped GEMM, DeepGEMM's masked layout (valid row counts per expert).
+    MoeMasked,
+    /// MoE routed combination: each token's top-k expert outputs summed with its weights.
+    MoeRouted,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 8] = [
         Op::Matmul,
         Op::Attention,
         Op::Quantize,
         Op::Dequantize,
         Op::QuantMatmul,
+        Op::MoeContiguous,
+        Op::MoeMasked,
+        Op::MoeRouted,
     ];
 
     /// Lower-case name used in reports and case ids.
@@ -39,6 +48,9 @@ impl Op {
             Op::Quantize => "quantize",
             Op::Dequantize => "dequantize",
             Op::QuantMatmul => "qmatmul",
+            Op::MoeContiguous => "moe_contiguous",
+            Op::MoeMasked => "moe_masked",
+            Op::MoeRouted => "moe_routed",
         }
     }
 }

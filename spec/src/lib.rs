@@ -27,7 +27,9 @@ pub use output::OutputBuffer;
 pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{
-    AttentionProblem, DequantizeProblem, InputSpec, MatmulProblem, Problem, ProblemKind, Storage,
+    AttentionProblem, DEEPGEMM_ALIGNMENT, DequantizeProblem, Grouping, InputSpec, MatmulProblem,
+    MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem, Padding, Problem, ProblemKind,
+    Storage, b_layout_tag, fp8_weights_len, i32_le_bytes, i32_le_values, parse_b_layout,
 };
 pub use quant::{
     FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,

@@ -8,6 +8,7 @@
 
 pub mod attention;
 pub mod matmul;
+pub mod moe;
 pub mod quant;
 
 use crosscheck_spec::{HostTensor, NumericContract, Op, Problem, Variant};
@@ -63,7 +64,9 @@ pub trait OpFamily: Sync {
     /// The stored inputs of `case`, in the order the backend receives them.
     fn inputs(&self, case: &Case) -> Vec<HostTensor>;
 
-    /// The oracle's values and the error `contract` allows per output element.
+    /// The oracle's values and the error `contract` allows per output element, and the output
+    /// elements the kernel must leave untouched ([`Expectation::untouched`]: the judge then
+    /// checks that they still hold the guard's poison instead of judging a value).
     fn expectation(
         &self,
         case: &Case,
@@ -92,6 +95,9 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::Quantize => &quant::Quantize,
         Op::Dequantize => &quant::Dequantize,
         Op::QuantMatmul => &quant::QuantMatmul,
+        Op::MoeContiguous => &moe::Contiguous,
+        Op::MoeMasked => &moe::Masked,
+        Op::MoeRouted => &moe::Routed,
     }
 }
 

@@ -134,16 +134,14 @@ impl Captured {
         })
     }
 
-    /// Judges the output against the oracle and the contract's bound.
+    /// Judges the output against the oracle and the contract's bound. Elements the problem says
+    /// to leave untouched are not judged: what they held before the capture is unknown.
     pub fn judge(&self) -> Verdict {
         let expected = expectation(&self.case, &self.inputs, &self.contract);
-        judge::judge(
-            &self.contract,
-            expected.tier,
-            &expected.values,
-            &expected.allowed_error,
-            &self.output,
-            &GuardReport::default(),
-        )
+        let guards = GuardReport {
+            unwritten: expected.untouched.clone(),
+            out_of_bounds: Vec::new(),
+        };
+        judge::judge(&self.contract, &expected, &self.output, &guards)
     }
 }

@@ -14,6 +14,11 @@ pub struct Expectation {
     pub values: Vec<f64>,
     /// Allowed accumulated error per output element (zero in matmul's exact tier).
     pub allowed_error: Vec<f64>,
+    /// Output elements the kernel must leave as they were (ascending indices): the problem says
+    /// they are not to be written (the padding rows of a grouped GEMM declared `untouched`).
+    /// Each must still hold the guard's poison after the run; its value and allowance are not
+    /// used. Empty for most problems.
+    pub untouched: Vec<usize>,
 }
 
 /// Computes the expectation of `case` from its stored `inputs` (its op family's oracle and bound).
@@ -28,6 +33,7 @@ pub(crate) fn exact_values(values: Vec<f64>) -> Expectation {
         tier: Tier::Exact,
         values,
         allowed_error,
+        untouched: Vec::new(),
     }
 }
 
@@ -92,14 +98,7 @@ mod tests {
             .enumerate()
             .for_each(|(i, v)| buffer.write(i, *v));
         let guards = GuardReport::default();
-        judge(
-            &contract,
-            expected.tier,
-            &expected.values,
-            &expected.allowed_error,
-            &buffer,
-            &guards,
-        )
+        judge(&contract, &expected, &buffer, &guards)
     }
 
     /// What a CPU kernel computes for the case.

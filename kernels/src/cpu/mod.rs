@@ -7,6 +7,7 @@ mod convert;
 mod matmul_naive;
 mod matmul_splitk;
 mod matmul_tiled;
+mod moe;
 mod quant;
 
 use crosscheck_spec::{
@@ -27,15 +28,24 @@ enum Kernel {
     Quantize(fn(&QuantizeProblem, &HostTensor) -> Vec<u8>),
     Dequantize(fn(&QuantizeProblem, &HostTensor) -> Vec<f32>),
     QuantMatmul(fn(&QuantMatmulProblem, &HostTensor, &HostTensor) -> Vec<f32>),
+    /// A MoE kernel (grouped GEMM or routed combination); `fp8` for FP8 operands.
+    Moe {
+        run: moe::MoeFn,
+        fp8: bool,
+    },
 }
 
 impl Kernel {
-    /// Quantized kernels take f32 (activations and outputs) only.
-    fn quantized(self) -> bool {
-        matches!(
-            self,
-            Kernel::Quantize(_) | Kernel::Dequantize(_) | Kernel::QuantMatmul(_)
-        )
+    /// The precisions it is built for: quantized kernels take f32 (activations and outputs)
+    /// only, FP8 MoE kernels write f32 or bf16 (as DeepGEMM does), the rest every float.
+    fn precisions(self) -> &'static [Precision] {
+        match self {
+            Kernel::Quantize(_) | Kernel::Dequantize(_) | Kernel::QuantMatmul(_) => {
+                &[Precision::F32]
+            }
+            Kernel::Moe { fp8: true, .. } => &[Precision::F32, Precision::BF16],
+            _ => &Precision::FLOATS,
+        }
     }
 }
 
@@ -166,7 +176,95 @@ const KERNELS: &[Entry] = &[
         "per 128-block: f32 dot of E4M3 products, times both scales",
         Kernel::QuantMatmul(quant::qmatmul::fp8),
     ),
+    moe(
+        Op::MoeContiguous,
+        "naive",
+        "per owned row, one in-order f32 dot product per column; padding zeroed or skipped",
+        moe::grouped_naive,
+        false,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "tiled",
+        "tasks of 32 rows cut into runs of one expert, each through the tiled matmul block",
+        moe::grouped_tiled,
+        false,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "fp8",
+        "per owned row and column, per 128-block the f32 dot of E4M3 codes times both scales",
+        moe::grouped_fp8,
+        true,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "fp8-tiled",
+        "runs of one expert, per 128-block of k the code products through the tiled matmul block",
+        moe::grouped_fp8_tiled,
+        true,
+    ),
+    moe(
+        Op::MoeMasked,
+        "naive",
+        "per row below masked_m, one in-order f32 dot product per column",
+        moe::grouped_naive,
+        false,
+    ),
+    moe(
+        Op::MoeMasked,
+        "tiled",
+        "each expert's valid rows in tasks of 32 through the tiled matmul block",
+        moe::grouped_tiled,
+        false,
+    ),
+    moe(
+        Op::MoeMasked,
+        "fp8",
+        "per valid row and column, per 128-block the f32 dot of E4M3 codes times both scales",
+        moe::grouped_fp8,
+        true,
+    ),
+    moe(
+        Op::MoeMasked,
+        "fp8-tiled",
+        "each expert's valid rows, per 128-block of k through the tiled matmul block",
+        moe::grouped_fp8_tiled,
+        true,
+    ),
+    moe(
+        Op::MoeRouted,
+        "naive",
+        "per token and column, per slot the in-order f32 dot product times its weight, summed",
+        moe::routed_naive,
+        false,
+    ),
+    moe(
+        Op::MoeRouted,
+        "tiled",
+        "tokens gathered per expert through the tiled matmul block, then weighted sums in slot order",
+        moe::routed_tiled,
+        false,
+    ),
 ];
+
+/// A MoE kernel entry.
+const fn moe(
+    op: Op,
+    name: &'static str,
+    summary: &'static str,
+    run: moe::MoeFn,
+    fp8: bool,
+) -> Entry {
+    Entry {
+        op,
+        name,
+        summary,
+        kernel: Kernel::Moe { run, fp8 },
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    }
+}
 
 /// A quantized kernel entry (the softmax schedule does not apply).
 const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel) -> Entry {
@@ -227,10 +325,11 @@ impl Backend for CpuBackend {
                 op: e.op,
                 name: e.name.to_string(),
                 summary: e.summary.to_string(),
-                variants: Precision::FLOATS
-                    .into_iter()
-                    .filter(|&p| !e.kernel.quantized() || p == Precision::F32)
-                    .map(|p| VariantInfo::available(Variant::portable(p), contract(e)))
+                variants: e
+                    .kernel
+                    .precisions()
+                    .iter()
+                    .map(|&p| VariantInfo::available(Variant::portable(p), contract(e)))
                     .collect(),
             })
             .collect()
@@ -244,10 +343,24 @@ impl Backend for CpuBackend {
             )));
         }
         let entry = Self::entry(kernel, problem.op())?;
-        if entry.kernel.quantized() && variant.precision != Precision::F32 {
+        if !entry.kernel.precisions().contains(&variant.precision) {
             return Err(KernelError::Unsupported(format!(
-                "quantized kernels take f32, not {variant}"
+                "{kernel} is not built for {variant}"
             )));
+        }
+        let fp8_problem = match problem {
+            Problem::MoeContiguous(p) => Some(p.fp8),
+            Problem::MoeMasked(p) => Some(p.fp8),
+            _ => None,
+        };
+        if let (Some(fp8), Kernel::Moe { fp8: takes, .. }) = (fp8_problem, entry.kernel) {
+            if fp8 != takes {
+                return Err(KernelError::Unsupported(format!(
+                    "kernel `{kernel}` takes {} operands, the problem has {}",
+                    if takes { "FP8" } else { "float" },
+                    if fp8 { "FP8 ones" } else { "float ones" }
+                )));
+            }
         }
         let family = match problem {
             Problem::Quantize(q) | Problem::Dequantize(DequantizeProblem(q)) => {
@@ -283,6 +396,11 @@ impl Backend for CpuBackend {
             }
             (Kernel::Dequantize(f), Problem::Dequantize(p)) => f(p, inputs[0]),
             (Kernel::QuantMatmul(f), Problem::QuantMatmul(p)) => f(p, inputs[0], inputs[1]),
+            (Kernel::Moe { run, .. }, _) => {
+                let rows = run(problem, inputs)?;
+                convert::store_rows(&rows.values, rows.width, &rows.written, output);
+                return Ok(());
+            }
             _ => {
                 return Err(KernelError::Unsupported(format!(
                     "`{kernel}` is not a {} kernel",

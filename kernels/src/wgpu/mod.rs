@@ -5,6 +5,7 @@ mod attention;
 mod discover;
 mod gpu;
 mod matmul;
+mod moe;
 mod quant;
 mod raw;
 mod registry;

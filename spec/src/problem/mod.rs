@@ -3,10 +3,15 @@
 
 mod attention;
 mod matmul;
+mod moe;
 mod quant;
 
 pub use attention::AttentionProblem;
 pub use matmul::MatmulProblem;
+pub use moe::{
+    DEEPGEMM_ALIGNMENT, Grouping, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem,
+    Padding, b_layout_tag, fp8_weights_len, i32_le_bytes, i32_le_values, parse_b_layout,
+};
 pub use quant::DequantizeProblem;
 
 use crate::{
@@ -32,6 +37,12 @@ pub enum Problem {
     Dequantize(DequantizeProblem),
     /// Matmul with quantized weights.
     QuantMatmul(QuantMatmulProblem),
+    /// MoE grouped GEMM, m-grouped contiguous layout.
+    MoeContiguous(MoeContiguousProblem),
+    /// MoE grouped GEMM, masked layout.
+    MoeMasked(MoeMaskedProblem),
+    /// MoE routed combination of top-k expert outputs.
+    MoeRouted(MoeRoutedProblem),
 }
 
 /// How an input or output tensor is stored.
@@ -113,6 +124,13 @@ pub trait ProblemKind {
     /// Multiply-adds (or values) the problem needs: a size measure for showing the smallest
     /// failing case first.
     fn work(&self) -> usize;
+
+    /// True when the kernel must leave some output elements as they were (never write them):
+    /// the output buffer's prior contents are then part of the request (a process backend
+    /// receives them), as DeepGEMM's out-parameter `d` is. False by default.
+    fn leaves_outputs(&self) -> bool {
+        false
+    }
 }
 
 impl Problem {
@@ -129,6 +147,9 @@ impl Problem {
             Problem::Quantize(p) => p,
             Problem::Dequantize(p) => p,
             Problem::QuantMatmul(p) => p,
+            Problem::MoeContiguous(p) => p,
+            Problem::MoeMasked(p) => p,
+            Problem::MoeRouted(p) => p,
         }
     }
 
@@ -161,6 +182,12 @@ impl Problem {
     /// Multiply-adds the problem needs: a size measure for showing the smallest failing case first.
     pub fn work(&self) -> usize {
         self.kind().work()
+    }
+
+    /// True when the kernel must leave some output elements as they were
+    /// ([`ProblemKind::leaves_outputs`]).
+    pub fn leaves_outputs(&self) -> bool {
+        self.kind().leaves_outputs()
     }
 
     /// Number of output elements.
