@@ -194,17 +194,15 @@ fn deepseek_shapes_on_the_cpu() {
     for op in OPS {
         for (i, kernel) in kernel_names(backend.as_ref(), op).into_iter().enumerate() {
             // One precision per kernel, alternating, to keep the test in seconds.
-            {
-                let variant = Variant::portable([Precision::F32, Precision::BF16][i % 2]);
-                let strategy = deepseek_cases(op, &kernel, variant);
-                match smallest_failure_seeded(&backend, strategy, config.clone(), seed) {
-                    Ok(None) => {}
-                    Ok(Some(minimal)) => failures.push(format!(
-                        "{op}/{kernel} {variant}: {}",
-                        check_case(&backend, &minimal).err().unwrap_or_default()
-                    )),
-                    Err(why) => failures.push(format!("{op}/{kernel} {variant}: {why}")),
-                }
+            let variant = Variant::portable([Precision::F32, Precision::BF16][i % 2]);
+            let strategy = deepseek_cases(op, &kernel, variant);
+            match smallest_failure_seeded(&backend, strategy, config.clone(), seed) {
+                Ok(None) => {}
+                Ok(Some(minimal)) => failures.push(format!(
+                    "{op}/{kernel} {variant}: {}",
+                    check_case(&backend, &minimal).err().unwrap_or_default()
+                )),
+                Err(why) => failures.push(format!("{op}/{kernel} {variant}: {why}")),
             }
         }
     }

@@ -445,8 +445,8 @@ pub const CATALOGUE: &[Mutant] = &[
         "moe-padding-expert-0",
         KernelId::fixed(Op::MoeContiguous, "tiled"),
         "padding rows computed with expert 0 (m_indices −1 clamped to 0, as max(0, id) reads it)",
-        "tile_experts[li] = select(-1, expert_of(row0 + li), row0 + li < p.rows);",
-        "tile_experts[li] = select(-1, max(expert_of(row0 + li), 0), row0 + li < p.rows);",
+        "mine = expert_of(row0 + li);",
+        "mine = max(expert_of(row0 + li), 0);",
     ),
     m(
         "moe-fp8-weight-scale-expert",

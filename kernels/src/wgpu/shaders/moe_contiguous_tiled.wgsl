@@ -26,7 +26,11 @@ fn main(
 ) {
     let row0 = wg.y * 64u;
     let col0 = wg.x * 64u;
-    tile_experts[li] = select(-1, expert_of(row0 + li), row0 + li < p.rows);
+    var mine = -1;
+    if (row0 + li < p.rows) {
+        mine = expert_of(row0 + li);
+    }
+    tile_experts[li] = mine;
     workgroupBarrier();
     if (p.zero_padding == 1u) {
         for (var i = 0u; i < 8u; i++) {
