@@ -3,7 +3,7 @@
 //! The routing metadata is read here, independently of any kernel: which rows of the contiguous
 //! layout belong to which expert (`m_indices`, or DeepGEMM's prefix-sum offsets), how many rows of
 //! each expert the masked layout holds, and which experts each token is routed to. Every expert's
-//! rows are then multiplied by its weights with the matmul oracle ([`crate::matmul`]: exact
+//! rows are then multiplied by its weights with the matmul oracle ([`crate::matmul::matmul`]: exact
 //! products summed in f64, with the gauge Σ|a||b|), or, for FP8 operands, by an f64 dot product
 //! of the exactly dequantized values.
 

@@ -105,10 +105,10 @@ pub fn scaled_blocks(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec
 }
 
 /// Allowed accumulated error of each output of the routed MoE combination
-/// Y[t] = Σ_j w_j · Σ_i x_i·b_ij over `top_k` slots and dot products of length `k`, before the
+/// `Y[t] = Σ_j w_j · Σ_i x_i·b_ij` over `top_k` slots and dot products of length `k`, before the
 /// final rounding (docs/numerics.md, "MoE grouped GEMMs").
 ///
-/// Y[t, c] is a sum of T = top_k·k terms w·x·b. However a kernel orders it — per slot a dot
+/// `Y[t, c]` is a sum of T = top_k·k terms w·x·b. However a kernel orders it — per slot a dot
 /// product, scaled, then summed over the slots; or the weight folded into X first; or one running
 /// sum over everything — each term passes through at most two multiplications and T − 1
 /// additions: T + 1 roundings. With the gauge ĝ = Σ_j |w_j|·Σ_i |x_i·b_ij| the relative part is

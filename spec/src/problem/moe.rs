@@ -61,7 +61,7 @@ pub enum Grouping {
     /// default `grouped_layout`).
     Indices,
     /// Prefix-sum offsets (DeepGEMM's psum layout): one i32 per expert, the end of its rows;
-    /// expert e's rows are [align(end[e − 1]), end[e]) with end[−1] = 0, and the rows between
+    /// expert e's rows are `[align(end[e − 1]), end[e])` with `end[−1] = 0`, and the rows between
     /// an end and the next aligned start are padding.
     Offsets,
 }
@@ -118,7 +118,7 @@ pub fn parse_b_layout(tag: &str) -> Option<Layout> {
     }
 }
 
-/// The m-grouped contiguous GEMM: C[r] = A[r] · B[expert(r)] for every row r of A that belongs
+/// The m-grouped contiguous GEMM: `C[r] = A[r] · B[expert(r)]` for every row r of A that belongs
 /// to an expert; padding rows follow `padding`.
 ///
 /// - A is [m, k] (row-major), B is [experts, k, n] in `b_layout`, C is [m, n] (row-major).
@@ -152,8 +152,8 @@ pub struct MoeContiguousProblem {
     pub fp8: bool,
 }
 
-/// The m-grouped masked GEMM (for decoding under CUDA graphs): C[e, r] = A[e, r] · B[e] for
-/// r < masked_m[e]; the other rows follow `padding`.
+/// The m-grouped masked GEMM (for decoding under CUDA graphs): `C[e, r] = A[e, r] · B[e]` for
+/// `r < masked_m[e]`; the other rows follow `padding`.
 ///
 /// - A is [experts, max_m, k], B is [experts, k, n] in `b_layout`, C is [experts, max_m, n];
 ///   `masked_m` holds one i32 per expert in 0..=max_m.
@@ -178,7 +178,7 @@ pub struct MoeMaskedProblem {
     pub fp8: bool,
 }
 
-/// The routed combination: Y[t] = Σ_j w[t, j] · (X[t] · W[id[t, j]]) over the token's top-k
+/// The routed combination: `Y[t] = Σ_j w[t, j] · (X[t] · W[id[t, j]])` over the token's top-k
 /// slots j, skipping slots whose id is −1 (an expert this rank does not hold, as in expert
 /// parallelism).
 ///
