@@ -108,14 +108,7 @@ fn round_toward_zero_passes_the_faithful_bound_and_fails_the_nearest_one() {
             ..NumericContract::IEEE_F32
         };
         let expected = expectation(&case, &[a.clone(), b.clone()], &contract);
-        judge(
-            &contract,
-            expected.tier,
-            &expected.values,
-            &expected.allowed_error,
-            &output,
-            &GuardReport::default(),
-        )
+        judge(&contract, &expected, &output, &GuardReport::default())
     };
     let nearest = verdict(Arithmetic::Nearest);
     assert!(!nearest.passed(), "round toward zero met a nearest bound");

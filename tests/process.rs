@@ -360,11 +360,44 @@ fn captured_cases_are_judged(python: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The MoE ops over the protocol: numpy's grouped GEMMs and routed combination pass in every
+/// precision, returning the rows no expert owns as they received them in `out` when the problem
+/// says to leave them untouched; the twin that zeroes them fails with exactly that, shrunk.
+fn moe_kernels_keep_untouched_rows(python: &Path) -> Result<(), Failed> {
+    let cmd = example(python, "numpy_moe.py");
+    let o = crosscheck(
+        &["run", "--backend-cmd", &cmd, "--backend", "numpy-moe"],
+        &[],
+        None,
+    );
+    let t = text(&o);
+    check(o.status.code() == Some(1), "exit code 1 expected", &t)?;
+    for row in ["moe_contiguous/np ", "moe_masked/np ", "moe_routed/np "] {
+        let line = t.lines().find(|l| l.starts_with(row)).unwrap_or("");
+        check(
+            line.matches("PASS").count() == 3 && !line.contains("FAIL"),
+            &format!("{row} passes in f32, f16 and bf16"),
+            &t,
+        )?;
+    }
+    check(
+        t.lines()
+            .any(|l| l.starts_with("moe_contiguous/np_writes_padding") && l.contains("FAIL")),
+        "the twin that zeroes untouched rows fails",
+        &t,
+    )?;
+    check(
+        t.contains("written that must be left untouched") && t.contains("shrunk to "),
+        "it fails as written where untouched, with a shrunk case",
+        &t,
+    )
+}
+
 type Check = fn(&Path) -> Result<(), Failed>;
 
 fn main() {
     let args = Arguments::from_args();
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 8] = [
         ("adapter_unit_tests", adapter_unit_tests),
         ("correct_numpy_kernels_pass", correct_numpy_kernels_pass),
         (
@@ -378,6 +411,10 @@ fn main() {
             configuration_file_declares_backends,
         ),
         ("captured_cases_are_judged", captured_cases_are_judged),
+        (
+            "moe_kernels_keep_untouched_rows",
+            moe_kernels_keep_untouched_rows,
+        ),
     ];
     let python = python();
     let required = std::env::var_os(REQUIRE_PYTHON).is_some_and(|v| !v.is_empty() && v != "0");

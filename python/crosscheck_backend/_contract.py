@@ -17,7 +17,14 @@ OPS = {
     "quantize": ("X",),
     "dequantize": ("Q",),
     "qmatmul": ("A", "W"),
+    # MoE: the contiguous layout's third input is `m_indices` or `offsets` (its grouping).
+    "moe_contiguous": ("A", "B", "m_indices"),
+    "moe_masked": ("A", "B", "masked_m"),
+    "moe_routed": ("X", "W", "topk_ids", "topk_weights"),
 }
+
+#: MoE inputs holding little-endian int32 values (sent as bytes, handed to kernels as int32).
+INT32_INPUTS = ("m_indices", "offsets", "masked_m", "topk_ids")
 
 #: Ops whose tensors have fixed dtypes; their only variant is ``f32``.
 QUANT_OPS = ("quantize", "dequantize", "qmatmul")

@@ -16,6 +16,11 @@ KEYS = {
     "quantize": ("format", "rows", "cols"),
     "dequantize": ("format", "rows", "cols"),
     "qmatmul": ("weights", "activations", "m", "n", "k"),
+    "moe_contiguous": (
+        "experts", "m", "n", "k", "alignment", "grouping", "padding", "b_layout", "fp8",
+    ),
+    "moe_masked": ("experts", "max_m", "n", "k", "padding", "b_layout", "fp8"),
+    "moe_routed": ("tokens", "experts", "top_k", "n", "k", "b_layout"),
 }
 
 _FP8_TILE = 128
@@ -46,7 +51,11 @@ class Problem:
     Matmul: ``batch, m, n, k, a_layout, b_layout, b_broadcast``. Attention: ``batch, heads_q,
     heads_kv, len_q, len_kv, d_qk, d_v, causal, window, scale, custom_scale`` (``window`` is 0
     when there is none). Quantize and dequantize: ``format, rows, cols``. Quantized matmul:
-    ``weights, activations, m, n, k``.
+    ``weights, activations, m, n, k``. MoE: ``moe_contiguous`` ``experts, m, n, k, alignment,
+    grouping, padding, b_layout, fp8``; ``moe_masked`` ``experts, max_m, n, k, padding, b_layout,
+    fp8``; ``moe_routed`` ``tokens, experts, top_k, n, k, b_layout`` (docs/moe.md). For a MoE
+    problem whose padding is ``untouched``, ``out`` is the output as it is before the kernel runs
+    (the harness's poison): return it unchanged where no expert owns a row.
 
     Also: ``op``; ``kernel``, ``variant`` (label, e.g. ``"f16n"``) and ``case`` (the case id)
     when the harness sent the problem (else ``None``); ``dtype`` (numpy dtype of the variant's
@@ -66,6 +75,7 @@ class Problem:
         self.variant = variant
         self.case = case
         self._fields = {key: fields[key] for key in KEYS[op]}
+        self.out = None
         self._output_shape = tuple(output_shape) if output_shape is not None else None
         self._output_dtype = np.dtype(output_dtype) if output_dtype is not None else None
         self._check()
@@ -175,6 +185,12 @@ class Problem:
             return (encoded_len(f["format"], f["rows"], f["cols"]),)
         if self.op == "dequantize":
             return (f["rows"], f["cols"])
+        if self.op == "moe_contiguous":
+            return (f["m"], f["n"])
+        if self.op == "moe_masked":
+            return (f["experts"], f["max_m"], f["n"])
+        if self.op == "moe_routed":
+            return (f["tokens"], f["n"])
         return (f["m"], f["n"])
 
     @property
@@ -203,6 +219,23 @@ class Problem:
             return {"X": (f["rows"], f["cols"])}
         if self.op == "dequantize":
             return {"Q": (encoded_len(f["format"], f["rows"], f["cols"]),)}
+        if self.op in ("moe_contiguous", "moe_masked"):
+            rows = (f["m"],) if self.op == "moe_contiguous" else (f["experts"], f["max_m"])
+            count = math.prod(rows)
+            if f["fp8"]:
+                a = (encoded_len("fp8-e4m3-1x128", count, f["k"]),)
+                b = (f["experts"] * encoded_len("fp8-e4m3-128x128", f["n"], f["k"]),)
+            else:
+                a, b = rows + (f["k"],), (f["experts"], f["k"], f["n"])
+            if self.op == "moe_masked":
+                return {"A": a, "B": b, "masked_m": (f["experts"],)}
+            if f["grouping"] == "indices":
+                return {"A": a, "B": b, "m_indices": (f["m"],)}
+            return {"A": a, "B": b, "offsets": (f["experts"],)}
+        if self.op == "moe_routed":
+            return {"X": (f["tokens"], f["k"]), "W": (f["experts"], f["k"], f["n"]),
+                    "topk_ids": (f["tokens"], f["top_k"]),
+                    "topk_weights": (f["tokens"], f["top_k"])}
         a = ((f["m"], f["k"]) if f["activations"] is None
              else (encoded_len(f["activations"], f["m"], f["k"]),))
         return {"A": a, "W": (encoded_len(f["weights"], f["n"], f["k"]),)}
@@ -268,6 +301,9 @@ class Problem:
             "quantize": ("rows", "cols"),
             "dequantize": ("rows", "cols"),
             "qmatmul": ("m", "n", "k"),
+            "moe_contiguous": ("experts", "m", "n", "k", "alignment"),
+            "moe_masked": ("experts", "max_m", "n", "k"),
+            "moe_routed": ("tokens", "experts", "top_k", "n", "k"),
         }[self.op]
         for key in dims:
             value = f[key]
@@ -293,6 +329,18 @@ class Problem:
             f["causal"] = bool(f["causal"])
             f["custom_scale"] = bool(f["custom_scale"])
             f["scale"] = float(f["scale"])
+        elif self.op.startswith("moe_"):
+            if f["b_layout"] not in ("row", "col"):
+                raise ValueError(f"{self.op} problem: b_layout must be 'row' or 'col', not "
+                                 f"{f['b_layout']!r}")
+            if self.op != "moe_routed":
+                if f["padding"] not in ("zero", "untouched"):
+                    raise ValueError(f"{self.op} problem: padding must be 'zero' or 'untouched', "
+                                     f"not {f['padding']!r}")
+                f["fp8"] = bool(f["fp8"])
+            if self.op == "moe_contiguous" and f["grouping"] not in ("indices", "offsets"):
+                raise ValueError(f"moe_contiguous problem: grouping must be 'indices' or "
+                                 f"'offsets', not {f['grouping']!r}")
         elif self.op in ("quantize", "dequantize"):
             encoded_len(f["format"], f["rows"], f["cols"])
         else:

@@ -162,6 +162,22 @@ class ProblemTest(unittest.TestCase):
                          {"A": (27,), "W": (36,)})
         self.assertEqual(Problem.qmatmul("q4_0", None, 3, 4, 32).input_shapes(),
                          {"A": (3, 32), "W": (72,)})
+        moe = {"experts": 3, "m": 8, "n": 5, "k": 130, "alignment": 4, "grouping": "offsets",
+               "padding": "untouched", "b_layout": "col", "fp8": True}
+        c = Problem("moe_contiguous", moe, variant="bf16")
+        self.assertEqual(c.input_shapes(), {"A": (4 * 8 * 2 + 8 * 130,),
+                                            "B": (3 * (4 * 2 + 5 * 130),), "offsets": (3,)})
+        self.assertEqual((c.output_shape, c.output_dtype), ((8, 5), BF16))
+        self.assertEqual(Problem("moe_masked", {"experts": 2, "max_m": 4, "n": 5, "k": 6,
+                                                "padding": "zero", "b_layout": "row",
+                                                "fp8": False}).input_shapes(),
+                         {"A": (2, 4, 6), "B": (2, 6, 5), "masked_m": (2,)})
+        r = Problem("moe_routed", {"tokens": 2, "experts": 8, "top_k": 3, "n": 4, "k": 5,
+                                   "b_layout": "col"})
+        self.assertEqual(r.output_shape, (2, 4))
+        self.assertEqual(r.input_shapes()["topk_ids"], (2, 3))
+        with self.assertRaisesRegex(ValueError, "padding must be"):
+            Problem("moe_contiguous", {**moe, "padding": "garbage"})
         self.assertIn("b_broadcast=True", repr(p))
         self.assertIn("variant='bf16'", repr(p))
         with self.assertRaisesRegex(AttributeError, "no 'len_q'"):

@@ -10,6 +10,7 @@ pub mod formats;
 pub mod indexer;
 pub mod matmul;
 pub mod mla;
+pub mod moe;
 #[cfg(test)]
 mod naive;
 pub mod qmatmul;

@@ -28,11 +28,17 @@ pub enum Op {
     /// The sparse indexer's logits (DeepSeek Sparse Attention's lightning indexer, DeepGEMM's
     /// `fp8_mqa_logits`): Σ_h w_h · relu(q_h · k_j) for every key in a query's range.
     SparseIndexer,
+    /// MoE grouped GEMM, DeepGEMM's m-grouped contiguous layout (segments of rows per expert).
+    MoeContiguous,
+    /// MoE grouped GEMM, DeepGEMM's masked layout (valid row counts per expert).
+    MoeMasked,
+    /// MoE routed combination: each token's top-k expert outputs summed with its weights.
+    MoeRouted,
 }
 
 impl Op {
     /// Every op family, in report order.
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 11] = [
         Op::Matmul,
         Op::Attention,
         Op::Quantize,
@@ -41,6 +47,9 @@ impl Op {
         Op::Sparse,
         Op::Mla,
         Op::SparseIndexer,
+        Op::MoeContiguous,
+        Op::MoeMasked,
+        Op::MoeRouted,
     ];
 
     /// Lower-case name used in reports and case ids.
@@ -54,6 +63,9 @@ impl Op {
             Op::QuantMatmul => "qmatmul",
             Op::Sparse => "sparse",
             Op::SparseIndexer => "sparse-indexer",
+            Op::MoeContiguous => "moe_contiguous",
+            Op::MoeMasked => "moe_masked",
+            Op::MoeRouted => "moe_routed",
         }
     }
 }

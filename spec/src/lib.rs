@@ -27,8 +27,10 @@ pub use output::OutputBuffer;
 pub use pow2::{pow2, pow2_f32};
 pub use precision::{Path, Precision, Variant};
 pub use problem::{
-    AttentionProblem, DequantizeProblem, INVALID_INDEX, InputSpec, MLA_FP8_TILE, MatmulProblem,
-    MlaProblem, Problem, ProblemKind, SparseAttentionProblem, SparseIndexerProblem, Storage,
+    AttentionProblem, DEEPGEMM_ALIGNMENT, DequantizeProblem, Grouping, INVALID_INDEX, InputSpec,
+    MLA_FP8_TILE, MatmulProblem, MlaProblem, MoeContiguousProblem, MoeMaskedProblem,
+    MoeRoutedProblem, Padding, Problem, ProblemKind, SparseAttentionProblem, SparseIndexerProblem,
+    Storage, b_layout_tag, fp8_weights_len, i32_le_bytes, i32_le_values, parse_b_layout,
 };
 pub use quant::{
     FP8_TILE, GGML_BLOCK, K_SUPER_BLOCK, MX_BLOCK, NVFP4_BLOCK, QuantFamily, QuantFormat,

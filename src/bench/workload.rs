@@ -2,8 +2,9 @@
 //! minimum bytes each must move (what roofline fractions are computed from).
 
 use crosscheck_spec::{
-    AttentionProblem, MatmulProblem, MlaProblem, Op, Problem, QuantFormat, QuantMatmulProblem,
-    QuantizeProblem, SparseAttentionProblem, SparseIndexerProblem, Variant,
+    AttentionProblem, DEEPGEMM_ALIGNMENT, Grouping, Layout, MatmulProblem, MlaProblem,
+    MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem, Op, Padding, Problem, QuantFormat,
+    QuantMatmulProblem, QuantizeProblem, SparseAttentionProblem, SparseIndexerProblem, Variant,
 };
 
 use crate::verify::large::problem as square_matmul;
@@ -193,6 +194,7 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
                 bytes: q + k + logits + 8.0 * p.len_q as f64,
             }]
         }
+        Op::MoeContiguous | Op::MoeMasked | Op::MoeRouted => moe(op, kernel, element),
         Op::Quantize | Op::Dequantize => {
             let format = weight_format(kernel);
             let p = QuantizeProblem {
@@ -216,6 +218,79 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
             }]
         }
     }
+}
+
+/// MoE workloads, DeepSeek-shaped but scaled to a CPU and a software GPU: a prefill through the
+/// contiguous layout (8 experts, DeepGEMM's 128-row alignment), a decode through the masked layout
+/// (32 experts of up to 32 rows) and a decode through the routed combination (16 tokens, 64
+/// experts, top-8). Flops and bytes count every row the problem reserves.
+fn moe(op: Op, kernel: &str, element: f64) -> Vec<Workload> {
+    let fp8 = kernel.starts_with("fp8");
+    let (n, k) = (512, 1024);
+    let (a_bytes, b_bytes) = if fp8 { (1.0, 1.0) } else { (element, element) };
+    let (label, problem, rows, experts) = match op {
+        Op::MoeContiguous => {
+            let p = MoeContiguousProblem {
+                experts: 8,
+                m: 8 * DEEPGEMM_ALIGNMENT,
+                n,
+                k,
+                alignment: DEEPGEMM_ALIGNMENT,
+                grouping: Grouping::Indices,
+                padding: Padding::Zero,
+                b_layout: Layout::ColMajor,
+                fp8,
+            };
+            (
+                "prefill e8 m1024",
+                Problem::MoeContiguous(p),
+                p.m,
+                p.experts,
+            )
+        }
+        Op::MoeMasked => {
+            let p = MoeMaskedProblem {
+                experts: 32,
+                max_m: 32,
+                n,
+                k,
+                padding: Padding::Zero,
+                b_layout: Layout::ColMajor,
+                fp8,
+            };
+            (
+                "decode e32 m32",
+                Problem::MoeMasked(p),
+                p.experts * p.max_m,
+                p.experts,
+            )
+        }
+        _ => {
+            let p = MoeRoutedProblem {
+                tokens: 16,
+                experts: 64,
+                top_k: 8,
+                n,
+                k,
+                b_layout: Layout::ColMajor,
+            };
+            (
+                "decode t16 e64 top8",
+                Problem::MoeRouted(p),
+                p.tokens * p.top_k,
+                p.experts,
+            )
+        }
+    };
+    vec![Workload {
+        label: label.into(),
+        size: 0.0,
+        problem,
+        flops: 2.0 * (rows * n * k) as f64,
+        bytes: (rows * k) as f64 * a_bytes
+            + (experts * n * k) as f64 * b_bytes
+            + (rows * n) as f64 * element,
+    }]
 }
 
 /// The weight format benchmarked for a kernel family (FP8 as DeepGEMM's 128×128 blocks).

@@ -50,13 +50,16 @@ impl Criterion {
     }
 
     /// Whether the criterion is meant for this case (FlashAttention's rule for the float ops it
-    /// has a naive low-precision version of; DeepGEMM's for FP8 matmuls).
+    /// has a naive low-precision version of; DeepGEMM's for FP8 matmuls and grouped GEMMs).
     pub fn applies(self, case: &Case) -> bool {
         match self {
             Criterion::FlashAttention2x => matches!(case.op(), Op::Matmul | Op::Attention),
-            Criterion::DeepGemmDiff => {
-                matches!(&case.problem, Problem::QuantMatmul(q) if q.weights == QuantFormat::Fp8E4M3Block)
-            }
+            Criterion::DeepGemmDiff => match &case.problem {
+                Problem::QuantMatmul(q) => q.weights == QuantFormat::Fp8E4M3Block,
+                Problem::MoeContiguous(p) => p.fp8,
+                Problem::MoeMasked(p) => p.fp8,
+                _ => false,
+            },
             _ => true,
         }
     }
@@ -79,23 +82,26 @@ impl Criterion {
     }
 }
 
-/// NaN or ∞ where the reference has a number, or the other way round.
-fn non_finite_mismatch(o: &Observed) -> bool {
+/// (output, oracle) of every element with an oracle value: all but those the kernel had to
+/// leave untouched.
+fn judged(o: &Observed) -> impl Iterator<Item = (&f64, &f64)> {
     o.output
         .iter()
         .zip(&o.oracle)
-        .any(|(x, y)| x.is_finite() != y.is_finite() || (x.is_nan() != y.is_nan()))
+        .enumerate()
+        .filter(|(i, _)| o.untouched.binary_search(i).is_err())
+        .map(|(_, pair)| pair)
+}
+
+/// NaN or ∞ where the reference has a number, or the other way round.
+fn non_finite_mismatch(o: &Observed) -> bool {
+    judged(o).any(|(x, y)| x.is_finite() != y.is_finite() || (x.is_nan() != y.is_nan()))
 }
 
 /// Σ(out − ref)² / Σ ref² over elements where both are finite.
 fn nmse(o: &Observed) -> f64 {
     let (mut err, mut norm) = (0.0, 0.0);
-    for (x, y) in o
-        .output
-        .iter()
-        .zip(&o.oracle)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-    {
+    for (x, y) in judged(o).filter(|(x, y)| x.is_finite() && y.is_finite()) {
         err += (x - y) * (x - y);
         norm += y * y;
     }
@@ -111,7 +117,7 @@ fn assert_close(o: &Observed) -> bool {
         Precision::BF16 => (1.6e-2, 1e-5),
         Precision::U8 => (0.0, 0.0),
     };
-    o.output.iter().zip(&o.oracle).all(|(x, y)| {
+    judged(o).all(|(x, y)| {
         if x.is_nan() || y.is_nan() {
             false
         } else if x.is_infinite() || y.is_infinite() {
@@ -137,12 +143,7 @@ fn max_error(out: &[f64], oracle: &[f64]) -> f64 {
 /// 1 − 2·Σxy / Σ(x² + y²) over elements where both are finite.
 fn deepgemm_diff(o: &Observed) -> f64 {
     let (mut xy, mut sq) = (0.0, 0.0);
-    for (x, y) in o
-        .output
-        .iter()
-        .zip(&o.oracle)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-    {
+    for (x, y) in judged(o).filter(|(x, y)| x.is_finite() && y.is_finite()) {
         xy += x * y;
         sq += x * x + y * y;
     }

@@ -15,13 +15,14 @@ use crate::run::cell::{default_timeout, run_observed};
 use crate::run::{CaseResult, Plan};
 
 /// The families the table reports on.
-pub const FAMILIES: [&str; 3] = ["matmul", "attention", "quantized"];
+pub const FAMILIES: [&str; 4] = ["matmul", "attention", "quantized", "moe"];
 
 fn family(op: Op) -> usize {
     match op {
         Op::Matmul => 0,
         Op::Attention | Op::Sparse | Op::Mla | Op::SparseIndexer => 1,
         Op::Quantize | Op::Dequantize | Op::QuantMatmul => 2,
+        Op::MoeContiguous | Op::MoeMasked | Op::MoeRouted => 3,
     }
 }
 
@@ -42,7 +43,7 @@ pub struct Tally {
 #[derive(Debug, Clone, Default)]
 pub struct Study {
     /// `tallies[criterion][family]`, criteria in [`Criterion::ALL`] order.
-    pub tallies: Vec<[Tally; 3]>,
+    pub tallies: Vec<[Tally; FAMILIES.len()]>,
     /// Per mutant: its id, family and, per criterion in [`Criterion::ALL`] order, whether it
     /// caught the mutant (`None` where it applies to none of the mutant's cases).
     pub mutants: Vec<(&'static str, usize, Vec<Option<bool>>)>,
@@ -92,7 +93,7 @@ pub fn run(
     tick: &dyn Fn(),
 ) -> Study {
     let mut study = Study {
-        tallies: vec![[Tally::default(); 3]; Criterion::ALL.len()],
+        tallies: vec![[Tally::default(); FAMILIES.len()]; Criterion::ALL.len()],
         backends: backends.iter().map(|b| b.name().to_string()).collect(),
         mutant_backend: mutant_backend.name().to_string(),
         ..Study::default()
@@ -191,8 +192,13 @@ pub fn render(study: &Study, command: &str) -> String {
         study.mutant_backend
     )
     .unwrap();
-    writeln!(md, "| criterion | mutants caught: matmul | attention | quantized | false alarms: matmul | attention | quantized |").unwrap();
-    writeln!(md, "|---|---|---|---|---|---|---|").unwrap();
+    let families = FAMILIES.join(" | ");
+    writeln!(
+        md,
+        "| criterion | mutants caught: {families} | false alarms: {families} |"
+    )
+    .unwrap();
+    writeln!(md, "|---{}|", "|---".repeat(2 * FAMILIES.len())).unwrap();
     for (c, tallies) in Criterion::ALL.iter().zip(&study.tallies) {
         let caught = tallies.iter().map(|t| {
             if t.mutants == 0 {

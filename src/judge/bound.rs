@@ -96,10 +96,23 @@ pub fn qmatmul(
             .map(|y| relative * y.abs() + 3.0 * eta)
             .collect();
     }
+    scaled_blocks(contract, p.k, gauge)
+}
+
+/// Allowed accumulated error of each output of a product with scaled blocks along k (Q8_0 and
+/// Q4_0 weights, FP8 with DeepSeek-style 1×128 and 128×128 scales, as in the quantized matmul
+/// and the FP8 grouped GEMMs), before the final rounding: each product of a block is rounded at
+/// most once, then passes through at most k − 1 additions and two scalings, so
+/// (γ_{k+2}(u) + γ_k(u_f64))·(1 + γ_{2k+16}(u_f64))·Σ|a||w| + 2(k + 2)·η, with η that of an f32
+/// accumulator.
+pub fn scaled_blocks(contract: &NumericContract, k: usize, gauge: &[f64]) -> Vec<f64> {
+    let eta = underflow_error(&NumericContract {
+        accumulator: Accumulator::F32,
+        ..*contract
+    });
     let u = contract.unit_roundoff();
-    let relative =
-        (gamma(p.k + 2, u) + gamma(p.k, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(p.k);
-    let floor = 2.0 * (p.k + 2) as f64 * eta;
+    let relative = (gamma(k + 2, u) + gamma(k, ORACLE_UNIT_ROUNDOFF)) * gauge_rounding_factor(k);
+    let floor = 2.0 * (k + 2) as f64 * eta;
     gauge.iter().map(|g| relative * g + floor).collect()
 }
 
@@ -132,6 +145,42 @@ fn bias_after_scaling(
             } else {
                 f32_error
             }
+        })
+        .collect()
+}
+
+/// Allowed accumulated error of each output of the routed MoE combination
+/// `Y[t] = Σ_j w_j · Σ_i x_i·b_ij` over `top_k` slots and dot products of length `k`, before the
+/// final rounding (docs/numerics.md, "MoE grouped GEMMs").
+///
+/// `Y[t, c]` is a sum of T = top_k·k terms w·x·b. However a kernel orders it — per slot a dot
+/// product, scaled, then summed over the slots; or the weight folded into X first; or one running
+/// sum over everything — each term passes through at most two multiplications and T − 1
+/// additions: T + 1 roundings. With the gauge ĝ = Σ_j |w_j|·Σ_i |x_i·b_ij| the relative part is
+/// (γ_{T+1}(u) + γ_{T+1}(u_f64))·(1 + γ_{2(T+1)+16}(u_f64))·ĝ (the oracle's own path, a slot's
+/// dot product, its scaling and the sum over slots, is no longer). Underflow: the first
+/// product of a term may lose η, which the last factor (of magnitude at most F) multiplies, and
+/// the second product and every addition another η, so 2(T + 1)·(1 + F)·η with F the largest
+/// finite |w|, |x| or |b| of the token (`largest[t]`).
+pub fn routed(
+    contract: &NumericContract,
+    k: usize,
+    top_k: usize,
+    n: usize,
+    gauge: &[f64],
+    largest: &[f64],
+) -> Vec<f64> {
+    let roundings = top_k.saturating_mul(k).saturating_add(1);
+    let relative = (gamma(roundings, contract.unit_roundoff())
+        + gamma(roundings, ORACLE_UNIT_ROUNDOFF))
+        * gauge_rounding_factor(roundings);
+    let eta = underflow_error(contract);
+    gauge
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let factor = 1.0 + largest[i / n.max(1)];
+            relative * g + 2.0 * roundings as f64 * factor * eta
         })
         .collect()
 }

@@ -10,33 +10,51 @@ use crosscheck_reference::codec;
 use crosscheck_spec::{NumericContract, OutputBuffer};
 
 use crate::guards::GuardReport;
+use crate::run::expect::Expectation;
 pub use verdict::{ElementCheck, Failure, Tier, Verdict};
 
 /// How many of the worst elements a verdict keeps for reports.
 pub const TOP_ELEMENTS: usize = 10;
 
-/// Judges `output` against the oracle `values`, allowing each element `allowed_error[i]` of
-/// accumulated error before the final rounding to the output precision (zero in the exact tier).
-/// A NaN allowance on an infinite oracle value means NaN is correct there too (an infinite
-/// input reached through a weight the kernel may round to zero: 0·∞).
+/// Judges `output` against the oracle values of `expected`, allowing each element
+/// `allowed_error[i]` of accumulated error before the final rounding to the output precision
+/// (zero in the exact tier). A NaN allowance on an infinite oracle value means NaN is correct
+/// there too (an infinite input reached through a weight the kernel may round to zero: 0·∞).
+/// The elements `expected.untouched` lists must be left unwritten instead: one the kernel wrote
+/// fails the case ([`Failure::Touched`]), one it left alone is not judged further.
 pub fn judge(
     contract: &NumericContract,
-    tier: Tier,
-    values: &[f64],
-    allowed_error: &[f64],
+    expected: &Expectation,
     output: &OutputBuffer,
     guards: &GuardReport,
 ) -> Verdict {
+    let (tier, values, allowed_error) = (expected.tier, &expected.values, &expected.allowed_error);
     let precision = output.precision();
     let mut checks: Vec<ElementCheck> = Vec::with_capacity(values.len());
     let mut unwritten = guards.unwritten.iter().peekable();
+    let mut untouched = expected.untouched.iter().peekable();
     for (index, element) in output.payload().chunks_exact(precision.bytes()).enumerate() {
         let value = codec::bits_to_f64(precision, precision.bits(element));
-        let oracle = values[index];
-        let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
         // Raw bytes have no spare pattern: the caller lists only the bytes that held the poison
         // after two runs with different poisons (see `guards::unwritten_in_both`).
         let is_unwritten = unwritten.next_if_eq(&&index).is_some();
+        if untouched.next_if_eq(&&index).is_some() {
+            if !is_unwritten {
+                checks.push(ElementCheck {
+                    index,
+                    value,
+                    oracle: f64::NAN,
+                    lo: f64::NAN,
+                    hi: f64::NAN,
+                    ratio: f64::INFINITY,
+                    unwritten: false,
+                    touched: true,
+                });
+            }
+            continue;
+        }
+        let oracle = values[index];
+        let (lo, hi) = interval::allowed(oracle, allowed_error[index], precision, contract);
         let inside = lo <= value && value <= hi
             || (value.is_nan() && interval::nan_allowed(oracle, allowed_error[index]));
         let ratio = if is_unwritten {
@@ -59,9 +77,10 @@ pub fn judge(
             hi,
             ratio,
             unwritten: is_unwritten,
+            touched: false,
         });
     }
-    let vacuous = vacuous_elements(values, allowed_error);
+    let vacuous = vacuous_elements(values, allowed_error, &expected.untouched);
     let failing = checks.iter().filter(|c| c.ratio > 1.0).count();
     let mut failures = Vec::new();
     if !guards.out_of_bounds.is_empty() {
@@ -81,9 +100,20 @@ pub fn judge(
             first,
         });
     }
+    let touched: Vec<usize> = checks
+        .iter()
+        .filter(|c| c.touched)
+        .map(|c| c.index)
+        .collect();
+    if let Some(&first) = touched.first() {
+        failures.push(Failure::Touched {
+            count: touched.len(),
+            first,
+        });
+    }
     let mismatched = checks
         .iter()
-        .filter(|c| !c.unwritten && c.ratio > 1.0)
+        .filter(|c| !c.unwritten && !c.touched && c.ratio > 1.0)
         .count();
     if mismatched > 0 {
         failures.push(Failure::Mismatch { count: mismatched });
@@ -125,11 +155,14 @@ pub fn judge(
 /// A finding when the declared contract bounds nothing for some elements: a finite oracle value
 /// with an infinite allowance (γ_n(u) is infinite once n·u ≥ 1, e.g. an f16 accumulator summing
 /// 2048 or more products), where any finite output would pass unchecked.
-fn vacuous_elements(values: &[f64], allowed_error: &[f64]) -> Option<String> {
+fn vacuous_elements(values: &[f64], allowed_error: &[f64], untouched: &[usize]) -> Option<String> {
     let count = values
         .iter()
         .zip(allowed_error)
-        .filter(|(v, e)| v.is_finite() && e.is_infinite())
+        .enumerate()
+        .filter(|(i, (v, e))| {
+            v.is_finite() && e.is_infinite() && untouched.binary_search(i).is_err()
+        })
         .count();
     (count > 0).then(|| {
         format!(

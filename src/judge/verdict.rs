@@ -32,6 +32,9 @@ pub struct ElementCheck {
     pub ratio: f64,
     /// The element still held the poison pattern.
     pub unwritten: bool,
+    /// The element was written although the problem says to leave it untouched (its oracle,
+    /// `lo` and `hi` are NaN: it has no value to be judged against).
+    pub touched: bool,
 }
 
 /// Why a case failed.
@@ -44,6 +47,14 @@ pub enum Failure {
     },
     /// Elements the kernel never wrote.
     Unwritten {
+        /// How many.
+        count: usize,
+        /// The first one's flat index.
+        first: usize,
+    },
+    /// Elements written that the problem says to leave untouched (padding rows of a grouped
+    /// GEMM declared `untouched`).
+    Touched {
         /// How many.
         count: usize,
         /// The first one's flat index.
@@ -85,6 +96,10 @@ impl fmt::Display for Failure {
             Failure::Unwritten { count, first } => {
                 write!(f, "{count} element(s) never written (first: #{first})")
             }
+            Failure::Touched { count, first } => write!(
+                f,
+                "{count} element(s) written that must be left untouched (first: #{first})"
+            ),
             Failure::OutOfBounds {
                 bytes,
                 first_offset,
@@ -115,7 +130,7 @@ pub struct Verdict {
     pub failures: Vec<Failure>,
     /// Output elements judged.
     pub elements: usize,
-    /// Elements with ratio > 1 (or unwritten).
+    /// Elements with ratio > 1 (or unwritten, or written where they must be left untouched).
     pub failing: usize,
     /// Largest err/bound ratio over all elements.
     pub worst_ratio: f64,

@@ -210,6 +210,7 @@ pub fn killed_by(case: &Case, verdict: &Verdict) -> String {
                 Tier::Bound => "bound tier".to_string(),
             },
             Failure::Unwritten { .. } => "poison guard (unwritten)".into(),
+            Failure::Touched { .. } => "poison guard (written where untouched)".into(),
             Failure::OutOfBounds { .. } => "guard words (out of bounds)".into(),
             Failure::Panicked(_) => "panic isolation".into(),
             Failure::Error(KernelError::Timeout(_)) => "timeout".into(),

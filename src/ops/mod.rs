@@ -10,6 +10,7 @@ pub mod attention;
 pub mod indexer;
 pub mod matmul;
 pub mod mla;
+pub mod moe;
 pub mod quant;
 pub mod sparse;
 
@@ -66,7 +67,9 @@ pub trait OpFamily: Sync {
     /// The stored inputs of `case`, in the order the backend receives them.
     fn inputs(&self, case: &Case) -> Vec<HostTensor>;
 
-    /// The oracle's values and the error `contract` allows per output element.
+    /// The oracle's values and the error `contract` allows per output element, and the output
+    /// elements the kernel must leave untouched ([`Expectation::untouched`]: the judge then
+    /// checks that they still hold the guard's poison instead of judging a value).
     fn expectation(
         &self,
         case: &Case,
@@ -111,6 +114,9 @@ pub fn family(op: Op) -> &'static dyn OpFamily {
         Op::QuantMatmul => &quant::QuantMatmul,
         Op::Sparse => &sparse::Sparse,
         Op::SparseIndexer => &indexer::SparseIndexer,
+        Op::MoeContiguous => &moe::Contiguous,
+        Op::MoeMasked => &moe::Masked,
+        Op::MoeRouted => &moe::Routed,
     }
 }
 

@@ -14,7 +14,7 @@ use super::ProcessSpec;
 use super::child::{Child, Fault};
 use super::declaration::Declaration;
 use super::exchange::{Answer, HEADER_ALLOWANCE, failed, read_answer, run_request};
-use super::message::Message;
+use super::message::{Message, WireTensor};
 use crate::run::cell::default_timeout;
 use crate::run::launch_context::LaunchContext;
 
@@ -144,6 +144,18 @@ impl Backend for ProcessBackend {
         let context = LaunchContext::current();
         let case_id = context.as_ref().map_or("", |c| c.case_id.as_str());
         let mut request = run_request(case_id, kernel, variant, problem, inputs);
+        if problem.leaves_outputs() {
+            // Elements the kernel must leave untouched: it receives what they hold, as
+            // DeepGEMM's kernels receive their output `d`, and must answer it unchanged there.
+            request.tensors.insert(
+                "out".into(),
+                WireTensor {
+                    precision: output.precision(),
+                    shape: problem.output_shape(),
+                    bytes: output.payload().to_vec(),
+                },
+            );
+        }
         if let Some(part) = context.as_ref().and_then(|c| c.part.as_deref()) {
             request.set("launch", part);
         }

@@ -47,6 +47,12 @@ pub fn element_line(problem: &Problem, e: &ElementCheck) -> String {
     if e.unwritten {
         return format!("{label} never written (oracle {})", num(e.oracle));
     }
+    if e.touched {
+        return format!(
+            "{label} = {} written, but the problem says to leave it untouched",
+            num(e.value)
+        );
+    }
     format!(
         "{label} = {} (oracle {}, allowed [{}, {}], err/bound {})",
         num(e.value),

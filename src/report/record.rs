@@ -310,6 +310,10 @@ pub struct WorstElement {
     pub ratio: f64,
     /// The element was never written.
     pub unwritten: bool,
+    /// The element was written although the problem says to leave it untouched (added with the
+    /// MoE grouped GEMMs; absent in older records, read as false).
+    #[serde(default)]
+    pub touched: bool,
 }
 
 impl PartialEq for WorstElement {
@@ -324,6 +328,7 @@ impl PartialEq for WorstElement {
             && same(self.hi, other.hi)
             && same(self.ratio, other.ratio)
             && self.unwritten == other.unwritten
+            && self.touched == other.touched
     }
 }
 
@@ -629,6 +634,7 @@ fn worst_element(case: &crate::case::Case, e: &crate::judge::ElementCheck) -> Wo
         hi: e.hi,
         ratio: e.ratio,
         unwritten: e.unwritten,
+        touched: e.touched,
     }
 }
 

@@ -83,6 +83,8 @@ pub struct Observed {
     pub output: Vec<f64>,
     /// The oracle's values (IEEE semantics; for raw bytes, the reference bytes).
     pub oracle: Vec<f64>,
+    /// Output elements the kernel had to leave untouched (no oracle value: criteria skip them).
+    pub untouched: Vec<usize>,
     /// Storage precision of the output.
     pub precision: Precision,
 }
@@ -175,17 +177,10 @@ pub fn run_observed(
     }
     let judge_against = |inputs: &[HostTensor]| {
         let expected = expectation(case, inputs, &info.contract);
-        let verdict = judge::judge(
-            &info.contract,
-            expected.tier,
-            &expected.values,
-            &expected.allowed_error,
-            &output,
-            &seen,
-        );
-        (verdict, expected.values)
+        let verdict = judge::judge(&info.contract, &expected, &output, &seen);
+        (verdict, expected)
     };
-    let (mut verdict, oracle) = judge_against(&inputs);
+    let (mut verdict, expected) = judge_against(&inputs);
     // A device that may flush subnormals (as WGSL allows) and disagrees with IEEE on special
     // values is a portability finding when it agrees with the same inputs, subnormals read as ±0.
     if !verdict.passed()
@@ -213,7 +208,7 @@ pub fn run_observed(
             .failures
             .iter()
             .all(|f| matches!(f, Failure::Mismatch { .. }))
-        && outside_finite_math(&inputs, &oracle, output.precision())
+        && outside_finite_math(&inputs, &expected.values, output.precision())
     {
         verdict = non_finite_finding(&case.problem, verdict);
     }
@@ -233,7 +228,8 @@ pub fn run_observed(
         .map(|exact| QuantizationError::of(&values, &exact));
     let observed = Observed {
         output: values,
-        oracle,
+        oracle: expected.values,
+        untouched: expected.untouched,
         inputs,
         precision,
     };

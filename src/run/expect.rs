@@ -14,6 +14,11 @@ pub struct Expectation {
     pub values: Vec<f64>,
     /// Allowed accumulated error per output element (zero in matmul's exact tier).
     pub allowed_error: Vec<f64>,
+    /// Output elements the kernel must leave as they were (ascending indices): the problem says
+    /// they are not to be written (the padding rows of a grouped GEMM declared `untouched`).
+    /// Each must still hold the guard's poison after the run; its value and allowance are not
+    /// used. Empty for most problems.
+    pub untouched: Vec<usize>,
 }
 
 /// Computes the expectation of `case` from its stored `inputs` (its op family's oracle and bound).
@@ -28,6 +33,7 @@ pub(crate) fn exact_values(values: Vec<f64>) -> Expectation {
         tier: Tier::Exact,
         values,
         allowed_error,
+        untouched: Vec::new(),
     }
 }
 
@@ -41,7 +47,7 @@ mod tests {
     use super::*;
     use crate::case::Distribution;
     use crate::guards::GuardReport;
-    use crate::judge::{Verdict, judge};
+    use crate::judge::{Tier, Verdict, judge};
 
     fn tensor(shape: Vec<usize>, values: &[f32]) -> HostTensor {
         HostTensor {
@@ -92,14 +98,7 @@ mod tests {
             .enumerate()
             .for_each(|(i, v)| buffer.write(i, *v));
         let guards = GuardReport::default();
-        judge(
-            &contract,
-            expected.tier,
-            &expected.values,
-            &expected.allowed_error,
-            &buffer,
-            &guards,
-        )
+        judge(&contract, &expected, &buffer, &guards)
     }
 
     /// What a CPU kernel computes for the case.
@@ -140,6 +139,57 @@ mod tests {
             !verdict(&case, &inputs, &nan_everywhere).passed(),
             "the finite column stays judged"
         );
+    }
+
+    /// Elements an expectation lists as untouched pass while they hold the guard's poison and
+    /// fail with `Touched` once written, whatever the value; the others are judged as usual.
+    #[test]
+    fn untouched_elements_must_keep_the_poison() {
+        let contract = NumericContract::IEEE_F32;
+        let expected = Expectation {
+            tier: Tier::Bound,
+            values: vec![1.0, 0.0, 2.0],
+            allowed_error: vec![0.0, 0.0, 0.0],
+            untouched: vec![1],
+        };
+        let run = |middle: Option<f32>| {
+            let mut out = OutputBuffer::new(Precision::F32, 3, crate::guards::GUARD_BYTES);
+            crate::guards::arm(&mut out);
+            out.write(0, 1.0);
+            out.write(2, 2.0);
+            if let Some(v) = middle {
+                out.write(1, v);
+            }
+            let seen = crate::guards::inspect(&out);
+            judge(&contract, &expected, &out, &seen)
+        };
+        let left = run(None);
+        assert!(left.passed(), "{:?}", left.failures);
+        assert_eq!(left.worst_ratio, 0.0);
+        for written in [0.0f32, 1.0, f32::NAN] {
+            let v = run(Some(written));
+            assert_eq!(
+                v.failures,
+                vec![crate::judge::Failure::Touched { count: 1, first: 1 }],
+                "{written}"
+            );
+            assert!(v.top[0].touched);
+        }
+        // Without the untouched list, the unwritten element is a guard failure.
+        let plain = Expectation {
+            untouched: Vec::new(),
+            ..expected
+        };
+        let mut out = OutputBuffer::new(Precision::F32, 3, crate::guards::GUARD_BYTES);
+        crate::guards::arm(&mut out);
+        out.write(0, 1.0);
+        out.write(2, 2.0);
+        let seen = crate::guards::inspect(&out);
+        let v = judge(&contract, &plain, &out, &seen);
+        assert!(matches!(
+            v.failures[..],
+            [crate::judge::Failure::Unwritten { count: 1, first: 1 }]
+        ));
     }
 
     #[test]

@@ -43,3 +43,24 @@ pub fn store(values: &[f32], output: &mut OutputBuffer) {
         }
     }
 }
+
+/// [`store`] for the rows `written` says were written (`width` values each): the others keep
+/// what the output held.
+pub fn store_rows(values: &[f32], width: usize, written: &[bool], output: &mut OutputBuffer) {
+    for (row, _) in written.iter().enumerate().filter(|(_, w)| **w) {
+        for (i, v) in values[row * width..(row + 1) * width].iter().enumerate() {
+            let index = row * width + i;
+            match output.precision() {
+                Precision::F16 => {
+                    let bits = half::f16::from_f32(*v).to_bits().to_le_bytes();
+                    output.payload_mut()[2 * index..2 * index + 2].copy_from_slice(&bits);
+                }
+                Precision::BF16 => {
+                    let bits = half::bf16::from_f32(*v).to_bits().to_le_bytes();
+                    output.payload_mut()[2 * index..2 * index + 2].copy_from_slice(&bits);
+                }
+                _ => output.write(index, *v),
+            }
+        }
+    }
+}

@@ -45,8 +45,9 @@ pub fn matmul(p: &MatmulProblem, a: &HostTensor, b: &HostTensor) -> Vec<f32> {
     c
 }
 
-/// Accumulates rows·k of A times k·n of B into `c` (rows·n, zero on entry).
-fn block(a: &[f32], b: &[f32], c: &mut [f32], n: usize, k: usize) {
+/// Accumulates rows·k of A times k·n of B into `c` (rows·n, zero on entry): every element a
+/// sequential f32 sum in increasing k, whatever the number of rows.
+pub(crate) fn block(a: &[f32], b: &[f32], c: &mut [f32], n: usize, k: usize) {
     let rows = c.len() / n;
     for k0 in (0..k).step_by(K_TILE) {
         let k1 = (k0 + K_TILE).min(k);

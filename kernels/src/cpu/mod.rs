@@ -13,6 +13,7 @@ mod matmul_tiled;
 mod mla_cache;
 mod mla_flash;
 mod mla_naive;
+mod moe;
 mod quant;
 mod sparse_flash;
 mod sparse_naive;
@@ -45,6 +46,11 @@ enum Kernel {
     Sparse(fn(&SparseAttentionProblem, &HostTensor, &HostTensor, &[i32]) -> Vec<f32>),
     /// Indexer logits: the inputs and the decoded, checked (ks, ke) ranges.
     SparseIndexer(IndexerFn),
+    /// A MoE kernel (grouped GEMM or routed combination); `fp8` for FP8 operands.
+    Moe {
+        run: moe::MoeFn,
+        fp8: bool,
+    },
 }
 
 impl Kernel {
@@ -58,11 +64,13 @@ impl Kernel {
 
     /// The precisions it is built for: f32 for quantized kernels and the FP8 indexer kernels
     /// (raw codes in, f32 logits out), bf16 queries for the FP8 KV-cache MLA kernels (as
-    /// FlashMLA), every float precision otherwise.
+    /// FlashMLA), f32 or bf16 outputs for the FP8 MoE kernels (as DeepGEMM), every float
+    /// precision otherwise.
     fn takes(self, name: &str, precision: Precision) -> bool {
         match self {
             Kernel::Mla(_) if name.ends_with("fp8") => precision == Precision::BF16,
             Kernel::SparseIndexer(_) if name.ends_with("fp8") => precision == Precision::F32,
+            Kernel::Moe { fp8: true, .. } => matches!(precision, Precision::F32 | Precision::BF16),
             k if k.quantized() => precision == Precision::F32,
             _ => true,
         }
@@ -342,7 +350,95 @@ const KERNELS: &[Entry] = &[
         "W8A16/W4A16: each weight (q + offset) · scale in f32, then f32 dot products",
         Kernel::QuantMatmul(quant::epilogue::antiquant),
     ),
+    moe(
+        Op::MoeContiguous,
+        "naive",
+        "per owned row, one in-order f32 dot product per column; padding zeroed or skipped",
+        moe::grouped_naive,
+        false,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "tiled",
+        "tasks of 32 rows cut into runs of one expert, each through the tiled matmul block",
+        moe::grouped_tiled,
+        false,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "fp8",
+        "per owned row and column, per 128-block the f32 dot of E4M3 codes times both scales",
+        moe::grouped_fp8,
+        true,
+    ),
+    moe(
+        Op::MoeContiguous,
+        "fp8-tiled",
+        "runs of one expert, per 128-block of k the code products through the tiled matmul block",
+        moe::grouped_fp8_tiled,
+        true,
+    ),
+    moe(
+        Op::MoeMasked,
+        "naive",
+        "per row below masked_m, one in-order f32 dot product per column",
+        moe::grouped_naive,
+        false,
+    ),
+    moe(
+        Op::MoeMasked,
+        "tiled",
+        "each expert's valid rows in tasks of 32 through the tiled matmul block",
+        moe::grouped_tiled,
+        false,
+    ),
+    moe(
+        Op::MoeMasked,
+        "fp8",
+        "per valid row and column, per 128-block the f32 dot of E4M3 codes times both scales",
+        moe::grouped_fp8,
+        true,
+    ),
+    moe(
+        Op::MoeMasked,
+        "fp8-tiled",
+        "each expert's valid rows, per 128-block of k through the tiled matmul block",
+        moe::grouped_fp8_tiled,
+        true,
+    ),
+    moe(
+        Op::MoeRouted,
+        "naive",
+        "per token and column, per slot the in-order f32 dot product times its weight, summed",
+        moe::routed_naive,
+        false,
+    ),
+    moe(
+        Op::MoeRouted,
+        "tiled",
+        "tokens gathered per expert through the tiled matmul block, then weighted sums in slot order",
+        moe::routed_tiled,
+        false,
+    ),
 ];
+
+/// A MoE kernel entry.
+const fn moe(
+    op: Op,
+    name: &'static str,
+    summary: &'static str,
+    run: moe::MoeFn,
+    fp8: bool,
+) -> Entry {
+    Entry {
+        op,
+        name,
+        summary,
+        kernel: Kernel::Moe { run, fp8 },
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+    }
+}
 
 /// A quantized kernel entry (the softmax schedule does not apply).
 const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel) -> Entry {
@@ -430,6 +526,20 @@ impl Backend for CpuBackend {
                 "`{kernel}` is not built for {variant}"
             )));
         }
+        let fp8_problem = match problem {
+            Problem::MoeContiguous(p) => Some(p.fp8),
+            Problem::MoeMasked(p) => Some(p.fp8),
+            _ => None,
+        };
+        if let (Some(fp8), Kernel::Moe { fp8: takes, .. }) = (fp8_problem, entry.kernel) {
+            if fp8 != takes {
+                return Err(KernelError::Unsupported(format!(
+                    "kernel `{kernel}` takes {} operands, the problem has {}",
+                    if takes { "FP8" } else { "float" },
+                    if fp8 { "FP8 ones" } else { "float ones" }
+                )));
+            }
+        }
         let family = match problem {
             Problem::Quantize(q) | Problem::Dequantize(DequantizeProblem(q)) => {
                 Some(q.format.family())
@@ -484,6 +594,11 @@ impl Backend for CpuBackend {
             }
             (Kernel::SparseIndexer(f), Problem::SparseIndexer(p)) => {
                 f(p, inputs, &p.ranges(&inputs[p.ranges_input()].bytes)?)
+            }
+            (Kernel::Moe { run, .. }, _) => {
+                let rows = run(problem, inputs)?;
+                convert::store_rows(&rows.values, rows.width, &rows.written, output);
+                return Ok(());
             }
             _ => {
                 return Err(KernelError::Unsupported(format!(

@@ -7,6 +7,7 @@ mod gpu;
 mod indexer;
 mod matmul;
 mod mla;
+mod moe;
 mod quant;
 mod raw;
 mod registry;

@@ -7,7 +7,7 @@ use crosscheck_spec::{
 };
 
 use super::storage::{self, Binding};
-use super::{attention, indexer, matmul, mla, quant, sparse};
+use super::{attention, indexer, matmul, mla, moe, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
@@ -87,6 +87,11 @@ pub enum Launch {
         /// Largest d_latent.
         max_latent: usize,
     },
+    /// A MoE kernel: its launch (grid, parameters, loop bound) or why it cannot take the problem.
+    Moe {
+        /// The launch of a problem of the kernel's op.
+        plan: fn(&Problem) -> Result<LaunchPlan, String>,
+    },
 }
 
 impl Launch {
@@ -100,6 +105,7 @@ impl Launch {
             Launch::Mla { .. } => mla::PARAMS_WGSL,
             Launch::Sparse { .. } => sparse::PARAMS_WGSL,
             Launch::SparseIndexer { .. } => indexer::PARAMS_WGSL,
+            Launch::Moe { .. } => moe::PARAMS_WGSL,
         }
     }
 
@@ -226,6 +232,7 @@ impl Launch {
                 }
                 Ok(plain((indexer::grid(p), indexer::params(p)), loops(p)))
             }
+            (Launch::Moe { plan }, _) => plan(problem),
             _ => Err(format!("not a {} kernel", problem.op())),
         }
     }
@@ -286,6 +293,14 @@ const FLOAT_VARIANTS: &[Variant] = &[
 const F32_ONLY: &[Variant] = &[Variant::portable(Precision::F32)];
 
 const QUANT_COMMON: &str = include_str!("shaders/quant_common.wgsl");
+const MOE_COMMON: &str = include_str!("shaders/moe_common.wgsl");
+const MOE_FP8_COMMON: &str = include_str!("shaders/moe_fp8_common.wgsl");
+
+/// FP8 MoE kernels write f32 or bf16, as DeepGEMM's do.
+const F32_BF16: &[Variant] = &[
+    Variant::portable(Precision::F32),
+    Variant::portable(Precision::BF16),
+];
 const WORKGROUP_MAX: &str = include_str!("shaders/workgroup_max.wgsl");
 const MINIFLOAT: &str = include_str!("shaders/minifloat.wgsl");
 const KQUANT: &str = include_str!("shaders/kquant.wgsl");
@@ -397,6 +412,55 @@ const fn qmatmul(
 }
 
 const MATMUL_INPUTS: &[Binding] = &[Binding::float("a"), Binding::float("b")];
+const GROUPED_INPUTS: &[Binding] = &[
+    Binding::float("a"),
+    Binding::float("b"),
+    Binding::words("groups"),
+];
+const GROUPED_FP8_INPUTS: &[Binding] = &[
+    Binding::bytes("a"),
+    Binding::bytes("b"),
+    Binding::words("groups"),
+];
+const ROUTED_INPUTS: &[Binding] = &[
+    Binding::float("x"),
+    Binding::float("w"),
+    Binding::words("ids"),
+    Binding::f32("weights"),
+];
+
+/// A MoE kernel entry: a float kernel in every variant, or an FP8 one writing f32 or bf16.
+const fn grouped(
+    op: Op,
+    name: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    helpers: &'static [&'static str],
+    plan: fn(&Problem) -> Result<LaunchPlan, String>,
+) -> WgslKernel {
+    let fp8 = matches!(name.as_bytes(), [b'f', b'p', b'8', ..]);
+    let routed = matches!(op, Op::MoeRouted);
+    WgslKernel {
+        op,
+        name,
+        summary,
+        body,
+        inputs: if routed {
+            ROUTED_INPUTS
+        } else if fp8 {
+            GROUPED_FP8_INPUTS
+        } else {
+            GROUPED_INPUTS
+        },
+        output: Binding::float(if routed { "y" } else { "c" }),
+        scratch: &[],
+        helpers,
+        variants: if fp8 { F32_BF16 } else { FLOAT_VARIANTS },
+        launch: Launch::Moe { plan },
+        accumulator: Accumulator::F32,
+        softmax: Softmax::TwoPass,
+    }
+}
 const F32_INPUT: &[Binding] = &[Binding::f32("x")];
 const QUANTIZED_INPUT: &[Binding] = &[Binding::bytes("q")];
 const F32_TIMES_QUANTIZED: &[Binding] = &[Binding::f32("a"), Binding::bytes("w")];
@@ -858,5 +922,69 @@ pub const KERNELS: &[WgslKernel] = &[
         include_str!("shaders/qmatmul_antiquant.wgsl"),
         F32_TIMES_QUANTIZED,
         Accumulator::F32,
+    ),
+    grouped(
+        Op::MoeContiguous,
+        "naive",
+        "an output per invocation: the row's expert from m_indices or offsets, one f32 dot product",
+        include_str!("shaders/moe_contiguous_naive.wgsl"),
+        &[MOE_COMMON],
+        moe::naive,
+    ),
+    grouped(
+        Op::MoeContiguous,
+        "tiled",
+        "64x64 tiles as the tiled matmul, once per run of rows sharing an expert (one run when aligned)",
+        include_str!("shaders/moe_contiguous_tiled.wgsl"),
+        &[MOE_COMMON],
+        moe::tiled,
+    ),
+    grouped(
+        Op::MoeContiguous,
+        "fp8",
+        "an output per invocation: per 128-block, f32 dot of E4M3 codes, times both scales",
+        include_str!("shaders/moe_contiguous_fp8.wgsl"),
+        &[QUANT_COMMON, MOE_COMMON, MOE_FP8_COMMON],
+        moe::fp8,
+    ),
+    grouped(
+        Op::MoeMasked,
+        "naive",
+        "an output per invocation of expert z: rows past masked_m skipped, one f32 dot product",
+        include_str!("shaders/moe_masked_naive.wgsl"),
+        &[],
+        moe::naive,
+    ),
+    grouped(
+        Op::MoeMasked,
+        "tiled",
+        "64x64 tiles of each expert as the tiled matmul; tiles past masked_m do no arithmetic",
+        include_str!("shaders/moe_masked_tiled.wgsl"),
+        &[],
+        moe::tiled,
+    ),
+    grouped(
+        Op::MoeMasked,
+        "fp8",
+        "an output per invocation of expert z: per 128-block, f32 dot of E4M3 codes, times both scales",
+        include_str!("shaders/moe_masked_fp8.wgsl"),
+        &[QUANT_COMMON, MOE_FP8_COMMON],
+        moe::fp8,
+    ),
+    grouped(
+        Op::MoeRouted,
+        "naive",
+        "an output per invocation: per slot the f32 dot product times its weight, summed in order",
+        include_str!("shaders/moe_routed_naive.wgsl"),
+        &[],
+        moe::naive,
+    ),
+    grouped(
+        Op::MoeRouted,
+        "tiled",
+        "256 columns of a token per workgroup: X staged in chunks of 256, four columns per invocation",
+        include_str!("shaders/moe_routed_tiled.wgsl"),
+        &[],
+        moe::tiled,
     ),
 ];

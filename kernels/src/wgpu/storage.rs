@@ -18,6 +18,9 @@ pub struct Binding {
     pub name: &'static str,
     /// How it is stored.
     pub storage: Storage,
+    /// Raw bytes read as little-endian 32-bit words: `load_<name>(i)` returns word i as u32
+    /// (routing metadata: i32 values, `bitcast<i32>` to sign them).
+    pub words: bool,
 }
 
 impl Binding {
@@ -26,6 +29,7 @@ impl Binding {
         Binding {
             name,
             storage: Storage::Variant,
+            words: false,
         }
     }
 
@@ -34,6 +38,7 @@ impl Binding {
         Binding {
             name,
             storage: Storage::Fixed(Precision::F32),
+            words: false,
         }
     }
 
@@ -42,6 +47,16 @@ impl Binding {
         Binding {
             name,
             storage: Storage::Fixed(Precision::U8),
+            words: false,
+        }
+    }
+
+    /// A binding of raw bytes read as 32-bit words.
+    pub const fn words(name: &'static str) -> Binding {
+        Binding {
+            name,
+            storage: Storage::Fixed(Precision::U8),
+            words: true,
         }
     }
 
@@ -83,7 +98,15 @@ pub fn prelude(
     ));
     for (binding, b) in inputs.iter().enumerate() {
         let (precision, path) = b.resolve(variant);
-        s.push_str(&input(precision, path, binding, b.name));
+        if b.words {
+            s.push_str(&format!(
+                "@group(0) @binding({binding}) var<storage, read> {name}_buf: array<u32>;\n\
+                 fn load_{name}(i: u32) -> u32 {{ return {name}_buf[i]; }}\n",
+                name = b.name
+            ));
+        } else {
+            s.push_str(&input(precision, path, binding, b.name));
+        }
     }
     let (precision, path) = output.resolve(variant);
     s.push_str(&store(precision, path, inputs.len(), output.name));

@@ -5,6 +5,7 @@ mod attention;
 mod indexer;
 mod matmul;
 mod mla;
+mod moe;
 mod quant;
 mod sparse;
 
@@ -12,6 +13,10 @@ pub use attention::AttentionProblem;
 pub use indexer::SparseIndexerProblem;
 pub use matmul::MatmulProblem;
 pub use mla::{MLA_FP8_TILE, MlaProblem};
+pub use moe::{
+    DEEPGEMM_ALIGNMENT, Grouping, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem,
+    Padding, b_layout_tag, fp8_weights_len, i32_le_bytes, i32_le_values, parse_b_layout,
+};
 pub use quant::DequantizeProblem;
 pub use sparse::{INVALID_INDEX, SparseAttentionProblem};
 
@@ -44,6 +49,12 @@ pub enum Problem {
     Sparse(SparseAttentionProblem),
     /// The sparse indexer's logits (DeepSeek Sparse Attention's lightning indexer).
     SparseIndexer(SparseIndexerProblem),
+    /// MoE grouped GEMM, m-grouped contiguous layout.
+    MoeContiguous(MoeContiguousProblem),
+    /// MoE grouped GEMM, masked layout.
+    MoeMasked(MoeMaskedProblem),
+    /// MoE routed combination of top-k expert outputs.
+    MoeRouted(MoeRoutedProblem),
 }
 
 /// How an input or output tensor is stored.
@@ -132,6 +143,13 @@ pub trait ProblemKind {
     /// Multiply-adds (or values) the problem needs: a size measure for showing the smallest
     /// failing case first.
     fn work(&self) -> usize;
+
+    /// True when the kernel must leave some output elements as they were (never write them):
+    /// the output buffer's prior contents are then part of the request (a process backend
+    /// receives them), as DeepGEMM's out-parameter `d` is. False by default.
+    fn leaves_outputs(&self) -> bool {
+        false
+    }
 }
 
 impl Problem {
@@ -151,6 +169,9 @@ impl Problem {
             Problem::Sparse(p) => p,
             Problem::SparseIndexer(p) => p,
             Problem::Mla(p) => p,
+            Problem::MoeContiguous(p) => p,
+            Problem::MoeMasked(p) => p,
+            Problem::MoeRouted(p) => p,
         }
     }
 
@@ -183,6 +204,12 @@ impl Problem {
     /// Multiply-adds the problem needs: a size measure for showing the smallest failing case first.
     pub fn work(&self) -> usize {
         self.kind().work()
+    }
+
+    /// True when the kernel must leave some output elements as they were
+    /// ([`ProblemKind::leaves_outputs`]).
+    pub fn leaves_outputs(&self) -> bool {
+        self.kind().leaves_outputs()
     }
 
     /// Number of output elements.

@@ -25,6 +25,7 @@ pub fn expectation(
         tier: case.tier(),
         values,
         allowed_error,
+        untouched: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ pub fn expectation(
         .expect("harness bug: generated ranges are valid");
     let oracle = reference::indexer::indexer(p, inputs, &ranges);
     Expectation {
+        untouched: Vec::new(),
         tier: case.tier(),
         allowed_error: bound::indexer(contract, p, &oracle.gauge, &oracle.weight_gauge),
         values: oracle.values,

@@ -34,6 +34,7 @@ pub fn expectation(
         tier,
         values: r.values,
         allowed_error,
+        untouched: Vec::new(),
     }
 }
 

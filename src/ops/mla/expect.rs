@@ -29,6 +29,7 @@ pub fn expectation(
         }
     });
     Expectation {
+        untouched: Vec::new(),
         tier: case.tier(),
         values,
         allowed_error,

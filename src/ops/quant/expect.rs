@@ -38,6 +38,7 @@ pub fn qmatmul(
         tier: case.tier(),
         values: r.values,
         allowed_error,
+        untouched: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ pub fn expectation(
         bound::attention_row(contract, &geometry, row, slot);
     });
     Expectation {
+        untouched: Vec::new(),
         tier: case.tier(),
         values,
         allowed_error,
