@@ -59,8 +59,8 @@ pub fn params(p: &MlaProblem) -> Vec<u8> {
 }
 
 /// One workgroup per (query, batch·head).
-pub fn grid(p: &MlaProblem) -> [usize; 3] {
-    [p.seq_q, p.batch * p.heads_q, 1]
+pub fn grid(p: &MlaProblem) -> Vec<[usize; 3]> {
+    vec![[p.seq_q, p.batch * p.heads_q, 1]]
 }
 
 /// The longest sequence the block table allows.

@@ -53,8 +53,8 @@ pub fn ieee_adapters() -> Vec<String> {
 /// A text patch applied to a kernel's assembled WGSL module before compilation.
 pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// Compiled pipelines by (kernel, variant).
-type PipelineCache = Arc<Mutex<HashMap<(KernelId, Variant), Arc<wgpu::ComputePipeline>>>>;
+/// Compiled pipelines (one per pass) by (kernel, variant).
+type PipelineCache = Arc<Mutex<HashMap<(KernelId, Variant), Arc<Vec<wgpu::ComputePipeline>>>>>;
 
 /// Room left for the harness's guard region when checking binding sizes.
 const GUARD_ALLOWANCE: u64 = 4096;
@@ -189,7 +189,7 @@ impl WgpuBackend {
         &self,
         kernel: &WgslKernel,
         variant: Variant,
-    ) -> Result<Arc<wgpu::ComputePipeline>, KernelError> {
+    ) -> Result<Arc<Vec<wgpu::ComputePipeline>>, KernelError> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
         let key = (id(kernel), variant);
         if let Some(p) = cache.get(&key) {
@@ -200,10 +200,13 @@ impl WgpuBackend {
             .expect("kernel is registered");
         let name = format!("{} {variant}", key.0);
         let storage = kernel.inputs.len() + 1;
-        let pipeline = Arc::new(
-            self.gpu
-                .compile(&name, &source, storage, kernel.scratch.len())?,
-        );
+        let pipeline = Arc::new(self.gpu.compile(
+            &name,
+            &source,
+            kernel.entry_points,
+            storage,
+            kernel.scratch.len(),
+        )?);
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
@@ -269,10 +272,21 @@ impl WgpuBackend {
             )));
         }
         let max_groups = limits.max_compute_workgroups_per_dimension as usize;
-        if plan.grid.iter().any(|&g| g > max_groups) {
+        if let Some(grid) = plan
+            .passes
+            .iter()
+            .find(|grid| grid.iter().any(|&g| g > max_groups))
+        {
             return Err(KernelError::Unsupported(format!(
-                "launch needs {:?} workgroups; {} allows at most {max_groups} per dimension",
-                plan.grid, self.name
+                "launch needs {grid:?} workgroups; {} allows at most {max_groups} per dimension",
+                self.name
+            )));
+        }
+        if plan.passes.len() != kernel.entry_points.len() {
+            return Err(KernelError::Unsupported(format!(
+                "launch plans {} passes for {} entry points",
+                plan.passes.len(),
+                kernel.entry_points.len()
             )));
         }
         Ok(plan)
@@ -351,16 +365,19 @@ impl Backend for WgpuBackend {
         problem.validate_buffers(variant, inputs, output)?;
         let k = self.kernel(kernel, problem)?;
         let plan = self.plan(k, variant, problem)?;
-        let pipeline = self.pipeline(k, variant)?;
+        let pipelines = self.pipeline(k, variant)?;
         let input_bytes: Vec<&[u8]> = inputs.iter().map(|t| t.bytes.as_slice()).collect();
-        let grid = plan.grid.map(|g| g as u32);
+        let passes: Vec<(&wgpu::ComputePipeline, [u32; 3])> = pipelines
+            .iter()
+            .zip(&plan.passes)
+            .map(|(pipeline, grid)| (pipeline, grid.map(|g| g as u32)))
+            .collect();
         self.gpu.dispatch(
-            &pipeline,
+            &passes,
             &input_bytes,
             output.bytes_mut(),
             &plan.params,
             &plan.scratch,
-            grid,
         )
     }
 }

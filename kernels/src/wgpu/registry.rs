@@ -10,13 +10,14 @@ use super::{attention, matmul, mla, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
-    /// Workgroup counts.
-    pub grid: [usize; 3],
+    /// Workgroup counts of each pass, in order: pass i runs the kernel's entry point i
+    /// ([`WgslKernel::entry_points`]) over the same bindings, after pass i − 1 has finished.
+    pub passes: Vec<[usize; 3]>,
     /// Uniform bytes.
     pub params: Vec<u8>,
     /// Bytes of each scratch buffer.
     pub scratch: Vec<u64>,
-    /// Upper bound on the loop iterations one invocation runs.
+    /// Upper bound on the loop iterations one invocation runs, in whichever pass runs most.
     pub loop_iterations: u64,
 }
 
@@ -32,8 +33,8 @@ pub enum Launch {
     },
     /// An attention kernel.
     Attention {
-        /// Workgroup counts.
-        grid: fn(&AttentionProblem) -> [usize; 3],
+        /// Workgroup counts of each pass.
+        grid: fn(&AttentionProblem) -> Vec<[usize; 3]>,
         /// Upper bound on one invocation's loop iterations.
         loops: fn(&AttentionProblem) -> u64,
         /// Scratch buffer sizes in bytes.
@@ -70,6 +71,8 @@ pub enum Launch {
     Mla {
         /// True when it reads FlashMLA's FP8 layout, false for a dense cache.
         fp8: bool,
+        /// Workgroup counts of each pass.
+        grid: fn(&MlaProblem) -> Vec<[usize; 3]>,
         /// Upper bound on one invocation's loop iterations.
         loops: fn(&MlaProblem) -> u64,
         /// Scratch buffer sizes in bytes.
@@ -95,7 +98,7 @@ impl Launch {
     /// The launch for `problem`, or why this kernel cannot take it.
     pub fn plan(&self, problem: &Problem) -> Result<LaunchPlan, String> {
         let plain = |(grid, params): ([usize; 3], Vec<u8>), loop_iterations| LaunchPlan {
-            grid,
+            passes: vec![grid],
             params,
             scratch: Vec::new(),
             loop_iterations,
@@ -127,7 +130,7 @@ impl Launch {
                     ));
                 }
                 Ok(LaunchPlan {
-                    grid: grid(p),
+                    passes: grid(p),
                     params: attention::params(p),
                     scratch: scratch(p),
                     loop_iterations: loops(p),
@@ -161,6 +164,7 @@ impl Launch {
             (
                 Launch::Mla {
                     fp8,
+                    grid,
                     loops,
                     scratch,
                     max_latent,
@@ -182,7 +186,7 @@ impl Launch {
                     ));
                 }
                 Ok(LaunchPlan {
-                    grid: mla::grid(p),
+                    passes: grid(p),
                     params: mla::params(p),
                     scratch: scratch(p),
                     loop_iterations: loops(p),
@@ -196,7 +200,7 @@ impl Launch {
                 },
                 Problem::Sparse(p),
             ) => Ok(LaunchPlan {
-                grid: grid(p),
+                passes: vec![grid(p)],
                 params: sparse::params(p),
                 scratch: scratch(p),
                 loop_iterations: loops(p),
@@ -226,6 +230,8 @@ pub struct WgslKernel {
     pub helpers: &'static [&'static str],
     /// The variants it is built for.
     pub variants: &'static [Variant],
+    /// Entry points of its passes, in launch order (`main` for a one-pass kernel).
+    pub entry_points: &'static [&'static str],
     /// Launch geometry.
     pub launch: Launch,
     /// Accumulator it declares.
@@ -291,11 +297,18 @@ const fn float(
         scratch: &[],
         helpers: &[],
         variants: FLOAT_VARIANTS,
+        entry_points: ONE_PASS,
         launch,
         accumulator: Accumulator::F32,
         softmax: Softmax::TwoPass,
     }
 }
+
+/// The entry point of a one-pass kernel.
+const ONE_PASS: &[&str] = &["main"];
+
+/// The entry points of a split-KV kernel: the splits, then their combine.
+const TWO_PASS: &[&str] = &["main", "combine"];
 
 /// A quantize (or dequantize) kernel entry for one format family.
 const fn quantizer(
@@ -333,6 +346,7 @@ const fn quantizer(
         scratch: &[],
         helpers: &[QUANT_COMMON, WORKGROUP_MAX],
         variants: F32_ONLY,
+        entry_points: ONE_PASS,
         launch: Launch::Quant {
             dequantize,
             family,
@@ -362,6 +376,7 @@ const fn qmatmul(
         scratch: &[],
         helpers: &[QUANT_COMMON],
         variants: F32_ONLY,
+        entry_points: ONE_PASS,
         launch: Launch::QuantMatmul { family },
         accumulator,
         softmax: Softmax::TwoPass,
@@ -430,8 +445,10 @@ const fn mla_kernel(
             &[MLA_COMMON, MLA_DENSE]
         },
         variants: if fp8 { BF16_ONLY } else { FLOAT_VARIANTS },
+        entry_points: ONE_PASS,
         launch: Launch::Mla {
             fp8,
+            grid: mla::grid,
             loops: if naive {
                 mla::naive_loops
             } else {
@@ -521,6 +538,27 @@ pub const KERNELS: &[WgslKernel] = &[
                 loops: attention::flash_loops,
                 scratch: attention::no_scratch,
                 max_head_dim: attention::FLASH_MAX_HEAD_DIM,
+            },
+        )
+    },
+    WgslKernel {
+        scratch: &["partials"],
+        entry_points: TWO_PASS,
+        softmax: Softmax::Online {
+            key_tile: attention::SPLIT_KEYS,
+        },
+        ..float(
+            Op::Attention,
+            "splitkv",
+            "split-KV flash decode: a workgroup per split of 256 keys writes (max, sum, P·V) partials, a second pass merges them",
+            include_str!("shaders/attention_splitkv.wgsl"),
+            ATTENTION_INPUTS,
+            "o",
+            Launch::Attention {
+                grid: attention::splitkv_grid,
+                loops: attention::splitkv_loops,
+                scratch: attention::splitkv_scratch,
+                max_head_dim: attention::SPLIT_MAX_HEAD_DIM,
             },
         )
     },
