@@ -3,6 +3,7 @@
 mod attention_flash;
 mod attention_naive;
 mod attention_rows;
+mod attention_splitkv;
 mod convert;
 mod matmul_naive;
 mod matmul_splitk;
@@ -67,6 +68,9 @@ struct Entry {
     softmax: Softmax,
     /// A row's bits do not depend on the other rows of the launch.
     batch_invariant: bool,
+    /// Attention: a row's bits depend on its visible keys alone, not on the launch's key count
+    /// (so chunked prefill and split counts leave them alone).
+    keys_alone: bool,
 }
 
 /// The registry: one entry per kernel.
@@ -78,6 +82,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_naive::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Matmul,
@@ -86,6 +91,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_splitk::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: false,
+        keys_alone: true,
     },
     Entry {
         op: Op::Matmul,
@@ -94,6 +100,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_tiled::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Attention,
@@ -102,6 +109,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Attention(attention_naive::attention),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Attention,
@@ -112,6 +120,18 @@ const KERNELS: &[Entry] = &[
             key_tile: attention_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Attention,
+        name: "splitkv",
+        summary: "FlashDecoding's split-KV: the key range cut in 4 splits, online softmax per split, log-sum-exp combine (splits follow len_kv: not chunk- or split-invariant, declared)",
+        kernel: Kernel::Attention(attention_splitkv::attention),
+        softmax: Softmax::Online {
+            key_tile: attention_splitkv::KEY_TILE,
+        },
+        batch_invariant: true,
+        keys_alone: false,
     },
     Entry {
         op: Op::Sparse,
@@ -120,6 +140,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Sparse(sparse_naive::attention),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Sparse,
@@ -130,6 +151,7 @@ const KERNELS: &[Entry] = &[
             key_tile: sparse_flash::SLOT_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -138,6 +160,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Mla(mla_naive::mla),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -148,6 +171,7 @@ const KERNELS: &[Entry] = &[
             key_tile: mla_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -156,6 +180,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Mla(mla_naive::mla),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -166,6 +191,7 @@ const KERNELS: &[Entry] = &[
             key_tile: mla_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     quant(
         Op::Quantize,
@@ -298,6 +324,7 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
         kernel,
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     }
 }
 
@@ -315,8 +342,9 @@ fn contract(entry: &Entry) -> NumericContract {
         },
         softmax: entry.softmax,
         batch_invariant: entry.batch_invariant,
-        // Every query row is computed from its visible keys alone, in key order from the first.
-        chunk_invariant: entry.op == Op::Attention,
+        // Every query row is computed from its visible keys alone, in key order from the first
+        // (except where the kernel's splits follow the launch's key count).
+        chunk_invariant: entry.op == Op::Attention && entry.keys_alone,
         ..NumericContract::IEEE_F32
     }
 }

@@ -476,6 +476,26 @@ const fn mla_kernel(
     }
 }
 
+/// The split-KV MLA decode kernel over a dense cache: splits of 64 tokens, then a combine pass.
+const MLA_SPLITKV: WgslKernel = WgslKernel {
+    name: "splitkv",
+    summary: "split-KV flash decode: a workgroup per split of 64 tokens writes (max, sum, P·V) partials, a second pass merges them into O and the LSE",
+    body: include_str!("shaders/mla_splitkv.wgsl"),
+    scratch: &["partials"],
+    entry_points: TWO_PASS,
+    launch: Launch::Mla {
+        fp8: false,
+        grid: mla::splitkv_grid,
+        loops: mla::splitkv_loops,
+        scratch: mla::splitkv_scratch,
+        max_latent: mla::FLASH_MAX_LATENT,
+    },
+    softmax: Softmax::Online {
+        key_tile: mla::SPLIT_KEYS,
+    },
+    ..mla_kernel("", "", "", false, false)
+};
+
 const MLA_NAIVE_BODY: &str = include_str!("shaders/mla_naive.wgsl");
 const MLA_FLASH_BODY: &str = include_str!("shaders/mla_flash.wgsl");
 
@@ -668,6 +688,7 @@ pub const KERNELS: &[WgslKernel] = &[
         false,
         false,
     ),
+    MLA_SPLITKV,
     mla_kernel(
         "naive_fp8",
         "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
