@@ -176,7 +176,7 @@ impl WgpuBackend {
             batch_invariant: true,
             // Query rows walk their visible keys from the first, in the same tiles whatever
             // the launch's key count.
-            chunk_invariant: kernel.op == Op::Attention,
+            chunk_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
         }
     }
 
