@@ -179,6 +179,11 @@ pub struct NumericContract {
     /// Attention: a prefill computed in chunks against the cache (each chunk of queries with the
     /// keys up to its end) gives the same bits as one shot. Not promised unless declared.
     pub chunk_invariant: bool,
+    /// Attention and MLA: a decode row gives the same bits in a launch with more keys it cannot
+    /// see, so however many splits a split-KV kernel cuts the launch's keys into (the split
+    /// count FlashDecoding derives from the key count or the launch). Not promised unless
+    /// declared.
+    pub split_invariant: bool,
     /// Rounding of each operation in the accumulator.
     pub arithmetic: Arithmetic,
     /// NaN and infinity semantics.
@@ -207,6 +212,7 @@ impl NumericContract {
         deterministic: true,
         batch_invariant: true,
         chunk_invariant: false,
+        split_invariant: false,
         arithmetic: Arithmetic::Nearest,
         non_finite: NonFinite::Ieee,
     };

@@ -75,6 +75,7 @@ pub struct ContractJson {
     deterministic: Option<bool>,
     batch_invariant: Option<bool>,
     chunk_invariant: Option<bool>,
+    split_invariant: Option<bool>,
     arithmetic: Option<String>,
     non_finite: Option<String>,
 }
@@ -157,6 +158,7 @@ impl ContractJson {
             deterministic: self.deterministic.unwrap_or(base.deterministic),
             batch_invariant: self.batch_invariant.unwrap_or(base.batch_invariant),
             chunk_invariant: self.chunk_invariant.unwrap_or(base.chunk_invariant),
+            split_invariant: self.split_invariant.unwrap_or(base.split_invariant),
             arithmetic,
             non_finite,
         })

@@ -345,6 +345,7 @@ fn contract(entry: &Entry) -> NumericContract {
         // Every query row is computed from its visible keys alone, in key order from the first
         // (except where the kernel's splits follow the launch's key count).
         chunk_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
+        split_invariant: entry.op == Op::Attention && entry.keys_alone,
         ..NumericContract::IEEE_F32
     }
 }

@@ -177,6 +177,9 @@ impl WgpuBackend {
             // Query rows walk their visible keys from the first, in the same tiles whatever
             // the launch's key count.
             chunk_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
+            // The same walk: attention/splitkv cuts a row's visible keys into splits counted
+            // from its first, so the launch's key count does not move them.
+            split_invariant: kernel.op == Op::Attention,
         }
     }
 
