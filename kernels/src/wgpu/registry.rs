@@ -263,6 +263,13 @@ const FLOAT_VARIANTS: &[Variant] = &[
     Variant::portable(Precision::BF16),
 ];
 
+/// The split-KV kernels run in f32 and bf16 only: their storage accessors are the ones every
+/// float kernel uses (f16 is checked there), and the default matrix stays short.
+const SPLIT_VARIANTS: &[Variant] = &[
+    Variant::portable(Precision::F32),
+    Variant::portable(Precision::BF16),
+];
+
 /// Quantized kernels take f32 (activations and outputs).
 const F32_ONLY: &[Variant] = &[Variant::portable(Precision::F32)];
 
@@ -483,6 +490,7 @@ const MLA_SPLITKV: WgslKernel = WgslKernel {
     body: include_str!("shaders/mla_splitkv.wgsl"),
     scratch: &["partials"],
     entry_points: TWO_PASS,
+    variants: SPLIT_VARIANTS,
     launch: Launch::Mla {
         fp8: false,
         grid: mla::splitkv_grid,
@@ -564,6 +572,7 @@ pub const KERNELS: &[WgslKernel] = &[
     WgslKernel {
         scratch: &["partials"],
         entry_points: TWO_PASS,
+        variants: SPLIT_VARIANTS,
         softmax: Softmax::Online {
             key_tile: attention::SPLIT_KEYS,
         },
