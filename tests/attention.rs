@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crosscheck::case::{Case, Distribution};
 use crosscheck::generate::shapes;
 use crosscheck::testing::{Suite, check_case, check_property, kernel_names, runnable_variants};
-use crosscheck_spec::{Backend, Op, Problem};
+use crosscheck_spec::{Backend, KernelError, Op, Precision, Problem, Variant};
 
 fn property(backend: Arc<dyn Backend>) {
     let mut failures = Vec::new();
@@ -138,6 +138,32 @@ fn constant_v_and_single_key_rows_leave_only_rounding_room() {
     )));
 }
 
+/// A long decode, one query over 32,768 keys at d 128 (a 32k-token KV cache): on llvmpipe the
+/// one-pass flash kernel's loops would pass the 65,535 iterations after which llvmpipe ends an
+/// invocation, so it answers Unsupported; the split-KV kernel cuts the keys into 128 splits of
+/// 256 and must run and pass.
+fn long_decode(backend: Arc<dyn Backend>) {
+    let problem = problem_from_id("b1h2g1q1k32768d128v128");
+    let variant = Variant::portable(Precision::F32);
+    if backend.device().device.contains("llvmpipe") {
+        match backend.check("flash", variant, &problem) {
+            Err(KernelError::Unsupported(why)) => assert!(why.contains("65535"), "{why}"),
+            other => panic!("flash on a 32k decode: expected Unsupported, got {other:?}"),
+        }
+    }
+    let case = Case {
+        kernel: "splitkv".into(),
+        backend: backend.name().into(),
+        variant,
+        problem,
+        distribution: Distribution::Normal,
+        seed: 7,
+    };
+    if let Err(e) = check_case(&backend, &case) {
+        panic!("{e}");
+    }
+}
+
 /// The backends every semantic and property runs on (a missing one is ignored with the reason).
 const APIS: [&str; 3] = ["cpu", "vulkan", "gl"];
 
@@ -148,6 +174,9 @@ fn main() {
     }
     for api in APIS {
         suite.on_backend(format!("properties_{api}"), api, property);
+    }
+    for api in APIS {
+        suite.on_backend(format!("long_decode_{api}"), api, long_decode);
     }
     suite.test(
         "constant_v_and_single_key_rows_leave_only_rounding_room",

@@ -302,3 +302,73 @@ fn a_fused_kernel_is_compared_with_its_unfused_pipeline() {
         v.failures
     );
 }
+
+/// The CPU kernels, declaring split invariance (which the CPU split-KV kernel does not have).
+struct DeclaresSplitInvariance;
+
+impl Backend for DeclaresSplitInvariance {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        let mut kernels = CpuBackend.kernels();
+        for v in kernels.iter_mut().flat_map(|k| k.variants.iter_mut()) {
+            v.contract.split_invariant = true;
+        }
+        kernels
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        CpuBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        CpuBackend.run(kernel, variant, problem, inputs, output)
+    }
+}
+
+#[test]
+fn split_kv_decode_whose_splits_follow_the_key_count_is_not_split_invariant() {
+    // FlashDecoding's 4 splits of 300 keys (96 each) become 4 of 160 behind 256 more keys.
+    let problem = Problem::Attention(AttentionProblem {
+        batch: 1,
+        heads_q: 2,
+        heads_kv: 1,
+        len_q: 1,
+        len_kv: 300,
+        d_qk: 16,
+        d_v: 16,
+        causal: false,
+        window: None,
+        scale_bits: None,
+    });
+    let mut c = case(problem, Precision::F32);
+    c.kernel = "splitkv".into();
+    c.backend = "cpu".into();
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let v = verdict(&cpu, &c);
+    assert!(v.passed(), "{v:?}");
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("more keys it cannot see")
+                && n.contains("not declared split-invariant")),
+        "{:?}",
+        v.notes
+    );
+    // Declared, the same difference fails the case; the one-pass flash kernel keeps it.
+    let declaring: Arc<dyn Backend> = Arc::new(DeclaresSplitInvariance);
+    let v = verdict(&declaring, &c);
+    assert_eq!(broken_promises(&v), ["split-invariant"], "{v:?}");
+    c.kernel = "flash".into();
+    let v = verdict(&declaring, &c);
+    assert!(v.passed() && v.notes.is_empty(), "{v:?}");
+}

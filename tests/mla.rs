@@ -12,7 +12,7 @@ use crosscheck::testing::{
     Altered, Suite, as_declared, check_case, check_property, kernel_names, runnable_variants,
 };
 use crosscheck_kernels::CpuBackend;
-use crosscheck_spec::{Backend, Op, OutputBuffer, Precision, Problem, Variant};
+use crosscheck_spec::{Backend, KernelError, Op, OutputBuffer, Precision, Problem, Variant};
 
 fn property(backend: Arc<dyn Backend>) {
     let mut failures = Vec::new();
@@ -73,6 +73,28 @@ fn deepseek_shapes_on_the_cpu() {
         .filter_map(|c| check_case(&backend, c).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// DeepSeek's 576/512 decode over 8,192 tokens (128 pages of 64), 16 heads: on llvmpipe the
+/// one-pass flash kernel needs ~17 loop iterations a token and answers Unsupported past ~3,800
+/// tokens; the split-KV kernel cuts the tokens into splits of 64 and must run and pass.
+fn long_decode(backend: Arc<dyn Backend>) {
+    let mut case = case(
+        "splitkv",
+        Precision::F32,
+        "b1h16q1l512r64p64m128",
+        Distribution::Normal,
+    );
+    case.backend = backend.name().into();
+    if backend.device().device.contains("llvmpipe") {
+        match backend.check("flash", case.variant, &case.problem) {
+            Err(KernelError::Unsupported(why)) => assert!(why.contains("65535"), "{why}"),
+            other => panic!("flash on an 8k-token decode: expected Unsupported, got {other:?}"),
+        }
+    }
+    if let Err(e) = check_case(&backend, &case) {
+        panic!("{e}");
+    }
 }
 
 /// The CPU flash kernel with its output rewritten by `after`, judged on `problem`.
@@ -149,6 +171,9 @@ fn main() {
     let mut suite = Suite::new();
     for api in APIS {
         suite.on_backend(format!("properties_{api}"), api, property);
+    }
+    for api in ["vulkan", "gl"] {
+        suite.on_backend(format!("long_decode_{api}"), api, long_decode);
     }
     suite.test("deepseek_shapes_on_the_cpu", deepseek_shapes_on_the_cpu);
     suite.test(

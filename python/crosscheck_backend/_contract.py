@@ -46,7 +46,13 @@ _CHOICES = {
     "non_finite": ("ieee", "finite-only"),
 }
 _NUMBERS = ("exp_ulp", "exp_ulp_per_unit", "div_ulp", "inverse_sqrt_ulp")
-_BOOLS = ("deterministic", "batch_invariant", "chunk_invariant", "matches_unfused")
+_BOOLS = (
+    "deterministic",
+    "batch_invariant",
+    "chunk_invariant",
+    "split_invariant",
+    "matches_unfused",
+)
 
 #: Every contract key the protocol knows.
 CONTRACT_KEYS = tuple(_CHOICES) + _NUMBERS + ("key_tile",) + _BOOLS

@@ -182,6 +182,11 @@ pub struct NumericContract {
     /// A fused kernel (a quantized matmul) gives the bits of its unfused pipeline on the same
     /// backend: dequantize the operands, then the naive f32 matmul. Not promised unless declared.
     pub matches_unfused: bool,
+    /// Attention and MLA: a decode row gives the same bits in a launch with more keys it cannot
+    /// see, so however many splits a split-KV kernel cuts the launch's keys into (the split
+    /// count FlashDecoding derives from the key count or the launch). Not promised unless
+    /// declared.
+    pub split_invariant: bool,
     /// Rounding of each operation in the accumulator.
     pub arithmetic: Arithmetic,
     /// NaN and infinity semantics.
@@ -211,6 +216,7 @@ impl NumericContract {
         batch_invariant: true,
         chunk_invariant: false,
         matches_unfused: false,
+        split_invariant: false,
         arithmetic: Arithmetic::Nearest,
         non_finite: NonFinite::Ieee,
     };

@@ -21,7 +21,7 @@ pub fn list() -> ExitCode {
                     .as_ref()
                     .map_or(String::new(), |r| format!("  [n/a: {r}]"));
                 say!(
-                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}, chunk-invariant {}{state}",
+                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}, chunk-invariant {}, split-invariant {}{state}",
                     v.variant.label(),
                     c.accumulator.name(),
                     c.arithmetic.name(),
@@ -30,7 +30,8 @@ pub fn list() -> ExitCode {
                     c.subnormals,
                     c.deterministic,
                     c.batch_invariant,
-                    c.chunk_invariant
+                    c.chunk_invariant,
+                    c.split_invariant
                 );
             }
         }

@@ -215,6 +215,35 @@ pub const CATALOGUE: &[Mutant] = &[
         "for (var stride = LANES / 2u; stride > 0u; stride = stride / 2u) {",
         "for (var stride = LANES / 2u; stride > 1u; stride = stride / 2u) {",
     ),
+    // --- split-KV decode: the combine and the split boundaries ---
+    m(
+        "attn-splitkv-sum-not-rescaled",
+        KernelId::fixed(Op::Attention, "splitkv"),
+        "combine adds a split's sum without rescaling it by exp(m_s − m)",
+        "sum = sum + partials[base + 1u] * f;",
+        "sum = sum + partials[base + 1u];",
+    ),
+    m(
+        "attn-splitkv-boundary-overlap",
+        KernelId::fixed(Op::Attention, "splitkv"),
+        "split boundary off by one: each split also takes the next split's first key (counted twice)",
+        "let count = min(SPLIT, keys.y - start);",
+        "let count = min(SPLIT + 1u, keys.y - start);",
+    ),
+    m(
+        "mla-splitkv-lse-max-dropped",
+        KernelId::fixed(Op::Mla, "splitkv"),
+        "combine's LSE forgets to add back the maximum (log of the rescaled sum only)",
+        "store_o(o_base + p.d_latent, m + log(sum));",
+        "store_o(o_base + p.d_latent, log(sum));",
+    ),
+    m(
+        "mla-splitkv-boundary-drop",
+        KernelId::fixed(Op::Mla, "splitkv"),
+        "split boundary off by one: each split drops its last token",
+        "let count = min(SPLIT, n - start);",
+        "let count = min(SPLIT - 1u, n - start);",
+    ),
     m(
         "attn-flash-causal-off-by-one",
         KernelId::fixed(Op::Attention, "flash"),

@@ -88,16 +88,35 @@ fn uses_f16(module: &Module) -> bool {
     })
 }
 
-/// Validates `module` with the target's capabilities and writes it; the output's size.
+/// Validates `module` with the target's capabilities and writes each of its compute entry
+/// points (a multi-pass kernel has one per pass); the outputs' total size.
 fn write(module: &Module, target: Target) -> Result<usize, String> {
     let info = Validator::new(ValidationFlags::all(), target.capabilities())
         .validate(module)
         .map_err(|e| format!("validation: {}", with_causes(&e.into_inner())))?;
-    let entry = module
+    let entries: Vec<_> = module
         .entry_points
         .iter()
-        .find(|ep| ep.stage == ShaderStage::Compute)
-        .ok_or("no compute entry point")?;
+        .filter(|ep| ep.stage == ShaderStage::Compute)
+        .collect();
+    if entries.is_empty() {
+        return Err("no compute entry point".into());
+    }
+    let mut total = 0;
+    for entry in entries {
+        total += write_entry(module, &info, target, entry)
+            .map_err(|e| format!("entry point `{}`: {e}", entry.name))?;
+    }
+    Ok(total)
+}
+
+/// Writes one compute entry point of the validated `module` for `target`; the output's size.
+fn write_entry(
+    module: &Module,
+    info: &naga::valid::ModuleInfo,
+    target: Target,
+    entry: &naga::EntryPoint,
+) -> Result<usize, String> {
     match target {
         Target::SpirV => {
             let options = spv::Options {
@@ -108,7 +127,7 @@ fn write(module: &Module, target: Target) -> Result<usize, String> {
                 shader_stage: ShaderStage::Compute,
                 entry_point: entry.name.clone(),
             };
-            spv::write_vec(module, &info, &options, Some(&pipeline))
+            spv::write_vec(module, info, &options, Some(&pipeline))
                 .map(|words| words.len() * 4)
                 .map_err(|e| e.to_string())
         }
@@ -121,7 +140,7 @@ fn write(module: &Module, target: Target) -> Result<usize, String> {
                 entry_point: Some((ShaderStage::Compute, entry.name.clone())),
                 ..Default::default()
             };
-            msl::write_string(module, &info, &options, &pipeline)
+            msl::write_string(module, info, &options, &pipeline)
                 .map(|(text, _)| text.len())
                 .map_err(|e| e.to_string())
         }
@@ -135,7 +154,7 @@ fn write(module: &Module, target: Target) -> Result<usize, String> {
             };
             let mut text = String::new();
             hlsl::Writer::new(&mut text, &options, &pipeline)
-                .write(module, &info, None)
+                .write(module, info, None)
                 .map_err(|e| e.to_string())?;
             Ok(text.len())
         }
@@ -153,7 +172,7 @@ fn write(module: &Module, target: Target) -> Result<usize, String> {
             glsl::Writer::new(
                 &mut text,
                 module,
-                &info,
+                info,
                 &options,
                 &pipeline,
                 naga::proc::BoundsCheckPolicies::default(),

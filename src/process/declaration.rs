@@ -76,6 +76,7 @@ pub struct ContractJson {
     batch_invariant: Option<bool>,
     chunk_invariant: Option<bool>,
     matches_unfused: Option<bool>,
+    split_invariant: Option<bool>,
     arithmetic: Option<String>,
     non_finite: Option<String>,
 }
@@ -159,6 +160,7 @@ impl ContractJson {
             batch_invariant: self.batch_invariant.unwrap_or(base.batch_invariant),
             chunk_invariant: self.chunk_invariant.unwrap_or(base.chunk_invariant),
             matches_unfused: self.matches_unfused.unwrap_or(base.matches_unfused),
+            split_invariant: self.split_invariant.unwrap_or(base.split_invariant),
             arithmetic,
             non_finite,
         })

@@ -3,6 +3,7 @@
 mod attention_flash;
 mod attention_naive;
 mod attention_rows;
+mod attention_splitkv;
 mod convert;
 mod indexer_blocked;
 mod indexer_naive;
@@ -86,6 +87,9 @@ struct Entry {
     softmax: Softmax,
     /// A row's bits do not depend on the other rows of the launch.
     batch_invariant: bool,
+    /// Attention: a row's bits depend on its visible keys alone, not on the launch's key count
+    /// (so chunked prefill and split counts leave them alone).
+    keys_alone: bool,
 }
 
 /// The registry: one entry per kernel.
@@ -97,6 +101,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_naive::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Matmul,
@@ -105,6 +110,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_splitk::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: false,
+        keys_alone: true,
     },
     Entry {
         op: Op::Matmul,
@@ -113,6 +119,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Matmul(matmul_tiled::matmul),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Attention,
@@ -121,6 +128,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Attention(attention_naive::attention),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Attention,
@@ -131,6 +139,18 @@ const KERNELS: &[Entry] = &[
             key_tile: attention_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Attention,
+        name: "splitkv",
+        summary: "FlashDecoding's split-KV: the key range cut in 4 splits, online softmax per split, log-sum-exp combine (splits follow len_kv: not chunk- or split-invariant, declared)",
+        kernel: Kernel::Attention(attention_splitkv::attention),
+        softmax: Softmax::Online {
+            key_tile: attention_splitkv::KEY_TILE,
+        },
+        batch_invariant: true,
+        keys_alone: false,
     },
     Entry {
         op: Op::Sparse,
@@ -139,6 +159,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Sparse(sparse_naive::attention),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Sparse,
@@ -149,6 +170,7 @@ const KERNELS: &[Entry] = &[
             key_tile: sparse_flash::SLOT_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -157,6 +179,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Mla(mla_naive::mla),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -167,6 +190,7 @@ const KERNELS: &[Entry] = &[
             key_tile: mla_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -175,6 +199,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Mla(mla_naive::mla),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::Mla,
@@ -185,6 +210,7 @@ const KERNELS: &[Entry] = &[
             key_tile: mla_flash::KEY_TILE,
         },
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::SparseIndexer,
@@ -193,6 +219,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::SparseIndexer(indexer_naive::logits),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::SparseIndexer,
@@ -201,6 +228,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::SparseIndexer(indexer_blocked::logits),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::SparseIndexer,
@@ -209,6 +237,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::SparseIndexer(indexer_naive::logits),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     Entry {
         op: Op::SparseIndexer,
@@ -217,6 +246,7 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::SparseIndexer(indexer_blocked::logits),
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     },
     quant(
         Op::Quantize,
@@ -437,6 +467,7 @@ const fn moe(
         kernel: Kernel::Moe { run, fp8 },
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     }
 }
 
@@ -449,6 +480,7 @@ const fn quant(op: Op, name: &'static str, summary: &'static str, kernel: Kernel
         kernel,
         softmax: Softmax::TwoPass,
         batch_invariant: true,
+        keys_alone: true,
     }
 }
 
@@ -466,8 +498,10 @@ fn contract(entry: &Entry) -> NumericContract {
         },
         softmax: entry.softmax,
         batch_invariant: entry.batch_invariant,
-        // Every query row is computed from its visible keys alone, in key order from the first.
-        chunk_invariant: entry.op == Op::Attention,
+        // Every query row is computed from its visible keys alone, in key order from the first
+        // (except where the kernel's splits follow the launch's key count).
+        chunk_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
+        split_invariant: entry.op == Op::Attention && entry.keys_alone,
         // The K-quant matmul dequantizes each weight and sums in the naive matmul's order.
         matches_unfused: entry.op == Op::QuantMatmul && entry.name == "kquant",
         ..NumericContract::IEEE_F32

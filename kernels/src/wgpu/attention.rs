@@ -56,8 +56,8 @@ pub fn params(p: &AttentionProblem) -> Vec<u8> {
 }
 
 /// Naive kernel: one workgroup per (query row, batch·head).
-pub fn naive_grid(p: &AttentionProblem) -> [usize; 3] {
-    [p.len_q, p.batch * p.heads_q, 1]
+pub fn naive_grid(p: &AttentionProblem) -> Vec<[usize; 3]> {
+    vec![[p.len_q, p.batch * p.heads_q, 1]]
 }
 
 /// Loop iterations one naive invocation runs, counting every loop of the shader as written:
@@ -84,11 +84,58 @@ pub fn naive_scratch(p: &AttentionProblem) -> Vec<u64> {
 }
 
 /// Flash kernel: 32 query rows per workgroup, one workgroup row per (batch, head).
-pub fn flash_grid(p: &AttentionProblem) -> [usize; 3] {
-    [p.len_q.div_ceil(32), p.batch * p.heads_q, 1]
+pub fn flash_grid(p: &AttentionProblem) -> Vec<[usize; 3]> {
+    vec![[p.len_q.div_ceil(32), p.batch * p.heads_q, 1]]
 }
 
 /// The flash kernel needs no scratch memory.
 pub fn no_scratch(_: &AttentionProblem) -> Vec<u64> {
     Vec::new()
+}
+
+/// Keys per split of the split-KV kernel (counted from a row's first visible key). Each key is
+/// rescaled once, at the combine, so the kernel declares an online softmax with tiles of this
+/// many keys (docs/numerics.md, "Split-KV decode").
+pub const SPLIT_KEYS: usize = 256;
+
+/// Lanes of a split-KV workgroup.
+const SPLIT_LANES: u64 = 64;
+
+/// Output columns a lane holds in the split-KV combine.
+const SPLIT_SLOTS: u64 = 8;
+
+/// Largest d_v the split-KV combine holds in its lanes' registers (d_qk is not limited).
+pub const SPLIT_MAX_HEAD_DIM: usize = (SPLIT_SLOTS * SPLIT_LANES) as usize;
+
+/// Splits the split-KV launch has room for per row: those of a row that sees every key.
+fn splits(p: &AttentionProblem) -> usize {
+    p.len_kv.div_ceil(SPLIT_KEYS)
+}
+
+/// Split-KV kernel: pass 1 a workgroup per (split, query, batch·head), pass 2 (the combine) a
+/// workgroup per (query, batch·head).
+pub fn splitkv_grid(p: &AttentionProblem) -> Vec<[usize; 3]> {
+    vec![
+        [splits(p), p.len_q, p.batch * p.heads_q],
+        [p.len_q, p.batch * p.heads_q, 1],
+    ]
+}
+
+/// Loop iterations one split-KV invocation runs, in whichever pass runs more, counting every
+/// loop of the shader as written. Split pass: the scores of every 64th key of the split (d_qk
+/// each), two 6-step reductions, the exponentials, then every 64th output column over the
+/// split's keys. Combine: the maximum over the splits, then per split its 8 column slots, then
+/// the 8 slots out (or the zero fill of an empty row).
+pub fn splitkv_loops(p: &AttentionProblem) -> u64 {
+    let per_lane = (SPLIT_KEYS as u64).div_ceil(SPLIT_LANES);
+    let cols = (p.d_v as u64).div_ceil(SPLIT_LANES);
+    let split = per_lane * (p.d_qk as u64 + 1) + 12 + per_lane + cols * (SPLIT_KEYS as u64 + 1);
+    let s = splits(p) as u64;
+    let combine = s + s * (1 + SPLIT_SLOTS) + SPLIT_SLOTS + cols;
+    split.max(combine)
+}
+
+/// The split-KV kernel's scratch: per (row, split) its maximum, sum and d_v unnormalised sums.
+pub fn splitkv_scratch(p: &AttentionProblem) -> Vec<u64> {
+    vec![(p.batch * p.heads_q * p.len_q * splits(p) * (p.d_v + 2)) as u64 * 4]
 }

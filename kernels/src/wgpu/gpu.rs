@@ -1,4 +1,4 @@
-//! One opened wgpu device: compiles compute pipelines and runs single dispatches, turning every
+//! One opened wgpu device: compiles compute pipelines and runs launches of one or more dispatches, turning every
 //! validation error, device loss and overlong wait into a typed [`KernelError`].
 
 use std::sync::{Arc, Mutex, mpsc};
@@ -84,16 +84,17 @@ impl Gpu {
         })
     }
 
-    /// Compiles `source` into a compute pipeline with entry point `main` and an explicit layout of
-    /// `storage` storage buffers (the last one writable), one uniform buffer, then `scratch`
-    /// writable storage buffers.
+    /// Compiles `source` into one compute pipeline per entry point in `entry_points`, all sharing
+    /// one explicit layout of `storage` storage buffers (the last one writable), one uniform
+    /// buffer, then `scratch` writable storage buffers, so one bind group serves every pass.
     pub fn compile(
         &self,
         label: &str,
         source: &str,
+        entry_points: &[&str],
         storage: usize,
         scratch: usize,
-    ) -> Result<wgpu::ComputePipeline, KernelError> {
+    ) -> Result<Vec<wgpu::ComputePipeline>, KernelError> {
         self.healthy()?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
@@ -110,42 +111,50 @@ impl Gpu {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                // Every kernel writes its workgroup memory before reading it (behind a barrier).
-                // wgpu's zero-fill becomes, on GL, an array constructor per workgroup array that
-                // Mesa's GLSL compiler takes seconds to digest.
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    zero_initialize_workgroup_memory: false,
-                    ..Default::default()
-                },
-                cache: None,
-            });
+        let pipelines = entry_points
+            .iter()
+            .map(|&entry| {
+                self.device
+                    .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                        label: Some(label),
+                        layout: Some(&pipeline_layout),
+                        module: &module,
+                        entry_point: Some(entry),
+                        // Every kernel writes its workgroup memory before reading it (behind a
+                        // barrier). wgpu's zero-fill becomes, on GL, an array constructor per
+                        // workgroup array that Mesa's GLSL compiler takes seconds to digest.
+                        compilation_options: wgpu::PipelineCompilationOptions {
+                            zero_initialize_workgroup_memory: false,
+                            ..Default::default()
+                        },
+                        cache: None,
+                    })
+            })
+            .collect();
         match pollster::block_on(scope.pop()) {
             Some(e) => Err(KernelError::Compile(format!(
                 "{label} does not compile: {e}"
             ))),
-            None => Ok(pipeline),
+            None => Ok(pipelines),
         }
     }
 
-    /// Runs one dispatch of `pipeline` over `workgroups`: `inputs` are bound read-only in order,
-    /// then `output` (uploaded as it is and read back whole), then `params` as the uniform buffer,
-    /// then zero-filled scratch buffers of the given sizes.
+    /// Runs the `passes` (a pipeline from one [`Gpu::compile`] and its workgroup counts) one
+    /// after the other in one compute pass over the same bindings: `inputs` are bound read-only
+    /// in order, then `output` (uploaded as it is and read back whole after the last pass), then
+    /// `params` as the uniform buffer, then zero-filled scratch buffers of the given sizes, which
+    /// carry what one pass leaves for the next (WebGPU orders the dispatches' storage accesses).
     pub fn dispatch(
         &self,
-        pipeline: &wgpu::ComputePipeline,
+        passes: &[(&wgpu::ComputePipeline, [u32; 3])],
         inputs: &[&[u8]],
         output: &mut [u8],
         params: &[u8],
         scratch: &[u64],
-        workgroups: [u32; 3],
     ) -> Result<(), KernelError> {
+        let Some(&(first, _)) = passes.first() else {
+            return Err(KernelError::Device("a launch without passes".into()));
+        };
         self.healthy()?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -206,15 +215,17 @@ impl Gpu {
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &pipeline.get_bind_group_layout(0),
+            layout: &first.get_bind_group_layout(0),
             entries: &entries,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+            for (pipeline, workgroups) in passes {
+                pass.set_pipeline(pipeline);
+                pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+            }
         }
         encoder.copy_buffer_to_buffer(out_buffer, 0, &readback, 0, out_buffer.size());
         let submission = self.queue.submit([encoder.finish()]);

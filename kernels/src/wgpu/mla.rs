@@ -59,8 +59,8 @@ pub fn params(p: &MlaProblem) -> Vec<u8> {
 }
 
 /// One workgroup per (query, batch·head).
-pub fn grid(p: &MlaProblem) -> [usize; 3] {
-    [p.seq_q, p.batch * p.heads_q, 1]
+pub fn grid(p: &MlaProblem) -> Vec<[usize; 3]> {
+    vec![[p.seq_q, p.batch * p.heads_q, 1]]
 }
 
 /// The longest sequence the block table allows.
@@ -93,4 +93,45 @@ pub fn naive_scratch(p: &MlaProblem) -> Vec<u64> {
 /// The flash kernel needs no scratch memory.
 pub fn no_scratch(_: &MlaProblem) -> Vec<u64> {
     Vec::new()
+}
+
+/// Tokens per split of the split-KV kernel. Each token is rescaled once, at the combine, so the
+/// kernel declares an online softmax with tiles of this many tokens (docs/numerics.md).
+pub const SPLIT_KEYS: usize = 64;
+
+/// Output columns a lane holds in the split-KV combine.
+const SPLIT_SLOTS: u64 = 8;
+
+/// Splits the split-KV launch has room for per row: those of the longest sequence.
+fn splits(p: &MlaProblem) -> u64 {
+    max_tokens(p).div_ceil(SPLIT_KEYS as u64)
+}
+
+/// Split-KV kernel: pass 1 a workgroup per (split, query, batch·head), pass 2 (the combine) a
+/// workgroup per (query, batch·head).
+pub fn splitkv_grid(p: &MlaProblem) -> Vec<[usize; 3]> {
+    vec![
+        [splits(p) as usize, p.seq_q, p.batch * p.heads_q],
+        [p.seq_q, p.batch * p.heads_q, 1],
+    ]
+}
+
+/// Loop iterations one split-KV invocation runs, in whichever pass runs more, counting every
+/// loop of the shader as written. Split pass: the scores of every 64th token of the split
+/// (d_qk each), two 6-step reductions, the exponentials, then every 64th latent column over
+/// the split's tokens. Combine: the maximum over the splits, then per split its 8 column
+/// slots, then the 8 slots out (or the zero fill of an empty row).
+pub fn splitkv_loops(p: &MlaProblem) -> u64 {
+    let lanes = LANES as u64;
+    let per_lane = (SPLIT_KEYS as u64).div_ceil(lanes);
+    let cols = (p.d_latent as u64).div_ceil(lanes);
+    let split = per_lane * (p.d_qk() as u64 + 1) + 12 + per_lane + cols * (SPLIT_KEYS as u64 + 1);
+    let s = splits(p);
+    let combine = s + s * (1 + SPLIT_SLOTS) + SPLIT_SLOTS + cols;
+    split.max(combine)
+}
+
+/// The split-KV kernel's scratch: per (row, split) its maximum, sum and d_latent sums.
+pub fn splitkv_scratch(p: &MlaProblem) -> Vec<u64> {
+    vec![(p.batch * p.heads_q * p.seq_q) as u64 * splits(p) * (p.d_latent as u64 + 2) * 4]
 }

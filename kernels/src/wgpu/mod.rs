@@ -55,8 +55,8 @@ pub fn ieee_adapters() -> Vec<String> {
 /// A text patch applied to a kernel's assembled WGSL module before compilation.
 pub type Patch = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// Compiled pipelines by (kernel, variant).
-type PipelineCache = Arc<Mutex<HashMap<(KernelId, Variant), Arc<wgpu::ComputePipeline>>>>;
+/// Compiled pipelines (one per pass) by (kernel, variant).
+type PipelineCache = Arc<Mutex<HashMap<(KernelId, Variant), Arc<Vec<wgpu::ComputePipeline>>>>>;
 
 /// Room left for the harness's guard region when checking binding sizes.
 const GUARD_ALLOWANCE: u64 = 4096;
@@ -178,7 +178,10 @@ impl WgpuBackend {
             batch_invariant: true,
             // Query rows walk their visible keys from the first, in the same tiles whatever
             // the launch's key count.
-            chunk_invariant: kernel.op == Op::Attention,
+            chunk_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
+            // The same walk: attention/splitkv cuts a row's visible keys into splits counted
+            // from its first, so the launch's key count does not move them.
+            split_invariant: kernel.op == Op::Attention,
             // The K-quant matmul dequantizes each weight and sums in the naive matmul's order;
             // the other fused kernels scale per block and differ (the matrix shows it).
             matches_unfused: kernel.op == Op::QuantMatmul && kernel.name == "kquant",
@@ -194,7 +197,7 @@ impl WgpuBackend {
         &self,
         kernel: &WgslKernel,
         variant: Variant,
-    ) -> Result<Arc<wgpu::ComputePipeline>, KernelError> {
+    ) -> Result<Arc<Vec<wgpu::ComputePipeline>>, KernelError> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
         let key = (id(kernel), variant);
         if let Some(p) = cache.get(&key) {
@@ -205,10 +208,13 @@ impl WgpuBackend {
             .expect("kernel is registered");
         let name = format!("{} {variant}", key.0);
         let storage = kernel.inputs.len() + 1;
-        let pipeline = Arc::new(
-            self.gpu
-                .compile(&name, &source, storage, kernel.scratch.len())?,
-        );
+        let pipeline = Arc::new(self.gpu.compile(
+            &name,
+            &source,
+            kernel.entry_points,
+            storage,
+            kernel.scratch.len(),
+        )?);
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
@@ -274,10 +280,21 @@ impl WgpuBackend {
             )));
         }
         let max_groups = limits.max_compute_workgroups_per_dimension as usize;
-        if plan.grid.iter().any(|&g| g > max_groups) {
+        if let Some(grid) = plan
+            .passes
+            .iter()
+            .find(|grid| grid.iter().any(|&g| g > max_groups))
+        {
             return Err(KernelError::Unsupported(format!(
-                "launch needs {:?} workgroups; {} allows at most {max_groups} per dimension",
-                plan.grid, self.name
+                "launch needs {grid:?} workgroups; {} allows at most {max_groups} per dimension",
+                self.name
+            )));
+        }
+        if plan.passes.len() != kernel.entry_points.len() {
+            return Err(KernelError::Unsupported(format!(
+                "launch plans {} passes for {} entry points",
+                plan.passes.len(),
+                kernel.entry_points.len()
             )));
         }
         Ok(plan)
@@ -356,16 +373,19 @@ impl Backend for WgpuBackend {
         problem.validate_buffers(variant, inputs, output)?;
         let k = self.kernel(kernel, problem)?;
         let plan = self.plan(k, variant, problem)?;
-        let pipeline = self.pipeline(k, variant)?;
+        let pipelines = self.pipeline(k, variant)?;
         let input_bytes: Vec<&[u8]> = inputs.iter().map(|t| t.bytes.as_slice()).collect();
-        let grid = plan.grid.map(|g| g as u32);
+        let passes: Vec<(&wgpu::ComputePipeline, [u32; 3])> = pipelines
+            .iter()
+            .zip(&plan.passes)
+            .map(|(pipeline, grid)| (pipeline, grid.map(|g| g as u32)))
+            .collect();
         self.gpu.dispatch(
-            &pipeline,
+            &passes,
             &input_bytes,
             output.bytes_mut(),
             &plan.params,
             &plan.scratch,
-            grid,
         )
     }
 }

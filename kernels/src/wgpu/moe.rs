@@ -101,7 +101,7 @@ fn contiguous(p: &MoeContiguousProblem, body: Body) -> Result<LaunchPlan, String
         }
     };
     Ok(LaunchPlan {
-        grid,
+        passes: vec![grid],
         params: bytemuck::bytes_of(&params).to_vec(),
         scratch: Vec::new(),
         loop_iterations: loops,
@@ -150,7 +150,7 @@ fn masked(p: &MoeMaskedProblem, body: Body) -> Result<LaunchPlan, String> {
         ),
     };
     Ok(LaunchPlan {
-        grid,
+        passes: vec![grid],
         params: bytemuck::bytes_of(&params).to_vec(),
         scratch: Vec::new(),
         loop_iterations: loops,
@@ -188,7 +188,7 @@ fn routed(p: &MoeRoutedProblem, body: Body) -> Result<LaunchPlan, String> {
         Body::Fp8 => return Err("the routed combination has no FP8 kernel".into()),
     };
     Ok(LaunchPlan {
-        grid,
+        passes: vec![grid],
         params: bytemuck::bytes_of(&params).to_vec(),
         scratch: Vec::new(),
         loop_iterations: loops,

@@ -24,12 +24,17 @@ impl WgpuBackend {
         scratch: &[u64],
         workgroups: [u32; 3],
     ) -> Result<Duration, KernelError> {
-        let pipeline = self
-            .gpu
-            .compile(label, source, inputs.len() + 1, scratch.len())?;
+        let pipelines =
+            self.gpu
+                .compile(label, source, &["main"], inputs.len() + 1, scratch.len())?;
         let started = Instant::now();
-        self.gpu
-            .dispatch(&pipeline, inputs, output, params, scratch, workgroups)?;
+        self.gpu.dispatch(
+            &[(&pipelines[0], workgroups)],
+            inputs,
+            output,
+            params,
+            scratch,
+        )?;
         Ok(started.elapsed())
     }
 }

@@ -11,13 +11,14 @@ use super::{attention, indexer, matmul, mla, moe, quant, sparse};
 
 /// Everything one launch needs besides the buffers.
 pub struct LaunchPlan {
-    /// Workgroup counts.
-    pub grid: [usize; 3],
+    /// Workgroup counts of each pass, in order: pass i runs the kernel's entry point i
+    /// ([`WgslKernel::entry_points`]) over the same bindings, after pass i − 1 has finished.
+    pub passes: Vec<[usize; 3]>,
     /// Uniform bytes.
     pub params: Vec<u8>,
     /// Bytes of each scratch buffer.
     pub scratch: Vec<u64>,
-    /// Upper bound on the loop iterations one invocation runs.
+    /// Upper bound on the loop iterations one invocation runs, in whichever pass runs most.
     pub loop_iterations: u64,
 }
 
@@ -33,8 +34,8 @@ pub enum Launch {
     },
     /// An attention kernel.
     Attention {
-        /// Workgroup counts.
-        grid: fn(&AttentionProblem) -> [usize; 3],
+        /// Workgroup counts of each pass.
+        grid: fn(&AttentionProblem) -> Vec<[usize; 3]>,
         /// Upper bound on one invocation's loop iterations.
         loops: fn(&AttentionProblem) -> u64,
         /// Scratch buffer sizes in bytes.
@@ -80,6 +81,8 @@ pub enum Launch {
     Mla {
         /// True when it reads FlashMLA's FP8 layout, false for a dense cache.
         fp8: bool,
+        /// Workgroup counts of each pass.
+        grid: fn(&MlaProblem) -> Vec<[usize; 3]>,
         /// Upper bound on one invocation's loop iterations.
         loops: fn(&MlaProblem) -> u64,
         /// Scratch buffer sizes in bytes.
@@ -112,7 +115,7 @@ impl Launch {
     /// The launch for `problem`, or why this kernel cannot take it.
     pub fn plan(&self, problem: &Problem) -> Result<LaunchPlan, String> {
         let plain = |(grid, params): ([usize; 3], Vec<u8>), loop_iterations| LaunchPlan {
-            grid,
+            passes: vec![grid],
             params,
             scratch: Vec::new(),
             loop_iterations,
@@ -144,7 +147,7 @@ impl Launch {
                     ));
                 }
                 Ok(LaunchPlan {
-                    grid: grid(p),
+                    passes: grid(p),
                     params: attention::params(p),
                     scratch: scratch(p),
                     loop_iterations: loops(p),
@@ -178,6 +181,7 @@ impl Launch {
             (
                 Launch::Mla {
                     fp8,
+                    grid,
                     loops,
                     scratch,
                     max_latent,
@@ -199,7 +203,7 @@ impl Launch {
                     ));
                 }
                 Ok(LaunchPlan {
-                    grid: mla::grid(p),
+                    passes: grid(p),
                     params: mla::params(p),
                     scratch: scratch(p),
                     loop_iterations: loops(p),
@@ -213,7 +217,7 @@ impl Launch {
                 },
                 Problem::Sparse(p),
             ) => Ok(LaunchPlan {
-                grid: grid(p),
+                passes: vec![grid(p)],
                 params: sparse::params(p),
                 scratch: scratch(p),
                 loop_iterations: loops(p),
@@ -258,6 +262,8 @@ pub struct WgslKernel {
     pub helpers: &'static [&'static str],
     /// The variants it is built for.
     pub variants: &'static [Variant],
+    /// Entry points of its passes, in launch order (`main` for a one-pass kernel).
+    pub entry_points: &'static [&'static str],
     /// Launch geometry.
     pub launch: Launch,
     /// Accumulator it declares.
@@ -286,6 +292,13 @@ const FLOAT_VARIANTS: &[Variant] = &[
     Variant::portable(Precision::F32),
     Variant::portable(Precision::F16),
     Variant::native(Precision::F16),
+    Variant::portable(Precision::BF16),
+];
+
+/// The split-KV kernels run in f32 and bf16 only: their storage accessors are the ones every
+/// float kernel uses (f16 is checked there), and the default matrix stays short.
+const SPLIT_VARIANTS: &[Variant] = &[
+    Variant::portable(Precision::F32),
     Variant::portable(Precision::BF16),
 ];
 
@@ -334,11 +347,18 @@ const fn float(
         scratch: &[],
         helpers: &[],
         variants: FLOAT_VARIANTS,
+        entry_points: ONE_PASS,
         launch,
         accumulator: Accumulator::F32,
         softmax: Softmax::TwoPass,
     }
 }
+
+/// The entry point of a one-pass kernel.
+const ONE_PASS: &[&str] = &["main"];
+
+/// The entry points of a split-KV kernel: the splits, then their combine.
+const TWO_PASS: &[&str] = &["main", "combine"];
 
 /// A quantize (or dequantize) kernel entry for one format family.
 const fn quantizer(
@@ -376,6 +396,7 @@ const fn quantizer(
         scratch: &[],
         helpers: &[QUANT_COMMON, WORKGROUP_MAX],
         variants: F32_ONLY,
+        entry_points: ONE_PASS,
         launch: Launch::Quant {
             dequantize,
             family,
@@ -405,6 +426,7 @@ const fn qmatmul(
         scratch: &[],
         helpers: &[QUANT_COMMON],
         variants: F32_ONLY,
+        entry_points: ONE_PASS,
         launch: Launch::QuantMatmul { family },
         accumulator,
         softmax: Softmax::TwoPass,
@@ -453,6 +475,7 @@ const fn grouped(
             GROUPED_INPUTS
         },
         output: Binding::float(if routed { "y" } else { "c" }),
+        entry_points: ONE_PASS,
         scratch: &[],
         helpers,
         variants: if fp8 { F32_BF16 } else { FLOAT_VARIANTS },
@@ -512,6 +535,7 @@ const fn indexer_kernel(
             INDEXER_DENSE_INPUTS
         },
         output: Binding::f32("logits"),
+        entry_points: ONE_PASS,
         scratch: &[],
         helpers: if fp8 {
             &[
@@ -589,8 +613,10 @@ const fn mla_kernel(
             &[MLA_COMMON, MLA_DENSE]
         },
         variants: if fp8 { BF16_ONLY } else { FLOAT_VARIANTS },
+        entry_points: ONE_PASS,
         launch: Launch::Mla {
             fp8,
+            grid: mla::grid,
             loops: if naive {
                 mla::naive_loops
             } else {
@@ -617,6 +643,27 @@ const fn mla_kernel(
         },
     }
 }
+
+/// The split-KV MLA decode kernel over a dense cache: splits of 64 tokens, then a combine pass.
+const MLA_SPLITKV: WgslKernel = WgslKernel {
+    name: "splitkv",
+    summary: "split-KV flash decode: a workgroup per split of 64 tokens writes (max, sum, P·V) partials, a second pass merges them into O and the LSE",
+    body: include_str!("shaders/mla_splitkv.wgsl"),
+    scratch: &["partials"],
+    entry_points: TWO_PASS,
+    variants: SPLIT_VARIANTS,
+    launch: Launch::Mla {
+        fp8: false,
+        grid: mla::splitkv_grid,
+        loops: mla::splitkv_loops,
+        scratch: mla::splitkv_scratch,
+        max_latent: mla::FLASH_MAX_LATENT,
+    },
+    softmax: Softmax::Online {
+        key_tile: mla::SPLIT_KEYS,
+    },
+    ..mla_kernel("", "", "", false, false)
+};
 
 const MLA_NAIVE_BODY: &str = include_str!("shaders/mla_naive.wgsl");
 const MLA_FLASH_BODY: &str = include_str!("shaders/mla_flash.wgsl");
@@ -680,6 +727,28 @@ pub const KERNELS: &[WgslKernel] = &[
                 loops: attention::flash_loops,
                 scratch: attention::no_scratch,
                 max_head_dim: attention::FLASH_MAX_HEAD_DIM,
+            },
+        )
+    },
+    WgslKernel {
+        scratch: &["partials"],
+        entry_points: TWO_PASS,
+        variants: SPLIT_VARIANTS,
+        softmax: Softmax::Online {
+            key_tile: attention::SPLIT_KEYS,
+        },
+        ..float(
+            Op::Attention,
+            "splitkv",
+            "split-KV flash decode: a workgroup per split of 256 keys writes (max, sum, P·V) partials, a second pass merges them",
+            include_str!("shaders/attention_splitkv.wgsl"),
+            ATTENTION_INPUTS,
+            "o",
+            Launch::Attention {
+                grid: attention::splitkv_grid,
+                loops: attention::splitkv_loops,
+                scratch: attention::splitkv_scratch,
+                max_head_dim: attention::SPLIT_MAX_HEAD_DIM,
             },
         )
     },
@@ -817,6 +886,7 @@ pub const KERNELS: &[WgslKernel] = &[
         false,
         false,
     ),
+    MLA_SPLITKV,
     mla_kernel(
         "naive_fp8",
         "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",

@@ -59,7 +59,71 @@ pub fn sub_launches(p: &AttentionProblem, inputs: &[HostTensor]) -> Vec<SubLaunc
         });
     }
     subs.extend(prefill_chunk(p, inputs));
+    subs.extend(longer_cache(p, inputs));
     subs
+}
+
+/// Keys put before a decode's cache in [`longer_cache`]: a multiple of every key tile and split
+/// that counts from a row's first visible key (16, 32, 64, 256), so such kernels see the
+/// row's keys cut exactly as before.
+const SHIFT_UNIT: usize = 256;
+
+/// A decode (one query) again in a launch with more keys, put before its cache and hidden from
+/// it by a window (its own, or one of len_kv): the row sees the same keys, while a split-KV
+/// kernel whose splits follow the launch's key count (FlashDecoding's) cuts them differently.
+fn longer_cache(p: &AttentionProblem, inputs: &[HostTensor]) -> Option<SubLaunch> {
+    if p.len_q != 1 || p.len_kv == 0 {
+        return None;
+    }
+    let (q, k, v) = (&inputs[0], &inputs[1], &inputs[2]);
+    let extra = SHIFT_UNIT;
+    let sub = AttentionProblem {
+        len_kv: p.len_kv + extra,
+        window: Some(p.window.unwrap_or(p.len_kv).min(p.len_kv)),
+        ..*p
+    };
+    let matrices = p.batch * p.heads_q;
+    let kv_matrices = p.batch * p.heads_kv;
+    Some(SubLaunch {
+        checks: Invariance::SplitCount,
+        what: format!(
+            "the decode row behind {extra} more keys it cannot see (len_kv = {}, window {})",
+            sub.len_kv,
+            sub.window.unwrap_or(0)
+        ),
+        problem: Problem::Attention(sub),
+        inputs: vec![
+            q.clone(),
+            shifted_rows(k, sub.k_shape(), kv_matrices, extra),
+            shifted_rows(v, sub.v_shape(), kv_matrices, extra),
+        ],
+        spans: vec![(0, 0, matrices * p.d_v)],
+    })
+}
+
+/// `t`'s innermost matrices behind `extra` rows (copies of their rows, cyclically), as a tensor
+/// of shape `shape` in `t`'s layout: row r + extra is row r.
+fn shifted_rows(t: &HostTensor, shape: Vec<usize>, outer: usize, extra: usize) -> HostTensor {
+    let (old_rows, cols) = t.matrix_dims();
+    let rows = old_rows + extra;
+    let size = t.precision.bytes();
+    let mut out = HostTensor {
+        shape,
+        layout: t.layout,
+        precision: t.precision,
+        bytes: Vec::new(),
+    };
+    out.bytes = vec![0; out.len() * size];
+    for o in 0..outer {
+        for r in 0..rows {
+            for c in 0..cols {
+                let from = t.offset(o, (r + old_rows - extra % old_rows) % old_rows, c) * size;
+                let to = out.offset(o, r, c) * size;
+                out.bytes[to..to + size].copy_from_slice(&t.bytes[from..from + size]);
+            }
+        }
+    }
+    out
 }
 
 /// The first chunk of a causal prefill as a chunked prefill computes it: the first half of the

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod data;
 pub mod expect;
 pub mod id;
+pub mod launches;
 
 use crosscheck_spec::{HostTensor, MlaProblem, NumericContract, Op, Problem, Variant};
 use proptest::prelude::*;
@@ -13,6 +14,7 @@ use proptest::prelude::*;
 use super::{OpFamily, wrong_problem};
 use crate::case::{Case, Distribution};
 use crate::run::expect::Expectation;
+use crate::run::invariance::SubLaunch;
 use crate::run::memory::Footprint;
 
 /// The MLA family.
@@ -90,6 +92,10 @@ impl OpFamily for Mla {
         contract: &NumericContract,
     ) -> Expectation {
         expect::expectation(case, of(&case.problem), inputs, contract)
+    }
+
+    fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
+        launches::sub_launches(of(problem), inputs)
     }
 
     fn output_name(&self) -> &'static str {

@@ -15,6 +15,9 @@ pub enum Invariance {
     /// A chunk of a prefill, with the keys up to its end, gives one shot's bits
     /// ([`NumericContract::chunk_invariant`]).
     ChunkedPrefill,
+    /// A decode row in a launch with more keys it cannot see (a split-KV kernel's split count
+    /// changes) gives the same bits ([`NumericContract::split_invariant`]).
+    SplitCount,
 }
 
 impl Invariance {
@@ -23,6 +26,7 @@ impl Invariance {
         match self {
             Invariance::Batch => contract.batch_invariant,
             Invariance::ChunkedPrefill => contract.chunk_invariant,
+            Invariance::SplitCount => contract.split_invariant,
         }
     }
 
@@ -31,6 +35,7 @@ impl Invariance {
         match self {
             Invariance::Batch => "batch-invariant",
             Invariance::ChunkedPrefill => "chunk-invariant",
+            Invariance::SplitCount => "split-invariant",
         }
     }
 }
