@@ -372,3 +372,38 @@ fn split_kv_decode_whose_splits_follow_the_key_count_is_not_split_invariant() {
     let v = verdict(&declaring, &c);
     assert!(v.passed() && v.notes.is_empty(), "{v:?}");
 }
+
+#[test]
+fn a_masked_grouped_gemm_is_compared_with_one_matmul_per_expert() {
+    let problem = Problem::MoeMasked(crosscheck_spec::MoeMaskedProblem {
+        experts: 3,
+        max_m: 5,
+        n: 4,
+        k: 8,
+        padding: crosscheck_spec::Padding::Zero,
+        b_layout: Layout::RowMajor,
+        fp8: false,
+    });
+    let per_expert = |notes_or_failures: &[String]| {
+        notes_or_failures
+            .iter()
+            .any(|n| n.contains("one matmul/naive per expert"))
+    };
+    // The CPU kernel gives the per-expert matmuls' bits: nothing to say.
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let mut c = case(problem.clone(), Precision::F32);
+    c.backend = "cpu".into();
+    let v = verdict(&cpu, &c);
+    assert!(v.passed() && !per_expert(&v.notes), "{v:?}");
+    // Launches that wobble (the per-expert matmuls among them) are a note when undeclared, and
+    // fail the case when declared.
+    c.backend = "unsteady-cpu".into();
+    let honest = verdict(&Unsteady::backend(Wobble::OtherLaunches, false), &c);
+    assert!(honest.passed() && per_expert(&honest.notes), "{honest:?}");
+    let promised = verdict(&Unsteady::backend(Wobble::OtherLaunches, true), &c);
+    assert!(
+        broken_promises(&promised).contains(&"unfused-equivalent".to_string()),
+        "{:?}",
+        promised.failures
+    );
+}

@@ -11,6 +11,7 @@ pub mod data;
 pub mod expect;
 pub mod id;
 pub mod launches;
+pub mod unfused;
 
 use crosscheck_spec::{
     HostTensor, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem, NumericContract, Op,
@@ -21,7 +22,7 @@ use proptest::prelude::*;
 use super::{OpFamily, wrong_problem};
 use crate::case::{Case, Distribution};
 use crate::run::expect::Expectation;
-use crate::run::invariance::SubLaunch;
+use crate::run::invariance::{SubLaunch, Unfused};
 use crate::run::memory::Footprint;
 
 /// The contiguous-layout family.
@@ -199,6 +200,10 @@ impl OpFamily for Masked {
 
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         launches::masked(masked_of(problem), inputs)
+    }
+
+    fn unfused(&self, problem: &Problem, inputs: &[HostTensor]) -> Option<Unfused> {
+        unfused::masked(masked_of(problem), inputs)
     }
 
     fn output_name(&self) -> &'static str {
