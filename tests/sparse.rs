@@ -94,6 +94,7 @@ fn out_of_range_entries_are_invalid_problems() {
         d_v: 8,
         topk: 3,
         scale_bits: None,
+        fp8: false,
     };
     let variant = Variant::portable(Precision::F32);
     let float = |shape: Vec<usize>| {

@@ -53,12 +53,18 @@ pub fn fp8_tile_scale(amax: f32) -> f32 {
 /// codes of value / scale per 128-value tile, the tiles' f32 scales, then the rope values in
 /// bf16 (round to nearest even).
 pub fn encode_fp8_token(p: &MlaProblem, values: &[f32]) -> Vec<u8> {
-    let (latent, rope) = values.split_at(p.d_latent);
+    encode_fp8_row(p.d_latent, values)
+}
+
+/// [`encode_fp8_token`] for any row whose first `d_latent` values (a multiple of 128) are
+/// quantized and the rest kept as bf16 rope (the sparse family's FP8 KV rows too).
+pub fn encode_fp8_row(d_latent: usize, values: &[f32]) -> Vec<u8> {
+    let (latent, rope) = values.split_at(d_latent);
     let scales: Vec<f32> = latent
         .chunks(MLA_FP8_TILE)
         .map(|tile| fp8_tile_scale(tile.iter().fold(0.0f32, |m, x| m.max(x.abs()))))
         .collect();
-    let mut out = Vec::with_capacity(p.fp8_token_bytes());
+    let mut out = Vec::with_capacity(d_latent + 4 * scales.len() + 2 * rope.len());
     for (c, x) in latent.iter().enumerate() {
         out.push(f32_to_e4m3_bits(x / scales[c / MLA_FP8_TILE]));
     }
@@ -71,17 +77,23 @@ pub fn encode_fp8_token(p: &MlaProblem, values: &[f32]) -> Vec<u8> {
 
 /// Decodes one FP8-layout token exactly: code × scale for the latent part, the bf16 rope.
 pub fn decode_fp8_token(p: &MlaProblem, bytes: &[u8]) -> Vec<f32> {
-    let tiles = p.d_latent.div_ceil(MLA_FP8_TILE);
+    decode_fp8_row(p.d_latent, p.d_rope, bytes)
+}
+
+/// [`decode_fp8_token`] for a row of `d_latent` (a multiple of 128) quantized values and
+/// `d_rope` bf16 ones.
+pub fn decode_fp8_row(d_latent: usize, d_rope: usize, bytes: &[u8]) -> Vec<f32> {
+    let tiles = d_latent.div_ceil(MLA_FP8_TILE);
     let scale = |t: usize| {
-        let at = p.d_latent + 4 * t;
+        let at = d_latent + 4 * t;
         f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
     };
-    let mut out: Vec<f32> = (0..p.d_latent)
+    let mut out: Vec<f32> = (0..d_latent)
         .map(|c| e4m3_bits_to_f32(bytes[c]) * scale(c / MLA_FP8_TILE))
         .collect();
     out.extend(codec::decode(
         Precision::BF16,
-        &bytes[p.d_latent + 4 * tiles..][..2 * p.d_rope],
+        &bytes[d_latent + 4 * tiles..][..2 * d_rope],
     ));
     out
 }

@@ -28,7 +28,7 @@ pub fn sparse_attention(
     indices: &[i32],
     mut on_row: impl FnMut(&AttentionRow),
 ) -> Vec<f64> {
-    let (q, kv) = (decode(q), decode(kv));
+    let (q, kv) = (decode(q), decode_kv(p, kv));
     let sigma = scale(p);
     let mut out = vec![0.0f64; p.len_q * p.heads_q * p.d_v];
     let (mut keys, mut scores, mut gauge, mut weights, mut values) =
@@ -85,6 +85,19 @@ pub fn sparse_attention(
     out
 }
 
+/// KV's values: stored floats, or FP8-layout rows decoded exactly (E4M3 code × its tile's f32
+/// scale in f32, as the MLA codec defines it; the rope part bf16).
+fn decode_kv(p: &SparseAttentionProblem, kv: &HostTensor) -> Vec<f64> {
+    if !p.fp8 {
+        return decode(kv);
+    }
+    kv.bytes
+        .chunks_exact(p.fp8_token_bytes())
+        .flat_map(|row| crate::mla::decode_fp8_row(p.d_v, p.d_qk - p.d_v, row))
+        .map(f64::from)
+        .collect()
+}
+
 fn decode(t: &HostTensor) -> Vec<f64> {
     codec::decode(t.precision, &t.bytes)
         .into_iter()
@@ -126,7 +139,44 @@ mod tests {
             d_v: 1,
             topk,
             scale_bits: Some(1.0f32.to_bits()),
+            fp8: false,
         }
+    }
+
+    /// The FP8 layout decodes to the values it encodes exactly when they are E4M3 values times
+    /// the tile scale: the oracle then agrees with the dense oracle bit for bit.
+    #[test]
+    fn fp8_rows_are_decoded_exactly() {
+        let dense = SparseAttentionProblem {
+            len_kv: 2,
+            d_qk: 130,
+            d_v: 128,
+            ..problem(3)
+        };
+        let fp8 = SparseAttentionProblem { fp8: true, ..dense };
+        let values: Vec<f32> = (0..2 * 130).map(|i| ((i % 7) as f32 - 3.0) * 0.5).collect();
+        let bytes: Vec<u8> = values
+            .chunks(130)
+            .flat_map(|row| crate::mla::encode_fp8_row(128, row))
+            .collect();
+        assert_eq!(bytes.len(), 2 * fp8.fp8_token_bytes());
+        let kv_fp8 = HostTensor {
+            shape: fp8.kv_shape(),
+            layout: Layout::RowMajor,
+            precision: Precision::U8,
+            bytes,
+        };
+        let q = tensor(dense.q_shape(), &vec![0.25; 130]);
+        let list = [1, -1, 0];
+        let a = sparse_attention(
+            &dense,
+            &q,
+            &tensor(dense.kv_shape(), &values),
+            &list,
+            |_| {},
+        );
+        let b = sparse_attention(&fp8, &q, &kv_fp8, &list, |_| {});
+        assert_eq!(a, b);
     }
 
     fn run(p: &SparseAttentionProblem, list: &[i32]) -> Vec<f64> {

@@ -156,6 +156,7 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
                 d_v: 512,
                 topk: 2048,
                 scale_bits: None,
+                fp8: false,
             };
             let pairs = (p.len_q * p.heads_q * p.topk) as f64;
             // Q, the KV rows the lists name (at most every slot once per query), O, the lists.

@@ -69,15 +69,22 @@ impl<'a> Cache<'a> {
             return;
         }
         let bytes = &self.kv.bytes[index * p.fp8_token_bytes()..][..p.fp8_token_bytes()];
-        let (codes, rest) = bytes.split_at(p.d_latent);
-        let (scales, rope) = rest.split_at(4 * p.d_latent / MLA_FP8_TILE);
-        for (c, o) in out[..p.d_latent].iter_mut().enumerate() {
-            let s = &scales[4 * (c / MLA_FP8_TILE)..][..4];
-            *o = e4m3::to_f32(codes[c]) * f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-        }
-        for (o, r) in out[p.d_latent..].iter_mut().zip(rope.chunks_exact(2)) {
-            *o = f32::from_bits(u32::from(u16::from_le_bytes([r[0], r[1]])) << 16);
-        }
+        decode_fp8_row(p.d_latent, bytes, out);
+    }
+}
+
+/// Decodes one row of FlashMLA's FP8 layout into `out`: `d_latent` E4M3 codes (a multiple of
+/// 128) times their tile's f32 scale, then `out.len() − d_latent` bf16 rope values. Shared by
+/// the MLA and the sparse attention kernels.
+pub fn decode_fp8_row(d_latent: usize, bytes: &[u8], out: &mut [f32]) {
+    let (codes, rest) = bytes.split_at(d_latent);
+    let (scales, rope) = rest.split_at(4 * d_latent / MLA_FP8_TILE);
+    for (c, o) in out[..d_latent].iter_mut().enumerate() {
+        let s = &scales[4 * (c / MLA_FP8_TILE)..][..4];
+        *o = e4m3::to_f32(codes[c]) * f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    }
+    for (o, r) in out[d_latent..].iter_mut().zip(rope.chunks_exact(2)) {
+        *o = f32::from_bits(u32::from(u16::from_le_bytes([r[0], r[1]])) << 16);
     }
 }
 

@@ -17,6 +17,7 @@ mod mla_naive;
 mod moe;
 mod quant;
 mod sparse_flash;
+mod sparse_kv;
 mod sparse_naive;
 
 use crosscheck_spec::{
@@ -64,12 +65,14 @@ impl Kernel {
     }
 
     /// The precisions it is built for: f32 for quantized kernels and the FP8 indexer kernels
-    /// (raw codes in, f32 logits out), bf16 queries for the FP8 KV-cache MLA kernels (as
-    /// FlashMLA), f32 or bf16 outputs for the FP8 MoE kernels (as DeepGEMM), every float
+    /// (raw codes in, f32 logits out), bf16 queries for the FP8 KV-cache MLA and sparse
+    /// kernels (as FlashMLA), f32 or bf16 outputs for the FP8 MoE kernels (as DeepGEMM), every float
     /// precision otherwise.
     fn takes(self, name: &str, precision: Precision) -> bool {
         match self {
-            Kernel::Mla(_) if name.ends_with("fp8") => precision == Precision::BF16,
+            Kernel::Mla(_) | Kernel::Sparse(_) if name.ends_with("fp8") => {
+                precision == Precision::BF16
+            }
             Kernel::SparseIndexer(_) if name.ends_with("fp8") => precision == Precision::F32,
             Kernel::Moe { fp8: true, .. } => matches!(precision, Precision::F32 | Precision::BF16),
             k if k.quantized() => precision == Precision::F32,
@@ -165,6 +168,26 @@ const KERNELS: &[Entry] = &[
         op: Op::Sparse,
         name: "flash",
         summary: "a task per (query, kv head): each listed KV row read once for all its heads, online softmax over tiles of 32 slots",
+        kernel: Kernel::Sparse(sparse_flash::attention),
+        softmax: Softmax::Online {
+            key_tile: sparse_flash::SLOT_TILE,
+        },
+        batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Sparse,
+        name: "naive_fp8",
+        summary: "the naive kernel over FlashMLA's FP8 KV cache (E4M3 × f32 scale per 128, bf16 rope), dequantized once",
+        kernel: Kernel::Sparse(sparse_naive::attention),
+        softmax: Softmax::TwoPass,
+        batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Sparse,
+        name: "flash_fp8",
+        summary: "the flash kernel over FlashMLA's FP8 KV cache (E4M3 × f32 scale per 128, bf16 rope), dequantized once",
         kernel: Kernel::Sparse(sparse_flash::attention),
         softmax: Softmax::Online {
             key_tile: sparse_flash::SLOT_TILE,
@@ -584,6 +607,13 @@ impl Backend for CpuBackend {
                     "`{kernel}` reads {} caches, not {}",
                     if m.fp8 { "dense" } else { "FP8" },
                     if m.fp8 { "FP8" } else { "dense" }
+                )));
+            }
+            Problem::Sparse(x) if x.fp8 != kernel.ends_with("fp8") => {
+                return Err(KernelError::Unsupported(format!(
+                    "`{kernel}` reads {} KV, not {}",
+                    if x.fp8 { "dense" } else { "FP8" },
+                    if x.fp8 { "FP8" } else { "dense" }
                 )));
             }
             Problem::SparseIndexer(x) if x.fp8 != kernel.ends_with("fp8") => {

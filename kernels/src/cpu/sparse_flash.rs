@@ -3,7 +3,8 @@
 //! [`SLOT_TILE`] slots, and reads each listed KV row once for every head of the group. Each
 //! head keeps an online softmax (running maximum, sum and output, rescaled by
 //! exp(old max − new max) when a tile raises the maximum). −1 slots are skipped; a list with no
-//! valid entry leaves its rows zero. All f32.
+//! valid entry leaves its rows zero. All f32; an FP8 KV cache is
+//! dequantized first (`sparse_kv`).
 
 use rayon::prelude::*;
 
@@ -25,7 +26,7 @@ pub fn attention(
     kv: &HostTensor,
     indices: &[i32],
 ) -> Vec<f32> {
-    let (q, kv) = (q.to_f32(), kv.to_f32());
+    let (q, kv) = (q.to_f32(), super::sparse_kv::values(p, kv));
     let scale = p
         .custom_scale()
         .unwrap_or_else(|| 1.0 / (p.d_qk as f32).sqrt());

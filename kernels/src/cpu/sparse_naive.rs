@@ -1,6 +1,7 @@
 //! Naive CPU sparse attention: one (query, head) row at a time, its index list's valid entries
 //! gathered into materialised scores, the row maximum, exponentials, their sum, then P·V and a
-//! division. −1 slots are skipped; a list with no valid entry leaves the row zero. All f32.
+//! division. −1 slots are skipped; a list with no valid entry leaves the row zero. All f32; an FP8 KV cache is
+//! dequantized first (`sparse_kv`).
 
 use rayon::prelude::*;
 
@@ -13,7 +14,7 @@ pub fn attention(
     kv: &HostTensor,
     indices: &[i32],
 ) -> Vec<f32> {
-    let (q, kv) = (q.to_f32(), kv.to_f32());
+    let (q, kv) = (q.to_f32(), super::sparse_kv::values(p, kv));
     let scale = p
         .custom_scale()
         .unwrap_or_else(|| 1.0 / (p.d_qk as f32).sqrt());

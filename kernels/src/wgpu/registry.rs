@@ -59,8 +59,12 @@ pub enum Launch {
         /// The weight format family.
         family: QuantFamily,
     },
-    /// A sparse top-k attention kernel.
+    /// A sparse top-k attention kernel for dense or FP8 KV.
     Sparse {
+        /// True when it reads FlashMLA's FP8 KV-cache layout, false for the variant's precision.
+        fp8: bool,
+        /// Largest d_v.
+        max_dv: usize,
         /// Workgroup counts.
         grid: fn(&SparseAttentionProblem) -> [usize; 3],
         /// Upper bound on one invocation's loop iterations.
@@ -211,17 +215,32 @@ impl Launch {
             }
             (
                 Launch::Sparse {
+                    fp8,
+                    max_dv,
                     grid,
                     loops,
                     scratch,
                 },
                 Problem::Sparse(p),
-            ) => Ok(LaunchPlan {
-                passes: vec![grid(p)],
-                params: sparse::params(p),
-                scratch: scratch(p),
-                loop_iterations: loops(p),
-            }),
+            ) => {
+                if p.fp8 != *fp8 {
+                    let layout = |fp8: bool| if fp8 { "FP8" } else { "dense" };
+                    return Err(format!(
+                        "kernel for {} KV, not {}",
+                        layout(*fp8),
+                        layout(p.fp8)
+                    ));
+                }
+                if p.d_v > *max_dv {
+                    return Err(format!("d_v {} exceeds this kernel's {max_dv}", p.d_v));
+                }
+                Ok(LaunchPlan {
+                    passes: vec![grid(p)],
+                    params: sparse::params(p),
+                    scratch: scratch(p),
+                    loop_iterations: loops(p),
+                })
+            }
             (Launch::SparseIndexer { fp8, loops, max_d }, Problem::SparseIndexer(p)) => {
                 if p.fp8 != *fp8 {
                     let layout = |fp8: bool| if fp8 { "FP8" } else { "dense" };
@@ -500,6 +519,73 @@ const SPARSE_INPUTS: &[Binding] = &[
     Binding::bytes("indices"),
 ];
 
+const SPARSE_FP8_INPUTS: &[Binding] = &[
+    Binding::float("q"),
+    Binding::bytes("kv"),
+    Binding::bytes("indices"),
+];
+const SPARSE_NAIVE_BODY: &str = include_str!("shaders/sparse_naive.wgsl");
+const SPARSE_FLASH_BODY: &str = include_str!("shaders/sparse_flash.wgsl");
+
+/// A sparse attention kernel entry: `naive` (two-pass, scores in scratch) or `flash` (online
+/// softmax over tiles of 64 slots), for dense KV in every float variant or (`fp8`) FlashMLA's FP8
+/// KV cache with bf16 queries; the MLA family's layout helper provides `kv_at`.
+const fn sparse_kernel(
+    name: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    fp8: bool,
+    naive: bool,
+) -> WgslKernel {
+    WgslKernel {
+        op: Op::Sparse,
+        name,
+        summary,
+        body,
+        inputs: if fp8 {
+            SPARSE_FP8_INPUTS
+        } else {
+            SPARSE_INPUTS
+        },
+        output: Binding::float("o"),
+        scratch: if naive { &["scores"] } else { &[] },
+        helpers: if fp8 {
+            &[QUANT_COMMON, MLA_FP8]
+        } else {
+            &[MLA_DENSE]
+        },
+        variants: if fp8 { BF16_ONLY } else { FLOAT_VARIANTS },
+        entry_points: ONE_PASS,
+        launch: Launch::Sparse {
+            fp8,
+            max_dv: if naive {
+                usize::MAX
+            } else {
+                sparse::FLASH_MAX_DV
+            },
+            grid: sparse::grid,
+            loops: if naive {
+                sparse::naive_loops
+            } else {
+                sparse::flash_loops
+            },
+            scratch: if naive {
+                sparse::naive_scratch
+            } else {
+                sparse::no_scratch
+            },
+        },
+        accumulator: Accumulator::F32,
+        softmax: if naive {
+            Softmax::TwoPass
+        } else {
+            Softmax::Online {
+                key_tile: sparse::FLASH_SLOT_TILE,
+            }
+        },
+    }
+}
+
 const INDEXER_COMMON: &str = include_str!("shaders/indexer_common.wgsl");
 const INDEXER_DENSE_INPUTS: &[Binding] = &[
     Binding::float("q"),
@@ -752,22 +838,34 @@ pub const KERNELS: &[WgslKernel] = &[
             },
         )
     },
-    WgslKernel {
-        scratch: &["scores"],
-        ..float(
-            Op::Sparse,
-            "naive",
-            "a workgroup per (query, head): listed keys' scores to a scratch buffer, reduced max, exp, reduced sum, P·V",
-            include_str!("shaders/sparse_naive.wgsl"),
-            SPARSE_INPUTS,
-            "o",
-            Launch::Sparse {
-                grid: sparse::naive_grid,
-                loops: sparse::naive_loops,
-                scratch: sparse::naive_scratch,
-            },
-        )
-    },
+    sparse_kernel(
+        "naive",
+        "a workgroup per (query, head): listed keys' scores to a scratch buffer, reduced max, exp, reduced sum, P·V",
+        SPARSE_NAIVE_BODY,
+        false,
+        true,
+    ),
+    sparse_kernel(
+        "flash",
+        "a workgroup per (query, head): the list in tiles of 64 slots gathered into workgroup memory, online softmax, 8 output columns a lane in registers",
+        SPARSE_FLASH_BODY,
+        false,
+        false,
+    ),
+    sparse_kernel(
+        "naive_fp8",
+        "the naive kernel over FlashMLA's FP8 KV cache (E4M3 × f32 scale per 128, bf16 rope)",
+        SPARSE_NAIVE_BODY,
+        true,
+        true,
+    ),
+    sparse_kernel(
+        "flash_fp8",
+        "the flash kernel over FlashMLA's FP8 KV cache (E4M3 × f32 scale per 128, bf16 rope)",
+        SPARSE_FLASH_BODY,
+        true,
+        false,
+    ),
     indexer_kernel(
         "naive",
         "an invocation per (query, key): each head's f32 dot in order, relu, times its weight, summed in head order",

@@ -1,7 +1,7 @@
 //! The sparse top-k attention problem (DeepSeek Sparse Attention): every query attends to the
 //! keys its index list names, as FlashMLA's `flash_mla_sparse_fwd` computes it.
 
-use super::{InputSpec, ProblemKind, Storage, element_bytes};
+use super::{InputSpec, MLA_FP8_TILE, ProblemKind, Storage, element_bytes};
 use crate::{HostTensor, KernelError, Layout, Op, Precision, Variant};
 
 /// The index that marks an unused slot of an index list.
@@ -24,6 +24,12 @@ pub const INVALID_INDEX: i32 = -1;
 /// - A row whose list holds no valid entry outputs zeros.
 /// - The scale is 1/√d_qk unless `scale_bits` holds a custom f32 scale.
 ///
+/// - With `fp8`, KV is FlashMLA's FP8 KV cache instead (the layout of the MLA family, [`crate::MlaProblem`]):
+///   raw bytes, [`SparseAttentionProblem::fp8_token_bytes`] per (key, kv head) row — d_v E4M3
+///   codes, one little-endian f32 scale per 128 codes, then d_qk − d_v bf16 rope values. The
+///   value of a key is its dequantized first d_v columns (code × scale); d_v must be a multiple
+///   of 128 (DeepSeek V3.2: 512 + 64, 656 bytes).
+///
 /// O is [len_q, heads_q, d_v] in the variant's precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SparseAttentionProblem {
@@ -43,6 +49,8 @@ pub struct SparseAttentionProblem {
     pub topk: usize,
     /// A custom scale (f32 bits); `None` means 1/√d_qk.
     pub scale_bits: Option<u32>,
+    /// KV in FlashMLA's FP8 cache layout instead of the variant's precision.
+    pub fp8: bool,
 }
 
 impl SparseAttentionProblem {
@@ -51,9 +59,19 @@ impl SparseAttentionProblem {
         vec![self.len_q, self.heads_q, self.d_qk]
     }
 
-    /// Shape of KV: [len_kv, heads_kv, d_qk].
+    /// Shape of KV: [len_kv, heads_kv, d_qk], or its byte count in the FP8 layout.
     pub fn kv_shape(&self) -> Vec<usize> {
-        vec![self.len_kv, self.heads_kv, self.d_qk]
+        if self.fp8 {
+            vec![self.len_kv * self.heads_kv * self.fp8_token_bytes()]
+        } else {
+            vec![self.len_kv, self.heads_kv, self.d_qk]
+        }
+    }
+
+    /// Bytes per KV row in the FP8 layout: d_v E4M3 codes, an f32 scale per 128 of them and
+    /// d_qk − d_v bf16 rope values.
+    pub fn fp8_token_bytes(&self) -> usize {
+        self.d_v + 4 * self.d_v.div_ceil(MLA_FP8_TILE) + 2 * self.d_qk.saturating_sub(self.d_v)
     }
 
     /// Number of index entries: len_q · heads_kv · topk.
@@ -141,6 +159,12 @@ impl SparseAttentionProblem {
                 self.d_v, self.d_qk
             ));
         }
+        if self.fp8 && self.d_v % MLA_FP8_TILE != 0 {
+            return invalid(format!(
+                "the FP8 layout needs d_v a multiple of {MLA_FP8_TILE}, not {}",
+                self.d_v
+            ));
+        }
         if self.len_kv > i32::MAX as usize {
             return invalid(format!("len_kv {} is not addressable by i32", self.len_kv));
         }
@@ -168,9 +192,14 @@ impl ProblemKind for SparseAttentionProblem {
 
     fn input_specs(&self) -> Vec<InputSpec> {
         let float = |name, shape| InputSpec::new(name, shape, Layout::RowMajor, Storage::Variant);
+        let kv = if self.fp8 {
+            InputSpec::bytes("KV", self.kv_shape()[0])
+        } else {
+            float("KV", self.kv_shape())
+        };
         vec![
             float("Q", self.q_shape()),
-            float("KV", self.kv_shape()),
+            kv,
             InputSpec::bytes("indices", self.index_count() * 4),
         ]
     }
@@ -208,6 +237,7 @@ mod tests {
             d_v: 4,
             topk: 3,
             scale_bits: None,
+            fp8: false,
         }
     }
 
@@ -234,6 +264,19 @@ mod tests {
     }
 
     #[test]
+    fn the_fp8_layout_is_deepseeks_656_bytes() {
+        let p = SparseAttentionProblem {
+            d_qk: 576,
+            d_v: 512,
+            fp8: true,
+            ..problem()
+        };
+        assert!(p.validate().is_ok());
+        assert_eq!(p.fp8_token_bytes(), 656);
+        assert_eq!(p.kv_shape(), vec![5 * 2 * 656]);
+    }
+
+    #[test]
     fn shapes_are_validated() {
         assert!(problem().validate().is_ok());
         for bad in [
@@ -251,6 +294,10 @@ mod tests {
             },
             SparseAttentionProblem {
                 scale_bits: Some(f32::INFINITY.to_bits()),
+                ..problem()
+            },
+            SparseAttentionProblem {
+                fp8: true,
                 ..problem()
             },
         ] {

@@ -1,7 +1,10 @@
 //! Sparse attention inputs: Q and KV for each distribution, and index lists as little-endian
 //! i32 bytes holding unused slots (−1) anywhere, −1 tails after the valid entries (as a top-k
 //! over fewer candidates than slots leaves them), repeated keys, and lists of nothing but −1.
+//! An FP8 problem's KV is drawn the same way, then each row is quantized into FlashMLA's FP8
+//! layout by the reference codec the MLA family uses.
 
+use crosscheck_reference::mla::encode_fp8_row;
 use crosscheck_spec::{HostTensor, INVALID_INDEX, Layout, Precision, SparseAttentionProblem};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -26,7 +29,7 @@ pub fn inputs(
         stream(seed, 2),
         stream(seed, 3),
     );
-    let (q_len, kv_len) = (count(&p.q_shape()), count(&p.kv_shape()));
+    let (q_len, kv_len) = (count(&p.q_shape()), p.len_kv * p.heads_kv * p.d_qk);
     let draw = |n: usize, rng: &mut ChaCha8Rng, f: fn(&mut ChaCha8Rng) -> f32| -> Vec<f32> {
         (0..n).map(|_| f(rng)).collect()
     };
@@ -60,9 +63,22 @@ pub fn inputs(
         .iter()
         .flat_map(|j| j.to_le_bytes())
         .collect();
+    let kv = if p.fp8 {
+        HostTensor {
+            shape: p.kv_shape(),
+            layout: Layout::RowMajor,
+            precision: Precision::U8,
+            bytes: kv
+                .chunks(p.d_qk)
+                .flat_map(|row| encode_fp8_row(p.d_v, row))
+                .collect(),
+        }
+    } else {
+        tensor(p.kv_shape(), Layout::RowMajor, precision, &kv)
+    };
     vec![
         tensor(p.q_shape(), Layout::RowMajor, precision, &q),
-        tensor(p.kv_shape(), Layout::RowMajor, precision, &kv),
+        kv,
         HostTensor {
             shape: vec![bytes.len()],
             layout: Layout::RowMajor,
@@ -132,6 +148,7 @@ mod tests {
             d_v: 4,
             topk: 64,
             scale_bits: None,
+            fp8: false,
         };
         let t = inputs(&p, Precision::BF16, Distribution::Normal, 7);
         let all = p.indices(&t[2].bytes).unwrap();

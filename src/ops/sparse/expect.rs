@@ -39,14 +39,26 @@ pub fn expectation(
     }
 }
 
-/// Q, KV, the index bytes, the output, and one row's slots, scores, weights and values.
+/// Q, KV (its stored bytes: the FP8 layout's, or the variant's), the index bytes, the output,
+/// and one row's slots, scores, weights and values.
 pub fn footprint(p: &SparseAttentionProblem, variant: Variant, output_size: u128) -> Footprint {
     let element = variant.precision.bytes() as u128;
-    let values = product(&p.q_shape()).saturating_add(product(&p.kv_shape()));
+    let (q, kv) = (
+        product(&p.q_shape()),
+        product(&[p.len_kv, p.heads_kv, p.d_qk]),
+    );
+    let kv_stored = if p.fp8 {
+        product(&p.kv_shape())
+    } else {
+        kv.saturating_mul(element)
+    };
     let index_bytes = product(&[p.len_q, p.heads_kv, p.topk, 4]);
     Footprint {
-        values: values.saturating_add(index_bytes / 4),
-        stored: values.saturating_mul(element).saturating_add(index_bytes),
+        values: q.saturating_add(kv).saturating_add(index_bytes / 4),
+        stored: q
+            .saturating_mul(element)
+            .saturating_add(kv_stored)
+            .saturating_add(index_bytes),
         outputs: product(&p.o_shape()),
         output_size,
         scratch: product(&[p.topk, p.d_v.saturating_add(4), 16]),

@@ -1,7 +1,8 @@
 //! The sparse attention family (DeepSeek Sparse Attention, as FlashMLA's
 //! `flash_mla_sparse_fwd` computes it): every query attends to the keys its index list names,
 //! with −1 slots skipped, repeated keys counted per slot and lists of nothing but −1 giving
-//! zeros; judged row by row with the attention bound over topk slots.
+//! zeros; judged row by row with the attention bound over topk slots. Kernels named `*_fp8` read
+//! FlashMLA's FP8 KV cache (the MLA family's layout) and take only `.fp8` problems.
 
 pub mod cases;
 pub mod data;
@@ -59,8 +60,14 @@ impl OpFamily for Sparse {
         cases::FIXED
     }
 
-    fn problems(&self, _kernel: &str) -> BoxedStrategy<Problem> {
-        cases::problems().prop_map(Problem::Sparse).boxed()
+    fn kernel_takes(&self, problem: &Problem, kernel: &str) -> bool {
+        of(problem).fp8 == crate::ops::mla::fp8_kernel(kernel)
+    }
+
+    fn problems(&self, kernel: &str) -> BoxedStrategy<Problem> {
+        cases::problems(crate::ops::mla::fp8_kernel(kernel))
+            .prop_map(Problem::Sparse)
+            .boxed()
     }
 
     fn smaller(&self, problem: &Problem) -> Vec<Problem> {

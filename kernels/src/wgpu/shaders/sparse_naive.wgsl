@@ -6,7 +6,8 @@
 // reduces their sum; (3) each invocation computes every 64th output column as P·V over the
 // slots, divided by the sum. A slot listed twice is two terms. Values are the first d_v columns
 // of a KV row (MLA). `p: Params`, the storage accessors and `scores` are generated; the index
-// bytes are read a little-endian i32 word at a time.
+// bytes are read a little-endian i32 word at a time; `kv_at(row, c)` comes from the MLA family's
+// dense or FP8 layout helper (a KV row is one (key, kv head) pair).
 
 const LANES: u32 = 64u;
 // Offered to the maximum by invocations without a valid slot: below every finite score.
@@ -43,9 +44,9 @@ fn is_key(j: i32) -> bool {
     return j != -1;
 }
 
-// First element of the KV row of key `j` in kv head `g`.
+// The KV row of key `j` in kv head `g`.
 fn kv_row(j: i32, g: u32) -> u32 {
-    return (u32(j) * p.heads_kv + g) * p.d_qk;
+    return u32(j) * p.heads_kv + g;
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -71,10 +72,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (!is_key(j)) {
             continue;
         }
-        let k_base = kv_row(j, g);
+        let k_row = kv_row(j, g);
         var acc = 0.0;
         for (var d = 0u; d < p.d_qk; d++) {
-            acc = acc + load_q(q_base + d) * load_kv(k_base + d);
+            acc = acc + load_q(q_base + d) * kv_at(k_row, d);
         }
         let s = acc * scale;
         scores[s_base + t] = s;
@@ -108,7 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var t = 0u; t < p.topk; t++) {
             let j = entry(list + t);
             if (is_key(j)) {
-                acc = acc + scores[s_base + t] * load_kv(kv_row(j, g) + c);
+                acc = acc + scores[s_base + t] * kv_at(kv_row(j, g), c);
             }
         }
         store_o(o_base + c, acc / total);
