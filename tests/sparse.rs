@@ -1,11 +1,12 @@
 //! Sparse top-k attention (DeepSeek Sparse Attention) on every backend: shrinking properties over
 //! small shapes (unused slots anywhere, −1 tails, repeated keys, lists of nothing but −1, more
-//! slots than keys, MLA widths); DeepSeek's own shapes — 2048 slots over 8192 keys at MLA's
-//! 576/512 widths with 16 query heads on one kv head — on the CPU, and on the GPUs when
-//! `CROSSCHECK_SPARSE_LONG` is set; invalid index lists refused with a clear error; and planted
-//! bugs the judge must catch and shrink: an unused slot read as key 0, a 1-based index, repeated
-//! keys counted once, an empty list that is not zero (`harness = false`, see
-//! `crosscheck::testing::Suite`).
+//! slots than keys, MLA widths, FlashMLA's FP8 KV cache); DeepSeek's own shapes — 2048 slots
+//! over 8192 keys at MLA's 576/512 widths with 16 query heads on one kv head, dense and FP8 —
+//! on the CPU, and on the GPUs when `CROSSCHECK_SPARSE_LONG` is set; invalid index lists refused
+//! with a clear error; and planted bugs the judge must catch and shrink: an unused slot read as
+//! key 0, a 1-based index, repeated keys counted once, an empty list that is not zero, and in
+//! the FP8 cache a 128-slice's scale taken from its neighbour or the scales dropped
+//! (`harness = false`, see `crosscheck::testing::Suite`).
 
 use std::sync::Arc;
 
@@ -36,15 +37,16 @@ fn property(backend: Arc<dyn Backend>) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn problem(id: &str) -> Problem {
-    let case: Case = format!("sparse.naive:cpu:f32:{id}:normal:0x0")
+fn problem(kernel: &str, id: &str) -> Problem {
+    let case: Case = format!("sparse.{kernel}:cpu:f32:{id}:normal:0x0")
         .parse()
         .expect("valid problem id");
     case.problem
 }
 
 /// DeepSeek-V3.2's shapes: 2048 slots over 8192 keys, MLA's 576/512 widths, 16 query heads on
-/// one kv head (FlashMLA's sparse prefill), and a short list over the same widths.
+/// one kv head (FlashMLA's sparse prefill; with `.fp8` its sparse decode's FP8 cache), and a
+/// short list over the same widths.
 const DEEPSEEK: &[(&str, Distribution)] = &[
     ("q2k8192h16g1d576v512t2048", Distribution::Normal),
     ("q3k4096h16g1d576v512t128", Distribution::LargeLogits),
@@ -66,11 +68,17 @@ fn deepseek_shapes(backend: Arc<dyn Backend>) {
                 continue; // one 16-bit format on a software GPU is enough
             }
             for (i, &(id, distribution)) in DEEPSEEK.iter().enumerate() {
+                // FP8 kernels read the same shapes from FlashMLA's 656-byte FP8 rows.
+                let id = if kernel.ends_with("fp8") {
+                    format!("{id}.fp8")
+                } else {
+                    id.to_string()
+                };
                 let case = Case {
                     kernel: kernel.clone(),
                     backend: backend.name().into(),
                     variant,
-                    problem: problem(id),
+                    problem: problem(&kernel, &id),
                     distribution,
                     seed: i as u64,
                 };
@@ -251,6 +259,107 @@ fn planted_bugs_are_caught_and_shrunk() {
     }
 }
 
+/// A bug planted into the CPU FP8 kernels by rewriting the FP8 KV rows they are given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fp8Bug {
+    /// None: the control.
+    None,
+    /// Each 128-slice dequantized with the next slice's scale (wrapping): a scale index off by
+    /// one slice.
+    NeighbourScale,
+    /// Every scale read as 1: the codes taken as the values.
+    ScalesDropped,
+}
+
+struct PlantedFp8(Fp8Bug);
+
+impl Backend for PlantedFp8 {
+    fn name(&self) -> &str {
+        "planted-fp8"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        CpuBackend
+            .kernels()
+            .into_iter()
+            .filter(|k| k.op == Op::Sparse && k.name == "flash_fp8")
+            .collect()
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        let Problem::Sparse(p) = problem else {
+            return CpuBackend.run(kernel, variant, problem, inputs, output);
+        };
+        let mut kv = inputs[1].clone();
+        let tiles = p.d_v / crosscheck_spec::MLA_FP8_TILE;
+        for row in kv.bytes.chunks_mut(p.fp8_token_bytes()) {
+            let scales = &mut row[p.d_v..p.d_v + 4 * tiles];
+            match self.0 {
+                Fp8Bug::None => {}
+                Fp8Bug::NeighbourScale => scales.rotate_left(4),
+                Fp8Bug::ScalesDropped => {
+                    for s in scales.chunks_mut(4) {
+                        s.copy_from_slice(&1.0f32.to_le_bytes());
+                    }
+                }
+            }
+        }
+        CpuBackend.run(
+            kernel,
+            variant,
+            problem,
+            &[inputs[0], &kv, inputs[2]],
+            output,
+        )
+    }
+}
+
+/// Each planted FP8 bug is found among random FP8 cases and shrunk to one query and head, at
+/// most 8 slots and keys, no rope and few 128-slices; the unplanted kernel passes.
+fn planted_fp8_bugs_are_caught_and_shrunk() {
+    let variant = Variant::portable(Precision::BF16);
+    for bug in [Fp8Bug::None, Fp8Bug::NeighbourScale, Fp8Bug::ScalesDropped] {
+        let backend: Arc<dyn Backend> = Arc::new(PlantedFp8(bug));
+        let strategy = shapes::case(Op::Sparse, "planted-fp8", "flash_fp8", variant);
+        let found = smallest_failure(&backend, strategy, config()).expect("proptest ran");
+        // A neighbour's scale shows only with two slices or more whose scales differ (normal
+        // data often gives neighbouring slices the same power of two).
+        let slices = if bug == Fp8Bug::NeighbourScale {
+            2..=4
+        } else {
+            1..=1
+        };
+        match (bug, found) {
+            (Fp8Bug::None, None) => {}
+            (Fp8Bug::None, Some(case)) => panic!("the control failed {case}"),
+            (bug, None) => panic!("{bug:?} was not caught"),
+            (bug, Some(case)) => {
+                let Problem::Sparse(p) = case.problem else {
+                    unreachable!()
+                };
+                assert!(
+                    p.fp8
+                        && p.len_q <= 2
+                        && p.heads_q <= 2
+                        && p.topk <= 8
+                        && p.len_kv <= 8
+                        && slices.contains(&(p.d_v / crosscheck_spec::MLA_FP8_TILE))
+                        && p.d_qk == p.d_v,
+                    "{bug:?} shrank only to {case}"
+                );
+            }
+        }
+    }
+}
+
 /// The backends every property runs on (a missing one is ignored with the reason).
 const APIS: [&str; 3] = ["cpu", "vulkan", "gl"];
 
@@ -269,6 +378,10 @@ fn main() {
     suite.test(
         "planted_bugs_are_caught_and_shrunk",
         planted_bugs_are_caught_and_shrunk,
+    );
+    suite.test(
+        "planted_fp8_bugs_are_caught_and_shrunk",
+        planted_fp8_bugs_are_caught_and_shrunk,
     );
     suite.run_and_exit()
 }
