@@ -76,8 +76,11 @@ fn every_backend_offers_quantized_kernels_in_f32_and_w4a16_matmuls_in_bf16() {
                 let Some(kernel) = kernel else {
                     panic!("{} lacks {op}/{family}", backend.name());
                 };
-                let mut offered: Vec<Precision> =
-                    kernel.variants.iter().map(|v| v.variant.precision).collect();
+                let mut offered: Vec<Precision> = kernel
+                    .variants
+                    .iter()
+                    .map(|v| v.variant.precision)
+                    .collect();
                 offered.sort_by_key(|p| p.name());
                 let expected = if op == Op::QuantMatmul && matches!(family, "mx" | "nvfp4") {
                     vec![Precision::BF16, Precision::F32]

@@ -302,7 +302,10 @@ mod tests {
     #[test]
     fn quantized_matmuls_may_declare_bf16() {
         let d = Declaration::parse(&GOOD.replace("attention", "qmatmul")).unwrap();
-        assert_eq!(d.kernels[0].variants[1].variant, Variant::portable(Precision::BF16));
+        assert_eq!(
+            d.kernels[0].variants[1].variant,
+            Variant::portable(Precision::BF16)
+        );
     }
 
     #[test]
