@@ -135,22 +135,12 @@ fn attention() -> Problem {
 
 /// A K-quant matmul: its CPU kernel declares (and gives) its unfused pipeline's bits.
 fn qmatmul() -> Problem {
-    Problem::QuantMatmul(QuantMatmulProblem {
-        weights: QuantFormat::Q4K,
-        m: 3,
-        n: 2,
-        k: 256,
-    })
+    Problem::QuantMatmul(QuantMatmulProblem::new(QuantFormat::Q4K, 3, 2, 256))
 }
 
 /// A Q8_0 matmul: its CPU kernel scales per block, so dequantize-then-matmul differs.
 fn q8_matmul() -> Problem {
-    Problem::QuantMatmul(QuantMatmulProblem {
-        weights: QuantFormat::Q8_0,
-        m: 3,
-        n: 2,
-        k: 64,
-    })
+    Problem::QuantMatmul(QuantMatmulProblem::new(QuantFormat::Q8_0, 3, 2, 64))
 }
 
 fn verdict(backend: &Arc<dyn Backend>, case: &Case) -> Verdict {

@@ -63,9 +63,11 @@ fn properties(backend: Arc<dyn Backend>) {
 }
 
 /// Every backend offers every quantized kernel (a missing one would silently shrink the suite),
-/// and only in f32: a quantized op's tensors have fixed precisions, so an f16 or bf16 variant
+/// in f32, and in bf16 exactly the quantized matmuls whose unquantized activations real W4A16
+/// GEMMs take in bf16 — `qmatmul/mx` and `qmatmul/nvfp4` (A and C stored in bf16) — and no
+/// other: every other quantized op's tensors have fixed precisions, so an f16 or bf16 variant
 /// would only repeat the f32 cell under another name in the matrix.
-fn every_backend_offers_every_quantized_kernel_in_f32_only() {
+fn every_backend_offers_quantized_kernels_in_f32_and_w4a16_matmuls_in_bf16() {
     for backend in &crosscheck::registry().all {
         let kernels = backend.kernels();
         for op in OPS {
@@ -74,15 +76,23 @@ fn every_backend_offers_every_quantized_kernel_in_f32_only() {
                 let Some(kernel) = kernel else {
                     panic!("{} lacks {op}/{family}", backend.name());
                 };
-                for v in &kernel.variants {
-                    assert_eq!(
-                        v.variant.precision,
-                        Precision::F32,
-                        "{} offers {op}/{family} in {}",
-                        backend.name(),
-                        v.variant
-                    );
-                }
+                let mut offered: Vec<Precision> = kernel
+                    .variants
+                    .iter()
+                    .map(|v| v.variant.precision)
+                    .collect();
+                offered.sort_by_key(|p| p.name());
+                let expected = if op == Op::QuantMatmul && matches!(family, "mx" | "nvfp4") {
+                    vec![Precision::BF16, Precision::F32]
+                } else {
+                    vec![Precision::F32]
+                };
+                assert_eq!(
+                    offered,
+                    expected,
+                    "{} offers {op}/{family} in {offered:?}",
+                    backend.name()
+                );
             }
         }
     }
@@ -187,8 +197,8 @@ fn main() {
     }
     suite
         .test(
-            "every_backend_offers_every_quantized_kernel_in_f32_only",
-            every_backend_offers_every_quantized_kernel_in_f32_only,
+            "every_backend_offers_quantized_kernels_in_f32_and_w4a16_matmuls_in_bf16",
+            every_backend_offers_quantized_kernels_in_f32_and_w4a16_matmuls_in_bf16,
         )
         .test(
             "every_backend_holds_int8_products_to_an_exact_i32_sum",

@@ -337,12 +337,7 @@ fn invalid_problems_get_typed_errors_on_every_backend() {
             ("int8", Problem::dequantize(q4)),
             (
                 "fp8",
-                Problem::QuantMatmul(QuantMatmulProblem {
-                    weights: QuantFormat::Q8_0,
-                    m: 1,
-                    n: 2,
-                    k: 32,
-                }),
+                Problem::QuantMatmul(QuantMatmulProblem::new(QuantFormat::Q8_0, 1, 2, 32)),
             ),
         ];
         for (kernel, problem) in foreign {

@@ -104,9 +104,13 @@ def _unbroadcast(b, batch):
 def _variant(problem, arrays):
     if problem.op not in ("matmul", "attention"):
         for name, dtype in _quant_dtypes(problem).items():
-            if arrays[name].dtype != dtype:
-                raise ValueError(f"input {name} of {problem.op} must be {dtype}, "
-                                 f"not {arrays[name].dtype}")
+            if arrays[name].dtype not in dtype:
+                raise ValueError(f"input {name} of {problem.op} must be "
+                                 f"{' or '.join(map(str, dtype))}, not {arrays[name].dtype}")
+        # A quantized matmul's unquantized activations say its variant: f32 or bf16.
+        if problem.op == "qmatmul" and problem.activations is None:
+            bf16 = arrays["A"].dtype == VARIANT_DTYPES["bf16"]
+            return "bf16" if bf16 else "f32"
         return "f32"
     dtypes = {a.dtype for a in arrays.values()}
     if len(dtypes) != 1:
@@ -125,9 +129,11 @@ def _variant(problem, arrays):
 
 
 def _quant_dtypes(problem):
-    f32, u8 = np.dtype(np.float32), np.dtype(np.uint8)
+    """The dtypes each input of a quantized op may have."""
+    f32, u8 = (np.dtype(np.float32),), (np.dtype(np.uint8),)
     if problem.op == "quantize":
         return {"X": f32}
     if problem.op == "dequantize":
         return {"Q": u8}
-    return {"A": f32 if problem.activations is None else u8, "W": u8}
+    unquantized = f32 + (VARIANT_DTYPES["bf16"],)
+    return {"A": unquantized if problem.activations is None else u8, "W": u8}

@@ -27,7 +27,11 @@ OPS = {
 INT32_INPUTS = ("m_indices", "offsets", "masked_m", "topk_ids")
 
 #: Ops whose tensors have fixed dtypes; their only variant is ``f32``.
-QUANT_OPS = ("quantize", "dequantize", "qmatmul")
+QUANT_OPS = ("quantize", "dequantize")
+
+#: The variants of a quantized matmul: unquantized activations and the output in f32, or in
+#: bf16 (W4A16 as real GEMMs run it); quantized operands stay bytes.
+QMATMUL_VARIANTS = ("f32", "bf16")
 
 #: Variant labels and the numpy dtype their matmul and attention tensors are stored in.
 VARIANT_DTYPES = {
@@ -67,8 +71,8 @@ def check_op(op):
 def check_variants(op, precisions):
     """The variant labels of ``precisions`` as a tuple, checked for ``op``.
 
-    Raises ValueError for an unknown or repeated label, an empty list, or a label other than
-    ``f32`` for a quantized op.
+    Raises ValueError for an unknown or repeated label, an empty list, a label other than
+    ``f32`` for quantize and dequantize, or other than ``f32`` and ``bf16`` for qmatmul.
     """
     if isinstance(precisions, str):
         precisions = (precisions,)
@@ -82,6 +86,8 @@ def check_variants(op, precisions):
             )
         if op in QUANT_OPS and label != "f32":
             raise ValueError(f"{op} has fixed dtypes; its only variant is f32, not {label!r}")
+        if op == "qmatmul" and label not in QMATMUL_VARIANTS:
+            raise ValueError(f"qmatmul's variants are f32 and bf16, not {label!r}")
     if len(set(labels)) != len(labels):
         raise ValueError(f"precisions {list(labels)} name a variant twice")
     return labels

@@ -151,7 +151,7 @@ class Problem:
             fields.setdefault("a_layout", "row")
             fields.setdefault("b_layout", "row")
             fields.setdefault("b_broadcast", False)
-        if op in QUANT_OPS:
+        if op in QUANT_OPS or op == "qmatmul":
             variant = variant or "f32"
         return cls(op, fields, variant=variant)
 
@@ -196,13 +196,16 @@ class Problem:
     @property
     def output_dtype(self):
         """The numpy dtype the output is sent in: the variant's dtype for matmul and attention,
-        uint8 for quantize, float32 for dequantize and qmatmul."""
+        uint8 for quantize, float32 for dequantize, and for qmatmul float32, or bfloat16 in its
+        bf16 variant."""
         if self._output_dtype is not None:
             return self._output_dtype
         if self.op == "quantize":
             return np.dtype(np.uint8)
         if self.op in QUANT_OPS:
             return np.dtype(np.float32)
+        if self.op == "qmatmul":
+            return self.dtype or np.dtype(np.float32)
         return self.dtype
 
     def input_shapes(self):

@@ -60,8 +60,8 @@ def kernel(
     :func:`crosscheck_backend.prepare_output`). The decorator returns the function unchanged,
     with the declaration attached as ``function.crosscheck_kernel``.
 
-    - ``precisions``: the variants, from ``f32``, ``f16``, ``bf16``, ``f16n`` (quantized ops:
-      ``f32`` only).
+    - ``precisions``: the variants, from ``f32``, ``f16``, ``bf16``, ``f16n`` (quantize and
+      dequantize: ``f32`` only; qmatmul: ``f32`` and ``bf16``).
     - ``summary``: one line for reports; defaults to the first line of the docstring.
     - ``contract``: a dict of contract keys (``accumulator``, ``output_rounding``,
       ``subnormals``, ``exp_ulp``, ``exp_ulp_per_unit``, ``div_ulp``, ``inverse_sqrt_ulp``,

@@ -162,6 +162,10 @@ class ProblemTest(unittest.TestCase):
                          {"A": (27,), "W": (36,)})
         self.assertEqual(Problem.qmatmul("q4_0", None, 3, 4, 32).input_shapes(),
                          {"A": (3, 32), "W": (72,)})
+        self.assertEqual(Problem.qmatmul("q4_0", None, 3, 4, 32).output_dtype, np.float32)
+        w4a16 = Problem("qmatmul", {"weights": "q4_0", "activations": None, "m": 2, "n": 3,
+                                    "k": 32}, variant="bf16")
+        self.assertEqual((w4a16.input_shapes()["A"], w4a16.output_dtype), ((2, 32), BF16))
         moe = {"experts": 3, "m": 8, "n": 5, "k": 130, "alignment": 4, "grouping": "offsets",
                "padding": "untouched", "b_layout": "col", "fp8": True}
         c = Problem("moe_contiguous", moe, variant="bf16")

@@ -45,6 +45,7 @@ class KernelTest(unittest.TestCase):
             "unknown op 'conv'": dict(op="conv"),
             "unknown precision 'f8'": dict(precisions=["f32", "f8"]),
             "only variant is f32": dict(op="dequantize", precisions=["bf16"]),
+            "qmatmul's variants are f32 and bf16": dict(op="qmatmul", precisions=["f16"]),
             "twice": dict(precisions=["f16", "f16"]),
             "at least one": dict(precisions=[]),
             "unknown contract key 'acumulator'": dict(contract={"acumulator": "f32"}),

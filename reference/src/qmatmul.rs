@@ -165,12 +165,7 @@ mod tests {
     #[test]
     fn int8_sums_are_exact_integers_times_the_scales() {
         // Codes that cancel exactly: the result must be exactly 0, whatever the scales.
-        let p = QuantMatmulProblem {
-            weights: QuantFormat::Int8,
-            m: 1,
-            n: 1,
-            k: 2,
-        };
+        let p = QuantMatmulProblem::new(QuantFormat::Int8, 1, 1, 2);
         let row = |s: f32, q: [i8; 2]| {
             let mut b = s.to_le_bytes().to_vec();
             b.extend(q.iter().map(|&x| x as u8));
@@ -211,12 +206,7 @@ mod tests {
                 30.0 * 2.0 + 6.0,
             ),
         ] {
-            let p = QuantMatmulProblem {
-                weights: format,
-                m: 1,
-                n: 1,
-                k: 2,
-            };
+            let p = QuantMatmulProblem::new(format, 1, 1, 2);
             let mut w = 4.0f32.to_le_bytes().to_vec();
             w.extend(bias);
             w.extend([5u8, 3]);

@@ -438,14 +438,20 @@ impl QuantizeProblem {
     }
 }
 
-/// C (f32, m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format; the
-/// activations A are f32 for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4, K-quant and antiquant
-/// weights, int8 per token for int8 weights (with or without a bias epilogue), FP8 with 1×128 tiles for FP8 weights with 128×128 blocks, and
-/// MXFP8 of the weights' element type for MXFP8 weights.
+/// C (m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format. By default the
+/// activations A are unquantized for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4, K-quant and
+/// antiquant weights (f32, or bf16 in a kernel's bf16 variant, which also writes C in bf16),
+/// int8 per token for int8 weights (with or without a bias epilogue), FP8 with 1×128 tiles for
+/// FP8 weights with 128×128 blocks, and MXFP8 of the weights' element type for MXFP8 weights.
+/// Where the weights admit other activations ([`QuantMatmulProblem::alternative_activations`]:
+/// FP8 activations for MXFP4 weights, W4A8), `activation_choice` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QuantMatmulProblem {
     /// Format of the weights: any but the unscaled FP8 formats and the 1×128 tiles.
     pub weights: QuantFormat,
+    /// The activations' format where it is not the weights' default: one of
+    /// [`QuantMatmulProblem::alternative_activations`]; `None` for the default.
+    pub activation_choice: Option<QuantFormat>,
     /// Rows of A and C (tokens).
     pub m: usize,
     /// Rows of W, columns of C (output channels).
@@ -455,8 +461,34 @@ pub struct QuantMatmulProblem {
 }
 
 impl QuantMatmulProblem {
-    /// Format of the activations, or `None` when they are plain f32.
+    /// A problem with the weights' default activations.
+    pub const fn new(weights: QuantFormat, m: usize, n: usize, k: usize) -> Self {
+        QuantMatmulProblem {
+            weights,
+            activation_choice: None,
+            m,
+            n,
+            k,
+        }
+    }
+
+    /// The activation formats `weights` admit besides their default: for MXFP4 weights, FP8
+    /// E4M3 with an f32 scale per 1×128 tile (DeepGEMM's FP8 × FP4 GEMM) or MXFP8 E4M3 with an
+    /// E8M0 scale per 32 (DeepGEMM's Mega MoE); none for the other formats. See
+    /// `docs/formats.md` (W4A8).
+    pub fn alternative_activations(weights: QuantFormat) -> &'static [QuantFormat] {
+        match weights {
+            QuantFormat::MxFp4 => &[QuantFormat::Fp8E4M3Tile, QuantFormat::MxFp8E4M3],
+            _ => &[],
+        }
+    }
+
+    /// Format of the activations, or `None` when they are unquantized (f32, or bf16 in a bf16
+    /// variant).
     pub fn activations(&self) -> Option<QuantFormat> {
+        if self.activation_choice.is_some() {
+            return self.activation_choice;
+        }
         match self.weights {
             QuantFormat::Int8
             | QuantFormat::W8A8BiasI32
@@ -487,6 +519,11 @@ impl QuantMatmulProblem {
                 "weights in {} (use a block format, int8 or fp8-e4m3-128x128)",
                 self.weights
             ));
+        }
+        if let Some(a) = self.activation_choice {
+            if !Self::alternative_activations(self.weights).contains(&a) {
+                return invalid(format!("{} weights with {a} activations", self.weights));
+            }
         }
         self.weights
             .check_cols(self.k)
@@ -563,12 +600,7 @@ mod tests {
             .validate()
             .is_ok()
         );
-        let qm = QuantMatmulProblem {
-            weights: QuantFormat::Fp8E4M3Block,
-            m: 1,
-            n: 1,
-            k: 130,
-        };
+        let qm = QuantMatmulProblem::new(QuantFormat::Fp8E4M3Block, 1, 1, 130);
         assert!(qm.validate().is_ok());
         assert_eq!(qm.activations(), Some(QuantFormat::Fp8E4M3Tile));
         assert!(
@@ -579,5 +611,25 @@ mod tests {
             .validate()
             .is_err()
         );
+        let w4a8 = QuantMatmulProblem {
+            activation_choice: Some(QuantFormat::Fp8E4M3Tile),
+            ..QuantMatmulProblem::new(QuantFormat::MxFp4, 2, 3, 96)
+        };
+        assert!(w4a8.validate().is_ok());
+        assert_eq!(w4a8.activations(), Some(QuantFormat::Fp8E4M3Tile));
+        assert_eq!(
+            QuantMatmulProblem::new(QuantFormat::MxFp4, 2, 3, 96).activations(),
+            None
+        );
+        for (weights, a) in [
+            (QuantFormat::MxFp4, QuantFormat::Int8),
+            (QuantFormat::NvFp4, QuantFormat::Fp8E4M3Tile),
+        ] {
+            let p = QuantMatmulProblem {
+                activation_choice: Some(a),
+                ..QuantMatmulProblem::new(weights, 1, 1, 32)
+            };
+            assert!(p.validate().is_err(), "{weights} × {a}");
+        }
     }
 }

@@ -130,7 +130,7 @@ pub fn workloads(op: Op, kernel: &str, variant: Variant, sizes: &[usize]) -> Vec
             .into_iter()
             .enumerate()
             .map(|(i, (label, m, n, k))| {
-                let p = QuantMatmulProblem { weights, m, n, k };
+                let p = QuantMatmulProblem::new(weights, m, n, k);
                 let w = weights.encoded_len(n, k) as f64;
                 Workload {
                     label: label.into(),

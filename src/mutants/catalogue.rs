@@ -676,6 +676,35 @@ pub const CATALOGUE: &[Mutant] = &[
         "let scale = f32_to_e4m3(clamp(wanted, 0.015625, 448.0));",
         "let scale = f32_to_e4m3(min(wanted, 448.0));",
     ),
+    // --- W4A8 (FP8 activations × MXFP4 weights) and bf16 W4A16 ---
+    m(
+        "w4a8-act-scale-per-32",
+        KernelId::fixed(Op::QuantMatmul, "mx"),
+        "FP8 activation scale taken per block of 32 (MXFP8's granularity) instead of per 1×128 tile",
+        "a_f32_at(4u * (row * tiles + (b * 32u) / 128u))",
+        "a_f32_at(4u * (row * tiles + b))",
+    ),
+    m(
+        "w4a8-nibble-order",
+        KernelId::fixed(Op::QuantMatmul, "mx"),
+        "W4A8: FP4 element 2i read from the high nibble of byte i (the other packing order)",
+        "mf_decode(byte & 0xfu, e2m1, 0);\n        dot = dot + e4m3_to_f32(load_a(a + 2u * i + 1u)) * mf_decode(byte >> 4u, e2m1, 0);",
+        "mf_decode(byte >> 4u, e2m1, 0);\n        dot = dot + e4m3_to_f32(load_a(a + 2u * i + 1u)) * mf_decode(byte & 0xfu, e2m1, 0);",
+    ),
+    m(
+        "w4a16-bf16-activation-half",
+        KernelId::fixed(Op::QuantMatmul, "mx"),
+        "bf16 activation read from the other half of its word (element 2j taken from the high half)",
+        "return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));",
+        "return bitcast<f32>(select(w & 0xffff0000u, w << 16u, (i & 1u) == 1u));",
+    ),
+    m(
+        "w4a16-bf16-output-truncation",
+        KernelId::fixed(Op::QuantMatmul, "nvfp4"),
+        "W4A16's bf16 output stored by truncating the f32 sum instead of rounding to nearest even",
+        "return (b + 0x7fffu + tie_to_even) >> 16u;",
+        "return b >> 16u;",
+    ),
     m(
         "kquant-scale-high-bits",
         KernelId::fixed(Op::Dequantize, "kquant"),

@@ -228,10 +228,18 @@ impl Declaration {
             let mut variants: Vec<VariantInfo> = Vec::new();
             for v in k.variants {
                 let variant: Variant = v.variant.parse().map_err(|e| format!("{label}: {e}"))?;
-                let quantized = matches!(op, Op::Quantize | Op::Dequantize | Op::QuantMatmul);
-                if quantized && variant != Variant::portable(Precision::F32) {
+                let codec = matches!(op, Op::Quantize | Op::Dequantize);
+                if codec && variant != Variant::portable(Precision::F32) {
                     return Err(format!(
-                        "{label}: quantized ops have the single variant f32, not {variant}"
+                        "{label}: quantize and dequantize have the single variant f32, not {variant}"
+                    ));
+                }
+                // A quantized matmul's unquantized activations and its output are f32, or bf16
+                // in the bf16 variant (W4A16 as real GEMMs run it).
+                let w4a16 = [Precision::F32, Precision::BF16].map(Variant::portable);
+                if op == Op::QuantMatmul && !w4a16.contains(&variant) {
+                    return Err(format!(
+                        "{label}: quantized matmuls have the variants f32 and bf16, not {variant}"
                     ));
                 }
                 if variants.iter().any(|x| x.variant == variant) {
@@ -292,6 +300,15 @@ mod tests {
     }
 
     #[test]
+    fn quantized_matmuls_may_declare_bf16() {
+        let d = Declaration::parse(&GOOD.replace("attention", "qmatmul")).unwrap();
+        assert_eq!(
+            d.kernels[0].variants[1].variant,
+            Variant::portable(Precision::BF16)
+        );
+    }
+
+    #[test]
     fn bad_declarations_say_what_is_wrong() {
         let cases = [
             (GOOD.replace("np-1", "Np:1"), "backend name"),
@@ -311,6 +328,11 @@ mod tests {
             ),
             (GOOD.replace("\"bf16\"", "\"f32\""), "declared twice"),
             (GOOD.replace("attention", "quantize"), "single variant"),
+            (
+                GOOD.replace("attention", "qmatmul")
+                    .replace("\"bf16\"", "\"f16\""),
+                "variants f32 and bf16",
+            ),
         ];
         for (json, want) in cases {
             let err = Declaration::parse(&json).unwrap_err();

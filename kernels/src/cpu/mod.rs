@@ -65,11 +65,15 @@ impl Kernel {
     }
 
     /// The precisions it is built for: f32 for quantized kernels and the FP8 indexer kernels
-    /// (raw codes in, f32 logits out), bf16 queries for the FP8 KV-cache MLA and sparse
-    /// kernels (as FlashMLA), f32 or bf16 outputs for the FP8 MoE kernels (as DeepGEMM), every float
-    /// precision otherwise.
+    /// (raw codes in, f32 logits out) but f32 or bf16 for the MX and NVFP4 quantized matmuls
+    /// (W4A16 with bf16 activations and output), bf16 queries for the FP8 KV-cache MLA and
+    /// sparse kernels (as FlashMLA), f32 or bf16 outputs for the FP8 MoE kernels (as DeepGEMM),
+    /// every float precision otherwise.
     fn takes(self, name: &str, precision: Precision) -> bool {
         match self {
+            Kernel::QuantMatmul(_) if matches!(name, "mx" | "nvfp4") => {
+                matches!(precision, Precision::F32 | Precision::BF16)
+            }
             Kernel::Mla(_) | Kernel::Sparse(_) if name.ends_with("fp8") => {
                 precision == Precision::BF16
             }

@@ -228,7 +228,7 @@ impl WgpuBackend {
     ) -> Result<LaunchPlan, KernelError> {
         let plan = kernel
             .launch
-            .plan(problem)
+            .plan(problem, variant)
             .map_err(KernelError::Unsupported)?;
         let limits = &self.gpu.limits;
         let max_binding = limits

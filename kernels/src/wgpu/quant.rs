@@ -1,7 +1,8 @@
 //! Launch geometry, parameters and loop counts of the WGSL quantized kernels.
 
 use crosscheck_spec::{
-    FP8_TILE, GGML_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+    FP8_TILE, GGML_BLOCK, Precision, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+    Variant,
 };
 
 /// WGSL `Params` of quantize and dequantize kernels.
@@ -14,8 +15,8 @@ pub const QUANT_PARAMS_WGSL: &str = "struct Params {
 ";
 
 /// WGSL `Params` of quantized matmuls.
-/// `w_kind` and `a_kind` are the weights' and the activations' [`element_kind`] (5: f32
-/// activations).
+/// `w_kind` and `a_kind` are the weights' and the activations' [`element_kind`], except for
+/// activations that are not MX blocks: 5 f32, 6 FP8 E4M3 in 1×128 tiles, 7 bf16.
 pub const QMATMUL_PARAMS_WGSL: &str = "struct Params {
     m: u32, n: u32, k: u32, blocks: u32,
     w_kind: u32, a_kind: u32, pad0: u32, pad1: u32,
@@ -42,6 +43,22 @@ pub fn element_kind(format: QuantFormat) -> u32 {
 
 /// The `a_kind` of f32 activations.
 const F32_ACTIVATIONS: u32 = 5;
+
+/// The `a_kind` of FP8 E4M3 activations with an f32 scale per 1×128 tile (W4A8).
+const FP8_TILE_ACTIVATIONS: u32 = 6;
+
+/// The `a_kind` of bf16 activations (the bf16 variant of W4A16).
+const BF16_ACTIVATIONS: u32 = 7;
+
+/// The `a_kind` of `p`'s activations in `variant`.
+fn activation_kind(p: &QuantMatmulProblem, variant: Variant) -> u32 {
+    match p.activations() {
+        None if variant.precision == Precision::BF16 => BF16_ACTIVATIONS,
+        None => F32_ACTIVATIONS,
+        Some(QuantFormat::Fp8E4M3Tile) => FP8_TILE_ACTIVATIONS,
+        Some(format) => element_kind(format),
+    }
+}
 
 /// Loop iterations of one `div_rn` (its long division).
 const DIV_LOOPS: u64 = 25;
@@ -139,13 +156,14 @@ pub fn dequantize_loops(_: &QuantizeProblem) -> u64 {
     0
 }
 
-/// Quantized matmul: 16×16 outputs per workgroup, and (m, n, k, blocks along k).
-pub fn qmatmul_launch(p: &QuantMatmulProblem) -> ([usize; 3], Vec<u8>) {
+/// Quantized matmul in `variant`: 16×16 outputs per workgroup, and (m, n, k, blocks along k,
+/// the weights' and activations' kinds).
+pub fn qmatmul_launch(p: &QuantMatmulProblem, variant: Variant) -> ([usize; 3], Vec<u8>) {
     let blocks = match p.weights {
         QuantFormat::Int8 | QuantFormat::Fp8E4M3Block => p.k.div_ceil(FP8_TILE),
         _ => p.k / p.weights.row_block(),
     };
-    let a_kind = p.activations().map_or(F32_ACTIVATIONS, element_kind);
+    let a_kind = activation_kind(p, variant);
     let params = [
         p.m,
         p.n,

@@ -116,8 +116,8 @@ impl Launch {
         }
     }
 
-    /// The launch for `problem`, or why this kernel cannot take it.
-    pub fn plan(&self, problem: &Problem) -> Result<LaunchPlan, String> {
+    /// The launch for `problem` in `variant`, or why this kernel cannot take it.
+    pub fn plan(&self, problem: &Problem, variant: Variant) -> Result<LaunchPlan, String> {
         let plain = |(grid, params): ([usize; 3], Vec<u8>), loop_iterations| LaunchPlan {
             passes: vec![grid],
             params,
@@ -180,7 +180,10 @@ impl Launch {
             }
             (Launch::QuantMatmul { family }, Problem::QuantMatmul(p)) => {
                 family_check(family, p.weights.family())?;
-                Ok(plain(quant::qmatmul_launch(p), quant::qmatmul_loops(p)))
+                Ok(plain(
+                    quant::qmatmul_launch(p, variant),
+                    quant::qmatmul_loops(p),
+                ))
             }
             (
                 Launch::Mla {
@@ -324,6 +327,13 @@ const SPLIT_VARIANTS: &[Variant] = &[
 /// Quantized kernels take f32 (activations and outputs).
 const F32_ONLY: &[Variant] = &[Variant::portable(Precision::F32)];
 
+/// The MX and NVFP4 quantized matmuls also run W4A16 in bf16: unquantized activations stored in
+/// bf16 and C written in bf16 (rounded to nearest even), the sums in f32.
+const W4A16_VARIANTS: &[Variant] = &[
+    Variant::portable(Precision::F32),
+    Variant::portable(Precision::BF16),
+];
+
 const QUANT_COMMON: &str = include_str!("shaders/quant_common.wgsl");
 const MOE_COMMON: &str = include_str!("shaders/moe_common.wgsl");
 const MOE_FP8_COMMON: &str = include_str!("shaders/moe_fp8_common.wgsl");
@@ -427,7 +437,8 @@ const fn quantizer(
     }
 }
 
-/// A quantized matmul entry for one weight format family.
+/// A quantized matmul entry for one weight format family: f32 only unless overridden with
+/// [`W4A16_VARIANTS`]. C is stored in the variant's precision.
 const fn qmatmul(
     family: QuantFamily,
     summary: &'static str,
@@ -441,7 +452,7 @@ const fn qmatmul(
         summary,
         body,
         inputs,
-        output: Binding::f32("c"),
+        output: Binding::float("c"),
         scratch: &[],
         helpers: &[QUANT_COMMON],
         variants: F32_ONLY,
@@ -507,6 +518,8 @@ const F32_INPUT: &[Binding] = &[Binding::f32("x")];
 const QUANTIZED_INPUT: &[Binding] = &[Binding::bytes("q")];
 const F32_TIMES_QUANTIZED: &[Binding] = &[Binding::f32("a"), Binding::bytes("w")];
 const QUANTIZED_TIMES_QUANTIZED: &[Binding] = &[Binding::bytes("a"), Binding::bytes("w")];
+/// Activations in the variant's precision (f32 or bf16) times quantized weights.
+const FLOAT_TIMES_QUANTIZED: &[Binding] = &[Binding::float("a"), Binding::bytes("w")];
 const ATTENTION_INPUTS: &[Binding] = &[
     Binding::float("q"),
     Binding::float("k"),
@@ -1046,6 +1059,7 @@ pub const KERNELS: &[WgslKernel] = &[
     },
     WgslKernel {
         helpers: MINIFLOAT_HELPERS,
+        variants: W4A16_VARIANTS,
         ..qmatmul(
             QuantFamily::Mx,
             "an output per invocation: per block of 32, f32 dot with the elements, times the scales",
@@ -1056,11 +1070,12 @@ pub const KERNELS: &[WgslKernel] = &[
     },
     WgslKernel {
         helpers: MINIFLOAT_HELPERS,
+        variants: W4A16_VARIANTS,
         ..qmatmul(
             QuantFamily::NvFp4,
             "an output per invocation: per block of 16, f32 dot with e2m1 times the E4M3 scale; times s",
             include_str!("shaders/qmatmul_nvfp4.wgsl"),
-            F32_TIMES_QUANTIZED,
+            FLOAT_TIMES_QUANTIZED,
             Accumulator::F32,
         )
     },

@@ -190,8 +190,8 @@ impl Problem {
         self.kind().input_specs()
     }
 
-    /// How the output is stored under `variant`: raw bytes for quantize, f32 for the other
-    /// quantized ops, the variant's precision otherwise.
+    /// How the output is stored under `variant`: raw bytes for quantize, f32 for dequantize,
+    /// the variant's precision otherwise (quantized matmuls: f32, or bf16 in a bf16 variant).
     pub fn output_precision(&self, variant: Variant) -> Precision {
         self.kind().output_precision(variant)
     }

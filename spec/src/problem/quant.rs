@@ -89,7 +89,13 @@ impl ProblemKind for QuantMatmulProblem {
 
     fn input_specs(&self) -> Vec<InputSpec> {
         let a = match self.activations() {
-            None => f32_input("A", vec![self.m, self.k]),
+            // Unquantized activations are stored in the variant's precision (f32 or bf16).
+            None => InputSpec::new(
+                "A",
+                vec![self.m, self.k],
+                Layout::RowMajor,
+                Storage::Variant,
+            ),
             Some(format) => InputSpec::bytes("A", format.encoded_len(self.m, self.k)),
         };
         vec![
@@ -98,8 +104,9 @@ impl ProblemKind for QuantMatmulProblem {
         ]
     }
 
-    fn output_precision(&self, _: Variant) -> Precision {
-        Precision::F32
+    /// C in the variant's precision: f32, or bf16 in the bf16 variant (as W4A16 GEMMs write it).
+    fn output_precision(&self, variant: Variant) -> Precision {
+        variant.precision
     }
 
     fn output_shape(&self) -> Vec<usize> {

@@ -79,7 +79,8 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
 ];
 
 /// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
-/// last block along k, each bias epilogue and both antiquant widths (several groups a row).
+/// last block along k, W4A8 with both activation layouts, each bias epilogue and both antiquant
+/// widths (several groups a row).
 pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.m1n64k256", Distribution::Normal),
     ("q8_0.m7n33k96", Distribution::Outliers),
@@ -91,6 +92,12 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("fp8-e4m3-128x128.m5n7k129", Distribution::Outliers),
     ("mxfp4.m1n64k256", Distribution::Normal),
     ("mxfp4.m7n33k96", Distribution::Outliers),
+    // W4A8: FP8 activations with 1×128 tiles (one short tile at k = 96, a short third at 320)
+    // and with MXFP8 blocks of 32, over MXFP4 weights.
+    ("mxfp4+fp8-e4m3-1x128.m1n64k256", Distribution::Normal),
+    ("mxfp4+fp8-e4m3-1x128.m5n9k96", Distribution::Outliers),
+    ("mxfp4+fp8-e4m3-1x128.m3n17k320", Distribution::ZeroBlocks),
+    ("mxfp4+mxfp8-e4m3.m5n17k96", Distribution::Normal),
     ("mxfp6-e2m3.m2n9k64", Distribution::Normal),
     ("mxfp8-e4m3.m5n17k96", Distribution::Normal),
     ("mxfp8-e5m2.m3n9k64", Distribution::Outliers),
@@ -157,12 +164,22 @@ pub fn qmatmul_problems(family: &str) -> impl Strategy<Value = QuantMatmulProble
         })
         .collect();
     select(weights).prop_flat_map(|weights| {
-        (dim(64), dim(MAX_DIM), row_length(weights)).prop_map(move |(m, n, k)| QuantMatmulProblem {
-            weights,
-            m,
-            n,
-            k,
-        })
+        // The default activations, or one of the others the weights admit (W4A8).
+        let mut choices = vec![None];
+        choices.extend(
+            QuantMatmulProblem::alternative_activations(weights)
+                .iter()
+                .map(|&a| Some(a)),
+        );
+        (select(choices), dim(64), dim(MAX_DIM), row_length(weights)).prop_map(
+            move |(activation_choice, m, n, k)| QuantMatmulProblem {
+                weights,
+                activation_choice,
+                m,
+                n,
+                k,
+            },
+        )
     })
 }
 

@@ -77,11 +77,17 @@ pub fn qmatmul_operands(p: &QuantMatmulProblem, dist: Distribution, seed: u64) -
     Operands { a, w, bias }
 }
 
-/// A (f32 or bytes) and W (bytes) for a quantized matmul.
-pub fn qmatmul_inputs(p: &QuantMatmulProblem, dist: Distribution, seed: u64) -> Vec<HostTensor> {
+/// A (bytes, or unquantized in `precision`, the variant's: f32 or bf16) and W (bytes) for a
+/// quantized matmul.
+pub fn qmatmul_inputs(
+    p: &QuantMatmulProblem,
+    precision: Precision,
+    dist: Distribution,
+    seed: u64,
+) -> Vec<HostTensor> {
     let ops = qmatmul_operands(p, dist, seed);
     let a = match p.activations() {
-        None => tensor(vec![p.m, p.k], Layout::RowMajor, Precision::F32, &ops.a),
+        None => tensor(vec![p.m, p.k], Layout::RowMajor, precision, &ops.a),
         Some(format) => bytes_tensor(quant::encode(format, p.m, p.k, &ops.a)),
     };
     let w = if ops.bias.is_empty() {

@@ -65,10 +65,11 @@ pub fn dequantize_footprint(p: &QuantizeProblem, output_size: u128) -> Footprint
     }
 }
 
-/// Activations (f32 or encoded) and encoded weights in, f32 out.
+/// Activations (f32, bf16 or encoded) and encoded weights in, C in the output's precision out.
 pub fn qmatmul_footprint(p: &QuantMatmulProblem, output_size: u128) -> Footprint {
     let a = match p.activations() {
-        None => product(&[p.m, p.k, 4]),
+        // Unquantized activations are stored like the output (f32, or bf16 in a bf16 variant).
+        None => product(&[p.m, p.k]).saturating_mul(output_size),
         Some(format) => encoded_bytes(format, p.m, p.k),
     };
     Footprint {

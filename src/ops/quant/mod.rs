@@ -252,7 +252,7 @@ impl OpFamily for QuantMatmul {
 
     fn inputs(&self, case: &Case) -> Vec<HostTensor> {
         let p = qmatmul_problem(&case.problem);
-        data::qmatmul_inputs(p, case.distribution, case.seed)
+        data::qmatmul_inputs(p, case.variant.precision, case.distribution, case.seed)
     }
 
     fn expectation(

@@ -1,11 +1,15 @@
 //! CPU kernels of the `mx` family: the OCP MX formats (blocks of 32 along the row, an E8M0
 //! scale byte 2^(b − 127) from the floor rule ⌊log2 amax⌋ − emax, saturating elements) and
 //! unscaled FP8 E5M2 (overflowing to ∞): quantize, dequantize, and the quantized matmul of MX
-//! weights with f32 activations (W4A16, W6A16) or, for MXFP8, with MXFP8 activations.
+//! weights with f32 or bf16 activations (W4A16, W6A16), for MXFP8 with MXFP8 activations, and
+//! for MXFP4 with FP8 activations (W4A8: 1×128 tiles or MXFP8 blocks).
 
-use crosscheck_spec::{HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+use crosscheck_spec::{
+    FP8_TILE, HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+};
 use rayon::prelude::*;
 
+use super::e4m3;
 use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, Element, code_at, pack};
 
 /// The element type of an MX format (E5M2 for unscaled `fp8-e5m2`).
@@ -123,8 +127,35 @@ fn blocks(format: QuantFormat, row: &[u8]) -> Vec<(f32, f32, [f32; MX_BLOCK])> {
         .collect()
 }
 
-/// MX weights × activations (f32, or MXFP8 of the weights' type): per block of 32 along k, the
-/// f32 dot of activations and elements, times the block scales, summed in f32.
+/// FP8 activations with one f32 scale per 1×128 tile of each row (`fp8-e4m3-1x128`), as MX
+/// blocks of 32: per block, the f32 tile scale (the tile holding the block; a block never spans
+/// two, 128 being a multiple of 32), 1, and the E4M3 values.
+fn fp8_tile_rows(a: &HostTensor, m: usize, k: usize) -> Vec<Vec<(f32, f32, [f32; MX_BLOCK])>> {
+    let tiles = k.div_ceil(FP8_TILE);
+    let (scales, codes) = a.bytes.split_at(4 * m * tiles);
+    let scale = |i: usize, t: usize| {
+        let at = 4 * (i * tiles + t);
+        f32::from_le_bytes([scales[at], scales[at + 1], scales[at + 2], scales[at + 3]])
+    };
+    codes
+        .chunks_exact(k)
+        .enumerate()
+        .map(|(i, row)| {
+            row.chunks_exact(MX_BLOCK)
+                .enumerate()
+                .map(|(b, block)| {
+                    let values = std::array::from_fn(|j| e4m3::to_f32(block[j]));
+                    (scale(i, b * MX_BLOCK / FP8_TILE), 1.0, values)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// MX weights × activations (unquantized f32 or bf16, MXFP8 of the weights' type, or for MXFP4
+/// weights FP8 E4M3 in 1×128 tiles or MXFP8 E4M3 blocks: W4A8): per block of 32 along k, the
+/// f32 dot of activations and elements, times the weight block's power-of-two scale and the
+/// activations' scale, summed in f32.
 pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> Vec<f32> {
     let row_bytes = p.weights.encoded_len(1, p.k);
     let w_rows: Vec<_> = w
@@ -133,6 +164,7 @@ pub fn qmatmul(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> Vec<f3
         .map(|r| blocks(p.weights, r))
         .collect();
     let a_rows: Vec<Vec<(f32, f32, [f32; MX_BLOCK])>> = match p.activations() {
+        Some(QuantFormat::Fp8E4M3Tile) => fp8_tile_rows(a, p.m, p.k),
         Some(format) => a
             .bytes
             .chunks_exact(format.encoded_len(1, p.k))

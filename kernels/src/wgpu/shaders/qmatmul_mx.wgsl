@@ -1,12 +1,39 @@
 // MX weights x activations, one invocation per output: per block of 32 along k, the f32 dot of
-// the activations (f32, or MXFP8 elements when p.a_kind < 5) and the weight elements, times the
-// blocks' power-of-two scales, summed in f32. p.w_kind / p.a_kind are element types
-// (minifloat.wgsl; a_kind 5 = f32 activations).
-// `p: Params`, `load_a` and `load_w` (bytes), `store_c` (f32) and the helpers are generated.
+// the activations and the weight elements, times the blocks' scales, summed in f32. p.w_kind /
+// p.a_kind are element types (minifloat.wgsl) of MX blocks; a_kind 5 is f32 activations, 7 bf16
+// ones (the bf16 variant, C stored in bf16), and 6 FP8 E4M3 with an f32 scale per 1x128 tile
+// (W4A8 over MXFP4 weights, as DeepGEMM's FP8 x FP4 GEMM).
+// `p: Params`, `load_a` and `load_w` (bytes), `store_c` (the variant's precision) and the helpers
+// are generated.
 
 // f32 activation i, read as the word it is stored in (A is bound as bytes, `a_buf: array<u32>`).
 fn load_a_f32(i: u32) -> f32 {
     return bitcast<f32>(a_buf[i]);
+}
+
+// bf16 activation i: the half of word i / 2 it is stored in (element 2j in the low half), as the
+// top of an f32.
+fn load_a_bf16(i: u32) -> f32 {
+    let w = a_buf[i >> 1u];
+    return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));
+}
+
+// f32 scale at byte `at` of A.
+fn a_f32_at(at: u32) -> f32 {
+    return bitcast<f32>(load_a(at) | (load_a(at + 1u) << 8u) | (load_a(at + 2u) << 16u) | (load_a(at + 3u) << 24u));
+}
+
+// W4A8: the dot of 32 E4M3 activations from byte `a` of A's codes with the MXFP4 block at byte
+// `w` of W, two E2M1 elements a byte (element 2i in the low nibble of byte i).
+fn fp8_fp4_dot(a: u32, w: u32) -> f32 {
+    let e2m1 = element(4u);
+    var dot = 0.0;
+    for (var i = 0u; i < 16u; i++) {
+        let byte = load_w(w + 1u + i);
+        dot = dot + e4m3_to_f32(load_a(a + 2u * i)) * mf_decode(byte & 0xfu, e2m1, 0);
+        dot = dot + e4m3_to_f32(load_a(a + 2u * i + 1u)) * mf_decode(byte >> 4u, e2m1, 0);
+    }
+    return dot;
 }
 
 // Element j of the block at byte `base` of W.
@@ -48,6 +75,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             a_scale = scale_pair(load_a(a));
             for (var j = 0u; j < 32u; j++) {
                 dot = dot + mf_decode(load_a(a + 1u + j), ta, 0) * w_element(w, j, tw);
+            }
+        } else if (p.a_kind == 6u) {
+            // FP8 activations: all the 1x128 tile scales (m x ceil(k / 128) f32), then the
+            // codes; the block's 32 values lie in tile b * 32 / 128 of the row.
+            let tiles = (p.k + 127u) / 128u;
+            let codes = 4u * p.m * tiles;
+            a_scale = vec2<f32>(a_f32_at(4u * (row * tiles + (b * 32u) / 128u)), 1.0);
+            dot = fp8_fp4_dot(codes + row * p.k + b * 32u, w);
+        } else if (p.a_kind == 7u) {
+            for (var j = 0u; j < 32u; j++) {
+                dot = dot + load_a_bf16(row * p.k + b * 32u + j) * w_element(w, j, tw);
             }
         } else {
             for (var j = 0u; j < 32u; j++) {

@@ -1,7 +1,8 @@
-// NVFP4 weights x f32 activations (W4A16), one invocation per output: per block of 16 along k,
-// the f32 dot of a and e2m1, times the block's E4M3 scale, summed in f32; the sum times the
-// tensor scale.
-// `p: Params`, `load_a` (f32), `load_w` (bytes), `store_c` (f32) and the helpers are generated.
+// NVFP4 weights x f32 or bf16 activations (W4A16), one invocation per output: per block of 16
+// along k, the f32 dot of a and e2m1, times the block's E4M3 scale, summed in f32; the sum times
+// the tensor scale.
+// `p: Params`, `load_a` (the variant's precision, read as f32), `load_w` (bytes), `store_c` (the
+// variant's precision: bf16 rounded to nearest even) and the helpers are generated.
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
