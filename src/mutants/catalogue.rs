@@ -438,8 +438,8 @@ pub const CATALOGUE: &[Mutant] = &[
         "fp8-qmatmul-block-scale",
         KernelId::fixed(Op::QuantMatmul, "fp8"),
         "weight block scale indexed per row instead of per 128 rows",
-        "w_scale(4u * (col / 128u * p.blocks + b))",
-        "w_scale(4u * (col * p.blocks + b))",
+        "w_scale(width * (col / 128u * p.blocks + b))",
+        "w_scale(width * (col * p.blocks + b))",
     ),
     // --- sparse top-k attention: index lists, unused slots, empty lists, MLA values ---
     m(
@@ -575,14 +575,14 @@ pub const CATALOGUE: &[Mutant] = &[
         "mx-ceil-scale",
         KernelId::fixed(Op::Quantize, "mx"),
         "MX shared exponent rounded up (DeepGEMM's ceil) where the format's rule is floor",
-        "let exponent = floor_log2(bitcast<u32>(amax)) - elem_emax(t);",
-        "let exponent = floor_log2(bitcast<u32>(amax)) + select(0, 1, (bitcast<u32>(amax) & 0x7fffffu) != 0u) - elem_emax(t);",
+        "let exponent = floor_log2(bitcast<u32>(amax)) - emax;",
+        "let exponent = floor_log2(bitcast<u32>(amax)) + select(0, 1, (bitcast<u32>(amax) & 0x7fffffu) != 0u) - emax;",
     ),
     m(
         "mx-e2m1-ties-away",
         KernelId::fixed(Op::Quantize, "mx"),
         "element ties rounded away from zero (microxcaling's `nearest`) instead of to even",
-        "if (rest > half || (rest == half && (kept & 1u) == 1u)) {",
+        "if (rest > half || (rest == half && ties_even && (kept & 1u) == 1u)) {",
         "if (rest >= half) {",
     ),
     m(

@@ -1,7 +1,9 @@
 // MX weights x activations, one invocation per output: per block of 32 along k, the f32 dot of
-// the activations (f32, or MXFP8 elements when p.a_kind < 5) and the weight elements, times the
-// blocks' power-of-two scales, summed in f32. p.w_kind / p.a_kind are element types
-// (minifloat.wgsl; a_kind 5 = f32 activations).
+// the activations (f32, or elements of the weights' own format for MXFP8 and MXINT8) and the
+// weight elements, times the blocks' power-of-two scales, summed in f32. p.w_kind / p.a_kind are
+// element types (minifloat.wgsl; 6 = MXINT8's q / 64; a_kind 5 = f32 activations); p.w_layout 1
+// is GGML's MXFP4 (17-byte blocks, element j in the low nibble of byte j % 16 for j < 16, else
+// the high nibble; the byte 0xff is 2^128).
 // `p: Params`, `load_a` and `load_w` (bytes), `store_c` (f32) and the helpers are generated.
 
 // f32 activation i, read as the word it is stored in (A is bound as bytes, `a_buf: array<u32>`).
@@ -11,6 +13,17 @@ fn load_a_f32(i: u32) -> f32 {
 
 // Element j of the block at byte `base` of W.
 fn w_element(base: u32, j: u32, t: Elem) -> f32 {
+    if (p.w_kind == MXINT8) {
+        return mxint8_decode(load_w(base + 1u + j), 0);
+    }
+    if (p.w_layout == 1u) {
+        let byte = load_w(base + 1u + j % 16u);
+        var code = byte & 0xfu;
+        if (j >= 16u) {
+            code = byte >> 4u;
+        }
+        return mf_decode(code, t, 0);
+    }
     let bits = elem_bits(t);
     let byte = base + 1u + j * bits / 8u;
     var hi = 0u;
@@ -18,6 +31,14 @@ fn w_element(base: u32, j: u32, t: Elem) -> f32 {
         hi = load_w(byte + 1u);
     }
     return mf_decode(code_bits(load_w(byte), hi, j, bits), t, 0);
+}
+
+// Element j of the MXFP8 or MXINT8 activation block at byte `base` of A (a byte each).
+fn a_element(base: u32, j: u32) -> f32 {
+    if (p.a_kind == MXINT8) {
+        return mxint8_decode(load_a(base + 1u + j), 0);
+    }
+    return mf_decode(load_a(base + 1u + j), element(p.a_kind), 0);
 }
 
 // 2^(byte - 127) as a product of two normal f32 powers of two.
@@ -35,19 +56,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let tw = element(p.w_kind);
-    let w_block = 1u + 4u * elem_bits(tw);
+    var w_block = 1u + 4u * elem_bits(tw);
+    if (p.w_kind == MXINT8) {
+        w_block = 33u;
+    }
     var acc = 0.0;
     for (var b = 0u; b < p.blocks; b++) {
         let w = (col * p.blocks + b) * w_block;
         var dot = 0.0;
         var a_scale = vec2<f32>(1.0, 1.0);
-        if (p.a_kind < 5u) {
-            // MXFP8 activations: 33 bytes per block, elements one a byte.
+        if (p.a_kind != 5u) {
+            // MXFP8 or MXINT8 activations: 33 bytes per block, elements one a byte.
             let a = (row * p.blocks + b) * 33u;
-            let ta = element(p.a_kind);
             a_scale = scale_pair(load_a(a));
             for (var j = 0u; j < 32u; j++) {
-                dot = dot + mf_decode(load_a(a + 1u + j), ta, 0) * w_element(w, j, tw);
+                dot = dot + a_element(a, j) * w_element(w, j, tw);
             }
         } else {
             for (var j = 0u; j < 32u; j++) {
