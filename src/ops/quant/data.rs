@@ -249,10 +249,11 @@ fn ties(
                 QuantFormat::MxInt8 => {
                     signs(rng) * (rng.random_range(-127..=126) as f32 + 0.5) / 64.0 * scale
                 }
-                // Now and then GGML's MXFP4 gets the f32 just below 8 · 2^e as its largest value:
-                // log2f rounds up to e + 3 there from e = 0 on, and its floor takes the next scale.
-                QuantFormat::GgmlMxFp4 if first && rng.random_range(0..4) == 0 => {
-                    unit_sign * f32::from_bits((8.0 * scale).to_bits() - 1)
+                // Every other block of GGML's MXFP4 gets the f32 just below 8 · 2^e (e ≥ 0) as its
+                // largest value: log2f rounds up to e + 3 there, and its floor takes the next
+                // exponent (OCP's floor would not).
+                QuantFormat::GgmlMxFp4 if first && u % 2 == 1 => {
+                    unit_sign * f32::from_bits((8.0 * scale.max(1.0)).to_bits() - 1)
                 }
                 QuantFormat::Fp8E4M3 => signs(rng) * e4m3_midpoint(rng),
                 QuantFormat::Fp8E5M2 => signs(rng) * midpoint(minifloat::E5M2, rng),
