@@ -598,6 +598,12 @@ mod tests {
         assert_eq!(picked.len(), QuantFormat::Fp8E4M3Tile.encoded_len(2, cols));
         assert_eq!(picked[..16], tile[8..24]);
         assert_eq!(picked[16..], tile[24 + cols..]);
+        let ue8m0 = numbered(QuantFormat::Fp8E4M3TileUe8m0.encoded_len(rows, cols));
+        let picked = QuantFormat::Fp8E4M3TileUe8m0
+            .select_rows(&ue8m0, rows, cols, 2..3)
+            .unwrap();
+        assert_eq!(picked[..2], ue8m0[4..6]);
+        assert_eq!(picked[2..], ue8m0[6 + 2 * cols..]);
         let int8 = numbered(QuantFormat::Int8.encoded_len(rows, 5));
         assert_eq!(
             QuantFormat::Int8.select_rows(&int8, rows, 5, 2..3).unwrap(),

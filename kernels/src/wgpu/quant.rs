@@ -46,7 +46,9 @@ pub fn element_kind(format: QuantFormat) -> u32 {
 /// bytes in the `fp8` kernels; 0 otherwise.
 pub fn layout(format: QuantFormat) -> u32 {
     match format {
-        QuantFormat::GgmlMxFp4 | QuantFormat::Fp8E4M3TileUe8m0 | QuantFormat::Fp8E4M3BlockUe8m0 => 1,
+        QuantFormat::GgmlMxFp4 | QuantFormat::Fp8E4M3TileUe8m0 | QuantFormat::Fp8E4M3BlockUe8m0 => {
+            1
+        }
         _ => 0,
     }
 }

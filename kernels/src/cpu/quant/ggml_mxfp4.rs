@@ -90,13 +90,21 @@ pub fn quantize_block(block: &[f32]) -> [u8; BLOCK_BYTES] {
 /// E2M1 value of a nibble, +0 for both zeros (ggml's table holds the integer 0 twice).
 pub fn element(nibble: u8) -> f64 {
     let magnitude = MAGNITUDES[(nibble & 7) as usize];
-    if nibble & 8 != 0 { -magnitude } else { magnitude }
+    if nibble & 8 != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// Element i of a block's 16 code bytes (Q4_0's order).
 pub fn nibble_at(codes: &[u8], i: usize) -> u8 {
     let byte = codes[i % (BLOCK / 2)];
-    if i < BLOCK / 2 { byte & 0x0f } else { byte >> 4 }
+    if i < BLOCK / 2 {
+        byte & 0x0f
+    } else {
+        byte >> 4
+    }
 }
 
 #[cfg(test)]
