@@ -33,11 +33,13 @@ impl FromStr for Format {
                 .map(Format::Block)
                 .or_else(|_| s.parse().map(Format::Quant))
                 .map_err(|_| {
-                    let names: Vec<&str> = QuantFormat::ALL
-                        .iter()
-                        .map(|q| q.name())
-                        .chain(BlockFormat::ALL.iter().map(|b| b.name()))
-                        .collect();
+                    // Formats both know (MXINT8, GGML's MXFP4, the UE8M0 layouts) once.
+                    let mut names: Vec<&str> = QuantFormat::ALL.iter().map(|q| q.name()).collect();
+                    for b in BlockFormat::ALL {
+                        if !names.contains(&b.name()) {
+                            names.push(b.name());
+                        }
+                    }
                     format!(
                         "unknown format `{s}` (expected f16, bf16, {})",
                         names.join(", ")

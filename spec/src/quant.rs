@@ -31,10 +31,12 @@ pub enum QuantFamily {
     Q4_0,
     /// Symmetric int8 with per-row f32 scales.
     Int8,
-    /// FP8 E4M3, unscaled or with DeepSeek-style 1×128 / 128×128 f32 scales.
+    /// FP8 E4M3, unscaled or with DeepSeek-style 1×128 / 128×128 scales (f32, or UE8M0 bytes
+    /// as DeepGEMM's `use_ue8m0` path writes them).
     Fp8,
-    /// The OCP minifloat element types: the MX formats (blocks of 32 with an E8M0 scale) and
-    /// unscaled FP8 E5M2.
+    /// The MX formats (blocks of 32 with an E8M0 scale: OCP's minifloat elements and MXINT8,
+    /// and GGML's `block_mxfp4`, E2M1 under an E8M0 byte in Q4_0's nibble order) and unscaled
+    /// FP8 E5M2.
     Mx,
     /// NVIDIA NVFP4: E2M1 in blocks of 16, E4M3 block scales, an f32 tensor scale.
     NvFp4,
@@ -173,11 +175,26 @@ pub enum QuantFormat {
     /// [`QuantFormat::AntiquantW8G64`], then rows × cols / 2 bytes, element 2i in the low nibble
     /// of byte i, each a two's-complement int4 in −8 … 7; value = (q + offset) · scale.
     AntiquantW4G32,
+    /// OCP MXINT8: per block of 32 along the row, an E8M0 scale byte then 32 two's-complement
+    /// bytes q, each standing for q / 64 (within ±127); value = 2^(scale − 127)·q/64.
+    MxInt8,
+    /// GGML's MXFP4 (`block_mxfp4`): per block of 32, the E8M0 byte e then 16 bytes, byte j
+    /// holding element j in its low nibble and j + 16 in its high nibble (Q4_0's order);
+    /// value = E2M1·2^(e − 127) (0xFF is 2^128, not NaN); quantized as ggml's
+    /// `quantize_row_mxfp4_ref` (`docs/formats.md`).
+    GgmlMxFp4,
+    /// [`QuantFormat::Fp8E4M3Tile`] with UE8M0 scales (DeepGEMM's `per_token_cast_to_fp8` with
+    /// `use_ue8m0`): one E8M0 byte per 1×128 tile (rows × ⌈cols/128⌉, row-major), then the
+    /// codes; the scale is amax/448 (amax at least 1e-4) rounded up to a power of two.
+    Fp8E4M3TileUe8m0,
+    /// [`QuantFormat::Fp8E4M3Block`] with UE8M0 scales (`per_block_cast_to_fp8` with
+    /// `use_ue8m0`): one E8M0 byte per 128×128 block, then the codes.
+    Fp8E4M3BlockUe8m0,
 }
 
 impl QuantFormat {
     /// Every format, in report order.
-    pub const ALL: [QuantFormat; 22] = [
+    pub const ALL: [QuantFormat; 26] = [
         QuantFormat::Q8_0,
         QuantFormat::Q4_0,
         QuantFormat::Int8,
@@ -200,6 +217,10 @@ impl QuantFormat {
         QuantFormat::W8A8BiasBf16,
         QuantFormat::AntiquantW8G64,
         QuantFormat::AntiquantW4G32,
+        QuantFormat::MxInt8,
+        QuantFormat::GgmlMxFp4,
+        QuantFormat::Fp8E4M3TileUe8m0,
+        QuantFormat::Fp8E4M3BlockUe8m0,
     ];
 
     /// Name used on the command line and in case ids.
@@ -227,6 +248,10 @@ impl QuantFormat {
             QuantFormat::W8A8BiasBf16 => "w8a8-bias-bf16",
             QuantFormat::AntiquantW8G64 => "antiquant-w8-g64",
             QuantFormat::AntiquantW4G32 => "antiquant-w4-g32",
+            QuantFormat::MxInt8 => "mxint8",
+            QuantFormat::GgmlMxFp4 => "ggml-mxfp4",
+            QuantFormat::Fp8E4M3TileUe8m0 => "fp8-e4m3-1x128-ue8m0",
+            QuantFormat::Fp8E4M3BlockUe8m0 => "fp8-e4m3-128x128-ue8m0",
         }
     }
 
@@ -236,15 +261,19 @@ impl QuantFormat {
             QuantFormat::Q8_0 => QuantFamily::Q8_0,
             QuantFormat::Q4_0 => QuantFamily::Q4_0,
             QuantFormat::Int8 => QuantFamily::Int8,
-            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
-                QuantFamily::Fp8
-            }
+            QuantFormat::Fp8E4M3
+            | QuantFormat::Fp8E4M3Tile
+            | QuantFormat::Fp8E4M3Block
+            | QuantFormat::Fp8E4M3TileUe8m0
+            | QuantFormat::Fp8E4M3BlockUe8m0 => QuantFamily::Fp8,
             QuantFormat::Fp8E5M2
             | QuantFormat::MxFp8E4M3
             | QuantFormat::MxFp8E5M2
             | QuantFormat::MxFp6E2M3
             | QuantFormat::MxFp6E3M2
-            | QuantFormat::MxFp4 => QuantFamily::Mx,
+            | QuantFormat::MxFp4
+            | QuantFormat::MxInt8
+            | QuantFormat::GgmlMxFp4 => QuantFamily::Mx,
             QuantFormat::NvFp4 => QuantFamily::NvFp4,
             QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => QuantFamily::KQuant,
             QuantFormat::W8A8BiasI32
@@ -273,7 +302,9 @@ impl QuantFormat {
             | QuantFormat::MxFp8E5M2
             | QuantFormat::MxFp6E2M3
             | QuantFormat::MxFp6E3M2
-            | QuantFormat::MxFp4 => MX_BLOCK,
+            | QuantFormat::MxFp4
+            | QuantFormat::MxInt8
+            | QuantFormat::GgmlMxFp4 => MX_BLOCK,
             QuantFormat::NvFp4 => NVFP4_BLOCK,
             QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => K_SUPER_BLOCK,
             QuantFormat::AntiquantW8G64 | QuantFormat::AntiquantW4G32 => {
@@ -283,13 +314,13 @@ impl QuantFormat {
         }
     }
 
-    /// Bits of one element code in the MX layouts and NVFP4 (8, 6 or 4); `None` for the other
-    /// formats.
+    /// Bits of one element code in the MX layouts (GGML's MXFP4 included) and NVFP4 (8, 6 or
+    /// 4); `None` for the other formats.
     pub fn element_bits(self) -> Option<usize> {
         match self {
-            QuantFormat::MxFp8E4M3 | QuantFormat::MxFp8E5M2 => Some(8),
+            QuantFormat::MxFp8E4M3 | QuantFormat::MxFp8E5M2 | QuantFormat::MxInt8 => Some(8),
             QuantFormat::MxFp6E2M3 | QuantFormat::MxFp6E3M2 => Some(6),
-            QuantFormat::MxFp4 | QuantFormat::NvFp4 => Some(4),
+            QuantFormat::MxFp4 | QuantFormat::NvFp4 | QuantFormat::GgmlMxFp4 => Some(4),
             _ => None,
         }
     }
@@ -330,6 +361,8 @@ impl QuantFormat {
             QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => rows * cols,
             QuantFormat::Fp8E4M3Tile => 4 * rows * tiles(cols) + rows * cols,
             QuantFormat::Fp8E4M3Block => 4 * tiles(rows) * tiles(cols) + rows * cols,
+            QuantFormat::Fp8E4M3TileUe8m0 => rows * tiles(cols) + rows * cols,
+            QuantFormat::Fp8E4M3BlockUe8m0 => tiles(rows) * tiles(cols) + rows * cols,
             QuantFormat::NvFp4 => 4 + blocks * (1 + NVFP4_BLOCK / 2),
             QuantFormat::W8A8BiasI32
             | QuantFormat::W8A8BiasI32S19
@@ -340,6 +373,26 @@ impl QuantFormat {
                 4 * blocks + rows * cols * bits / 8
             }
             _ => blocks * self.block_bytes().unwrap_or(0),
+        }
+    }
+
+    /// Bytes of one tile scale of the DeepSeek-style FP8 layouts: 4 (f32) or 1 (UE8M0); 0 for
+    /// the other formats.
+    pub fn scale_bytes(self) -> usize {
+        match self {
+            QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => 4,
+            QuantFormat::Fp8E4M3TileUe8m0 | QuantFormat::Fp8E4M3BlockUe8m0 => 1,
+            _ => 0,
+        }
+    }
+
+    /// Rows per scale tile of the DeepSeek-style FP8 layouts (1 or 128); `None` for the other
+    /// formats.
+    pub fn fp8_tile_rows(self) -> Option<usize> {
+        match self {
+            QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3TileUe8m0 => Some(1),
+            QuantFormat::Fp8E4M3Block | QuantFormat::Fp8E4M3BlockUe8m0 => Some(FP8_TILE),
+            _ => None,
         }
     }
 
@@ -362,11 +415,12 @@ impl QuantFormat {
         let row_bytes = self.encoded_len(1, cols);
         match self {
             QuantFormat::Fp8E4M3Block
+            | QuantFormat::Fp8E4M3BlockUe8m0
             | QuantFormat::NvFp4
             | QuantFormat::AntiquantW8G64
             | QuantFormat::AntiquantW4G32 => None,
-            QuantFormat::Fp8E4M3Tile => {
-                let scale_bytes = 4 * cols.div_ceil(FP8_TILE);
+            QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3TileUe8m0 => {
+                let scale_bytes = self.scale_bytes() * cols.div_ceil(FP8_TILE);
                 let (scales, codes) = bytes.split_at(rows * scale_bytes);
                 let mut out = scales[range.start * scale_bytes..range.end * scale_bytes].to_vec();
                 out.extend_from_slice(&codes[range.start * cols..range.end * cols]);
@@ -439,15 +493,17 @@ impl QuantizeProblem {
 }
 
 /// C (m×n) = A (m×k) · Wᵀ, W an n×k matrix of weights in a quantized format. By default the
-/// activations A are unquantized for Q8_0, Q4_0, MXFP6, MXFP4 (W4A16), NVFP4, K-quant and
-/// antiquant weights (f32, or bf16 in a kernel's bf16 variant, which also writes C in bf16),
-/// int8 per token for int8 weights (with or without a bias epilogue), FP8 with 1×128 tiles for
-/// FP8 weights with 128×128 blocks, and MXFP8 of the weights' element type for MXFP8 weights.
-/// Where the weights admit other activations ([`QuantMatmulProblem::alternative_activations`]:
-/// FP8 activations for MXFP4 weights, W4A8), `activation_choice` names them.
+/// activations A are unquantized for Q8_0, Q4_0, MXFP6, MXFP4 and GGML MXFP4 (W4A16), NVFP4,
+/// K-quant and antiquant weights (f32, or bf16 in a kernel's bf16 variant, which also writes C
+/// in bf16), int8 per token for int8 weights (with or without a bias epilogue), FP8 with 1×128
+/// tiles for FP8 weights with 128×128 blocks (f32 scales with f32 scales, UE8M0 with UE8M0),
+/// and the weights' own format for MXFP8 and MXINT8 weights. Where the weights admit other
+/// activations ([`QuantMatmulProblem::alternative_activations`]: FP8 activations for MXFP4
+/// weights, W4A8), `activation_choice` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QuantMatmulProblem {
-    /// Format of the weights: any but the unscaled FP8 formats and the 1×128 tiles.
+    /// Format of the weights: any but the unscaled FP8 formats and the 1×128 tiles (either
+    /// scale type).
     pub weights: QuantFormat,
     /// The activations' format where it is not the weights' default: one of
     /// [`QuantMatmulProblem::alternative_activations`]; `None` for the default.
@@ -496,8 +552,10 @@ impl QuantMatmulProblem {
             | QuantFormat::W8A8BiasF32
             | QuantFormat::W8A8BiasBf16 => Some(QuantFormat::Int8),
             QuantFormat::Fp8E4M3Block => Some(QuantFormat::Fp8E4M3Tile),
+            QuantFormat::Fp8E4M3BlockUe8m0 => Some(QuantFormat::Fp8E4M3TileUe8m0),
             QuantFormat::MxFp8E4M3 => Some(QuantFormat::MxFp8E4M3),
             QuantFormat::MxFp8E5M2 => Some(QuantFormat::MxFp8E5M2),
+            QuantFormat::MxInt8 => Some(QuantFormat::MxInt8),
             _ => None,
         }
     }
@@ -513,7 +571,10 @@ impl QuantMatmulProblem {
         }
         if matches!(
             self.weights,
-            QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E5M2
+            QuantFormat::Fp8E4M3
+                | QuantFormat::Fp8E4M3Tile
+                | QuantFormat::Fp8E4M3TileUe8m0
+                | QuantFormat::Fp8E5M2
         ) {
             return invalid(format!(
                 "weights in {} (use a block format, int8 or fp8-e4m3-128x128)",
@@ -551,6 +612,16 @@ mod tests {
             4 * 2 * 2 + 260
         );
         assert_eq!(QuantFormat::Fp8E4M3Block.encoded_len(129, 1), 4 * 2 + 129);
+        assert_eq!(
+            QuantFormat::Fp8E4M3TileUe8m0.encoded_len(2, 130),
+            2 * 2 + 260
+        );
+        assert_eq!(
+            QuantFormat::Fp8E4M3BlockUe8m0.encoded_len(129, 130),
+            4 + 129 * 130
+        );
+        assert_eq!(QuantFormat::MxInt8.encoded_len(2, 64), 4 * 33);
+        assert_eq!(QuantFormat::GgmlMxFp4.encoded_len(1, 64), 2 * 17);
     }
 
     #[test]
@@ -564,6 +635,12 @@ mod tests {
         assert_eq!(picked.len(), QuantFormat::Fp8E4M3Tile.encoded_len(2, cols));
         assert_eq!(picked[..16], tile[8..24]);
         assert_eq!(picked[16..], tile[24 + cols..]);
+        let ue8m0 = numbered(QuantFormat::Fp8E4M3TileUe8m0.encoded_len(rows, cols));
+        let picked = QuantFormat::Fp8E4M3TileUe8m0
+            .select_rows(&ue8m0, rows, cols, 2..3)
+            .unwrap();
+        assert_eq!(picked[..2], ue8m0[4..6]);
+        assert_eq!(picked[2..], ue8m0[6 + 2 * cols..]);
         let int8 = numbered(QuantFormat::Int8.encoded_len(rows, 5));
         assert_eq!(
             QuantFormat::Int8.select_rows(&int8, rows, 5, 2..3).unwrap(),

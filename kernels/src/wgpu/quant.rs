@@ -7,24 +7,25 @@ use crosscheck_spec::{
 
 /// WGSL `Params` of quantize and dequantize kernels.
 /// `kind` is the element type of the `mx` kernels and the K-quant of the `kquant` kernels
-/// ([`element_kind`]).
+/// ([`element_kind`]); `packing` says which layout of the family it is ([`layout`]).
 pub const QUANT_PARAMS_WGSL: &str = "struct Params {
     rows: u32, cols: u32, tile_rows: u32, count: u32,
-    kind: u32, pad0: u32, pad1: u32, pad2: u32,
+    kind: u32, packing: u32, pad1: u32, pad2: u32,
 }
 ";
 
 /// WGSL `Params` of quantized matmuls.
 /// `w_kind` and `a_kind` are the weights' and the activations' [`element_kind`], except for
-/// activations that are not MX blocks: 5 f32, 6 FP8 E4M3 in 1×128 tiles, 7 bf16.
+/// activations that are not MX blocks: 5 f32, 8 FP8 E4M3 in 1×128 tiles, 9 bf16; `w_layout` is
+/// the weights' [`layout`].
 pub const QMATMUL_PARAMS_WGSL: &str = "struct Params {
     m: u32, n: u32, k: u32, blocks: u32,
-    w_kind: u32, a_kind: u32, pad0: u32, pad1: u32,
+    w_kind: u32, a_kind: u32, w_layout: u32, pad1: u32,
 }
 ";
 
 /// The element type of an `mx` format as `minifloat.wgsl` numbers it (0 E4M3, 1 E5M2, 2 E2M3,
-/// 3 E3M2, 4 E2M1), the K-quant of a `kquant` format (0 Q4_K, 1 Q5_K, 2 Q6_K), the epilogue of
+/// 3 E3M2, 4 E2M1; GGML's MXFP4 is 4 too) or 6 for MXINT8's int8 elements, the K-quant of a `kquant` format (0 Q4_K, 1 Q5_K, 2 Q6_K), the epilogue of
 /// a `w8a8-bias` format (0 i32 bias, 1 i32 bias with 19-bit scales, 2 f32 bias, 3 bf16 bias) or
 /// the code width of an `antiquant` format (0 int8, 1 int4); 0 otherwise.
 pub fn element_kind(format: QuantFormat) -> u32 {
@@ -36,7 +37,20 @@ pub fn element_kind(format: QuantFormat) -> u32 {
         | QuantFormat::AntiquantW4G32 => 1,
         QuantFormat::MxFp6E2M3 | QuantFormat::Q6K | QuantFormat::W8A8BiasF32 => 2,
         QuantFormat::MxFp6E3M2 | QuantFormat::W8A8BiasBf16 => 3,
-        QuantFormat::MxFp4 => 4,
+        QuantFormat::MxFp4 | QuantFormat::GgmlMxFp4 => 4,
+        QuantFormat::MxInt8 => 6,
+        _ => 0,
+    }
+}
+
+/// Which layout of its family a format has: 1 for GGML's `block_mxfp4` in the `mx` kernels
+/// (Q4_0's nibble order, ggml's exponent and tie rule, 0xFF a number) and for the UE8M0 scale
+/// bytes in the `fp8` kernels; 0 otherwise.
+pub fn layout(format: QuantFormat) -> u32 {
+    match format {
+        QuantFormat::GgmlMxFp4 | QuantFormat::Fp8E4M3TileUe8m0 | QuantFormat::Fp8E4M3BlockUe8m0 => {
+            1
+        }
         _ => 0,
     }
 }
@@ -45,10 +59,10 @@ pub fn element_kind(format: QuantFormat) -> u32 {
 const F32_ACTIVATIONS: u32 = 5;
 
 /// The `a_kind` of FP8 E4M3 activations with an f32 scale per 1×128 tile (W4A8).
-const FP8_TILE_ACTIVATIONS: u32 = 6;
+const FP8_TILE_ACTIVATIONS: u32 = 8;
 
 /// The `a_kind` of bf16 activations (the bf16 variant of W4A16).
-const BF16_ACTIVATIONS: u32 = 7;
+const BF16_ACTIVATIONS: u32 = 9;
 
 /// The `a_kind` of `p`'s activations in `variant`.
 fn activation_kind(p: &QuantMatmulProblem, variant: Variant) -> u32 {
@@ -65,11 +79,10 @@ const DIV_LOOPS: u64 = 25;
 
 /// Rows per scale tile of an FP8 format (0: unscaled); 1 for the MX block formats.
 fn tile_rows(format: QuantFormat) -> usize {
-    match format {
-        QuantFormat::Fp8E4M3Tile => 1,
-        QuantFormat::Fp8E4M3Block => FP8_TILE,
-        _ if format.family() == QuantFamily::Mx && format != QuantFormat::Fp8E5M2 => 1,
-        _ => 0,
+    match format.fp8_tile_rows() {
+        Some(rows) => rows,
+        None if format.family() == QuantFamily::Mx && format != QuantFormat::Fp8E5M2 => 1,
+        None => 0,
     }
 }
 
@@ -85,7 +98,7 @@ fn params(p: &QuantizeProblem, count: usize) -> Vec<u8> {
         tile_rows(p.format),
         count,
         element_kind(p.format) as usize,
-        0,
+        layout(p.format) as usize,
         0,
         0,
     ]
@@ -100,7 +113,7 @@ fn quantize_items(p: &QuantizeProblem) -> usize {
     match p.format {
         QuantFormat::Int8 => p.rows,
         QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 | QuantFormat::NvFp4 => p.rows * p.cols,
-        QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => fp8_tiles(p),
+        _ if p.format.fp8_tile_rows().is_some() => fp8_tiles(p),
         _ => p.rows * p.cols / p.format.row_block(),
     }
 }
@@ -111,7 +124,8 @@ fn quantize_items(p: &QuantizeProblem) -> usize {
 pub fn quantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     let items = quantize_items(p);
     let workgroups = match p.format {
-        QuantFormat::Int8 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => items,
+        QuantFormat::Int8 => items,
+        _ if p.format.fp8_tile_rows().is_some() => items,
         QuantFormat::NvFp4 => 1,
         _ => items.div_ceil(64),
     };
@@ -133,7 +147,7 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
         QuantFormat::Q4_0 => 32 + 2 * DIV_LOOPS + 16,
         QuantFormat::Int8 => per_lane(p.cols) * (2 + DIV_LOOPS) + DIV_LOOPS + 6,
         QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => 0,
-        QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => {
+        _ if p.format.fp8_tile_rows().is_some() => {
             per_lane(tile_rows(p.format).min(p.rows) * p.cols.min(FP8_TILE)) * (2 + DIV_LOOPS)
                 + DIV_LOOPS
                 + 6
@@ -146,7 +160,7 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
                 + 2 * DIV_LOOPS
                 + per_lane(p.rows * p.cols / 16) * (1 + 16 + 3 * DIV_LOOPS + 8)
         }
-        // MX: the amax loop and the code loop over 32 values.
+        // MX: the amax loop and the code loop over 32 values (GGML's MXFP4: 16 bytes).
         _ => 64,
     }
 }
@@ -160,7 +174,9 @@ pub fn dequantize_loops(_: &QuantizeProblem) -> u64 {
 /// the weights' and activations' kinds).
 pub fn qmatmul_launch(p: &QuantMatmulProblem, variant: Variant) -> ([usize; 3], Vec<u8>) {
     let blocks = match p.weights {
-        QuantFormat::Int8 | QuantFormat::Fp8E4M3Block => p.k.div_ceil(FP8_TILE),
+        QuantFormat::Int8 | QuantFormat::Fp8E4M3Block | QuantFormat::Fp8E4M3BlockUe8m0 => {
+            p.k.div_ceil(FP8_TILE)
+        }
         _ => p.k / p.weights.row_block(),
     };
     let a_kind = activation_kind(p, variant);
@@ -171,7 +187,7 @@ pub fn qmatmul_launch(p: &QuantMatmulProblem, variant: Variant) -> ([usize; 3], 
         blocks,
         element_kind(p.weights) as usize,
         a_kind as usize,
-        0,
+        layout(p.weights) as usize,
         0,
     ]
     .iter()

@@ -350,6 +350,14 @@ const KQUANT: &str = include_str!("shaders/kquant.wgsl");
 /// Helpers of the kernels built on the minifloat element types (`mx`, `nvfp4`).
 const MINIFLOAT_HELPERS: &[&str] = &[QUANT_COMMON, WORKGROUP_MAX, MINIFLOAT];
 
+/// Helpers of the FP8 kernels: the minifloat encoder and decoder and the UE8M0 scale bytes.
+const FP8_HELPERS: &[&str] = &[
+    QUANT_COMMON,
+    WORKGROUP_MAX,
+    MINIFLOAT,
+    include_str!("shaders/ue8m0.wgsl"),
+];
+
 /// Helpers of the W8A8-with-bias kernel (bf16 rounding for its bf16 epilogue).
 const BIAS_HELPERS: &[&str] = &[QUANT_COMMON, include_str!("shaders/bf16.wgsl")];
 
@@ -925,12 +933,15 @@ pub const KERNELS: &[WgslKernel] = &[
         "a workgroup per row: reduced amax, exact division, rounding in integer ops",
         include_str!("shaders/quantize_int8.wgsl"),
     ),
-    quantizer(
-        false,
-        QuantFamily::Fp8,
-        "raw: a value per invocation; scaled: a workgroup per tile, reduced amax",
-        include_str!("shaders/quantize_fp8.wgsl"),
-    ),
+    WgslKernel {
+        helpers: FP8_HELPERS,
+        ..quantizer(
+            false,
+            QuantFamily::Fp8,
+            "raw: a value per invocation; scaled: a workgroup per tile, reduced amax (f32 or UE8M0 scale)",
+            include_str!("shaders/quantize_fp8.wgsl"),
+        )
+    },
     quantizer(
         true,
         QuantFamily::Q8_0,
@@ -949,12 +960,15 @@ pub const KERNELS: &[WgslKernel] = &[
         "a value per invocation: q·scale",
         include_str!("shaders/dequantize_int8.wgsl"),
     ),
-    quantizer(
-        true,
-        QuantFamily::Fp8,
-        "a value per invocation: E4M3·scale",
-        include_str!("shaders/dequantize_fp8.wgsl"),
-    ),
+    WgslKernel {
+        helpers: FP8_HELPERS,
+        ..quantizer(
+            true,
+            QuantFamily::Fp8,
+            "a value per invocation: E4M3·scale (UE8M0: built exactly, rounded once)",
+            include_str!("shaders/dequantize_fp8.wgsl"),
+        )
+    },
     qmatmul(
         QuantFamily::Q8_0,
         "an output per invocation: per block, f32 dot of a·q, times d",
@@ -976,13 +990,16 @@ pub const KERNELS: &[WgslKernel] = &[
         QUANTIZED_TIMES_QUANTIZED,
         Accumulator::I32,
     ),
-    qmatmul(
-        QuantFamily::Fp8,
-        "an output per invocation: per 128-block, f32 dot of E4M3 products, times both scales",
-        include_str!("shaders/qmatmul_fp8.wgsl"),
-        QUANTIZED_TIMES_QUANTIZED,
-        Accumulator::F32,
-    ),
+    WgslKernel {
+        helpers: FP8_HELPERS,
+        ..qmatmul(
+            QuantFamily::Fp8,
+            "an output per invocation: per 128-block, f32 dot of E4M3 products, times both scales (f32 or UE8M0)",
+            include_str!("shaders/qmatmul_fp8.wgsl"),
+            QUANTIZED_TIMES_QUANTIZED,
+            Accumulator::F32,
+        )
+    },
     mla_kernel(
         "naive",
         "a workgroup per row: tokens through the block table, scores to scratch, reduced max and sum, P·V, LSE",
@@ -1017,7 +1034,7 @@ pub const KERNELS: &[WgslKernel] = &[
         ..quantizer(
             false,
             QuantFamily::Mx,
-            "MX: a block of 32 per invocation, E8M0 floor scale, codes by integer rounding; raw E5M2 per value",
+            "MX: a block of 32 per invocation, E8M0 floor scale (GGML's MXFP4: its log2f exponent), codes by integer rounding; raw E5M2 per value",
             include_str!("shaders/quantize_mx.wgsl"),
         )
     },

@@ -48,7 +48,8 @@ pub fn encode(format: QuantFormat, rows: usize, cols: usize, values: &[f32]) -> 
 }
 
 /// The codec of `crate::formats` behind a format that is not one of the original six (their
-/// default options: the MX floor scale rule and nearest-even elements, E5M2 overflowing to ∞).
+/// default options: the MX floor scale rule and nearest-even elements, E5M2 overflowing to ∞;
+/// GGML's MXFP4 and the UE8M0 layouts have no options).
 fn block_format(format: QuantFormat) -> BlockFormat {
     match format {
         QuantFormat::Fp8E5M2 => BlockFormat::Fp8E5M2,
@@ -61,6 +62,10 @@ fn block_format(format: QuantFormat) -> BlockFormat {
         QuantFormat::Q4K => BlockFormat::Q4K,
         QuantFormat::Q5K => BlockFormat::Q5K,
         QuantFormat::Q6K => BlockFormat::Q6K,
+        QuantFormat::MxInt8 => BlockFormat::MxInt8,
+        QuantFormat::GgmlMxFp4 => BlockFormat::GgmlMxfp4,
+        QuantFormat::Fp8E4M3TileUe8m0 => BlockFormat::Fp8E4M3TileUe8m0,
+        QuantFormat::Fp8E4M3BlockUe8m0 => BlockFormat::Fp8E4M3BlockUe8m0,
         other => unreachable!("{other} has a codec of its own"),
     }
 }
@@ -144,12 +149,20 @@ mod tests {
     #[test]
     fn block_formats_agree_with_their_codecs_on_lengths_and_bytes() {
         let x: Vec<f32> = (0..2 * 256).map(|i| (i as f32 - 200.0) / 16.0).collect();
-        for format in &QuantFormat::ALL[6..16] {
+        let block_formats = QuantFormat::ALL[6..16]
+            .iter()
+            .chain(&QuantFormat::ALL[22..]);
+        for format in block_formats {
             let b = block_format(*format);
             assert_eq!(b.name(), format.name());
             assert_eq!(
                 format.encoded_len(2, 256),
                 b.encoded_len(2, 256),
+                "{format}"
+            );
+            assert_eq!(
+                format.encoded_len(130, 256),
+                b.encoded_len(130, 256),
                 "{format}"
             );
             assert_eq!(format.row_block(), b.block().unwrap_or(1), "{format}");

@@ -49,6 +49,14 @@ pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("nvfp4.r2c64", Distribution::Ties),
     ("nvfp4.r3c48", Distribution::Outliers),
     ("nvfp4.r4c32", Distribution::ZeroBlocks),
+    ("mxint8.r2c64", Distribution::Ties),
+    ("mxint8.r3c96", Distribution::Outliers),
+    ("ggml-mxfp4.r2c64", Distribution::Ties),
+    ("ggml-mxfp4.r3c96", Distribution::Normal),
+    ("ggml-mxfp4.r4c64", Distribution::ZeroBlocks),
+    ("fp8-e4m3-1x128-ue8m0.r3c130", Distribution::Ties),
+    ("fp8-e4m3-1x128-ue8m0.r2c300", Distribution::ZeroBlocks),
+    ("fp8-e4m3-128x128-ue8m0.r130c129", Distribution::Outliers),
 ];
 
 /// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.
@@ -76,11 +84,16 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("q5_k.r1c256", Distribution::RandomBytes),
     ("q6_k.r2c256", Distribution::Normal),
     ("q6_k.r1c256", Distribution::RandomBytes),
+    ("mxint8.r2c64", Distribution::RandomBytes),
+    ("ggml-mxfp4.r2c64", Distribution::RandomBytes),
+    ("ggml-mxfp4.r3c64", Distribution::Normal),
+    ("fp8-e4m3-1x128-ue8m0.r3c130", Distribution::RandomBytes),
+    ("fp8-e4m3-128x128-ue8m0.r130c129", Distribution::Normal),
 ];
 
-/// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
-/// last block along k, W4A8 with both activation layouts, each bias epilogue and both antiquant
-/// widths (several groups a row).
+/// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 (f32 and UE8M0
+/// scales) with a short last block along k, W4A8 with both activation layouts, each bias
+/// epilogue and both antiquant widths (several groups a row).
 pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.m1n64k256", Distribution::Normal),
     ("q8_0.m7n33k96", Distribution::Outliers),
@@ -112,6 +125,12 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("w8a8-bias-bf16.m5n17k40", Distribution::Normal),
     ("antiquant-w8-g64.m3n17k192", Distribution::Normal),
     ("antiquant-w4-g32.m5n9k128", Distribution::Outliers),
+    ("fp8-e4m3-128x128-ue8m0.m1n130k300", Distribution::Normal),
+    ("fp8-e4m3-128x128-ue8m0.m5n7k129", Distribution::Outliers),
+    ("mxint8.m5n17k96", Distribution::Normal),
+    ("mxint8.m3n9k64", Distribution::Outliers),
+    ("ggml-mxfp4.m1n64k256", Distribution::Normal),
+    ("ggml-mxfp4.m7n33k96", Distribution::Outliers),
 ];
 
 /// The formats a quantized kernel of this name handles (its family), or all of them.
@@ -159,7 +178,10 @@ pub fn qmatmul_problems(family: &str) -> impl Strategy<Value = QuantMatmulProble
         .filter(|f| {
             !matches!(
                 f,
-                QuantFormat::Fp8E4M3 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E5M2
+                QuantFormat::Fp8E4M3
+                    | QuantFormat::Fp8E4M3Tile
+                    | QuantFormat::Fp8E4M3TileUe8m0
+                    | QuantFormat::Fp8E5M2
             )
         })
         .collect();

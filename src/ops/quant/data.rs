@@ -119,8 +119,12 @@ fn unit_of(format: QuantFormat, rows: usize, cols: usize, i: usize) -> usize {
         | QuantFormat::W8A8BiasI32S19
         | QuantFormat::W8A8BiasF32
         | QuantFormat::W8A8BiasBf16 => r,
-        QuantFormat::Fp8E4M3Tile => r * tiles_per_row + c / FP8_TILE,
-        QuantFormat::Fp8E4M3Block => (r / FP8_TILE) * tiles_per_row + c / FP8_TILE,
+        QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3TileUe8m0 => {
+            r * tiles_per_row + c / FP8_TILE
+        }
+        QuantFormat::Fp8E4M3Block | QuantFormat::Fp8E4M3BlockUe8m0 => {
+            (r / FP8_TILE) * tiles_per_row + c / FP8_TILE
+        }
         // A K-quant's 6-bit scales and mins belong to sub-blocks of 32.
         QuantFormat::Fp8E5M2 | QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => {
             i / GGML_BLOCK
@@ -246,6 +250,17 @@ fn ties(
                     ][rng.random_range(0..4)];
                     -(t + nudge) * unit_sign * scale
                 }
+                // MXINT8: the largest element 127/64 · 2^e (scale 2^e), the others (k + ½)/64 · 2^e.
+                QuantFormat::MxInt8 if first => unit_sign * 127.0 / 64.0 * scale,
+                QuantFormat::MxInt8 => {
+                    signs(rng) * (rng.random_range(-127..=126) as f32 + 0.5) / 64.0 * scale
+                }
+                // Every other block of GGML's MXFP4 gets the f32 just below 8 · 2^e (e ≥ 0) as its
+                // largest value: log2f rounds up to e + 3 there, and its floor takes the next
+                // exponent (OCP's floor would not).
+                QuantFormat::GgmlMxFp4 if first && u % 2 == 1 => {
+                    unit_sign * f32::from_bits((8.0 * scale.max(1.0)).to_bits() - 1)
+                }
                 QuantFormat::Fp8E4M3 => signs(rng) * e4m3_midpoint(rng),
                 QuantFormat::Fp8E5M2 => signs(rng) * midpoint(minifloat::E5M2, rng),
                 _ => match element_type(format) {
@@ -261,14 +276,14 @@ fn ties(
         .collect()
 }
 
-/// The element type of an MX format.
+/// The element type of an MX format (GGML's MXFP4 included; MXINT8 has none).
 fn element_type(format: QuantFormat) -> Option<Minifloat> {
     match format {
         QuantFormat::MxFp8E4M3 => Some(minifloat::E4M3),
         QuantFormat::MxFp8E5M2 => Some(minifloat::E5M2),
         QuantFormat::MxFp6E2M3 => Some(minifloat::E2M3),
         QuantFormat::MxFp6E3M2 => Some(minifloat::E3M2),
-        QuantFormat::MxFp4 => Some(minifloat::E2M1),
+        QuantFormat::MxFp4 | QuantFormat::GgmlMxFp4 => Some(minifloat::E2M1),
         _ => None,
     }
 }
@@ -352,6 +367,10 @@ fn random_bytes(format: QuantFormat, rows: usize, cols: usize, rng: &mut ChaCha8
             (0..scales).for_each(|s| normal_scale(4 * s, rng));
         }
         QuantFormat::NvFp4 => normal_scale(0, rng),
+        QuantFormat::Fp8E4M3TileUe8m0 | QuantFormat::Fp8E4M3BlockUe8m0 => {
+            let scales = format.encoded_len(rows, cols) - rows * cols;
+            (0..scales).for_each(|s| bytes[s] = rng.random_range(107..=147));
+        }
         // E8M0 scales within 2^±20 of 1, like the f32 scales above.
         _ if format.element_bits().is_some() => {
             let block = format.encoded_len(1, format.row_block());

@@ -91,6 +91,10 @@ pub fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
         QuantFormat::Fp8E4M3 | QuantFormat::Fp8E5M2 => values,
         QuantFormat::Fp8E4M3Tile => product(&[rows, tiles(cols), 4]).saturating_add(values),
         QuantFormat::Fp8E4M3Block => product(&[tiles(rows), tiles(cols), 4]).saturating_add(values),
+        QuantFormat::Fp8E4M3TileUe8m0 => product(&[rows, tiles(cols)]).saturating_add(values),
+        QuantFormat::Fp8E4M3BlockUe8m0 => {
+            product(&[tiles(rows), tiles(cols)]).saturating_add(values)
+        }
         QuantFormat::NvFp4 => blocks.saturating_mul(9).saturating_add(4),
         QuantFormat::W8A8BiasI32
         | QuantFormat::W8A8BiasI32S19

@@ -1,8 +1,8 @@
 //! CPU dequantizers: each value is the f32 product scale × code.
 
-use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantFormat, QuantizeProblem};
+use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantizeProblem};
 
-use super::e4m3;
+use super::{e4m3, ue8m0};
 
 fn scale_f16(bytes: &[u8]) -> f32 {
     half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f32()
@@ -49,22 +49,25 @@ pub fn int8(p: &QuantizeProblem, q: &HostTensor) -> Vec<f32> {
         .collect()
 }
 
-/// FP8 → f32: E4M3(code) (times its tile's scale for the scaled layouts).
+/// FP8 → f32: E4M3(code) (times its tile's scale, f32 or UE8M0, for the scaled layouts).
 pub fn fp8(p: &QuantizeProblem, q: &HostTensor) -> Vec<f32> {
-    let tile_rows = match p.format {
-        QuantFormat::Fp8E4M3Tile => 1,
-        QuantFormat::Fp8E4M3Block => FP8_TILE,
-        _ => return q.bytes.iter().map(|&c| e4m3::to_f32(c)).collect(),
+    let Some(tile_rows) = p.format.fp8_tile_rows() else {
+        return q.bytes.iter().map(|&c| e4m3::to_f32(c)).collect();
     };
+    let width = p.format.scale_bytes();
     let tiles_per_row = p.cols.div_ceil(FP8_TILE);
-    let scale_bytes = 4 * p.rows.div_ceil(tile_rows) * tiles_per_row;
+    let scale_bytes = width * p.rows.div_ceil(tile_rows) * tiles_per_row;
     let (scales, codes) = q.bytes.split_at(scale_bytes);
+    let scale = |tile: usize| match width {
+        1 => ue8m0::value(scales[tile]),
+        _ => scale_f32(&scales[4 * tile..]),
+    };
     codes
         .iter()
         .enumerate()
         .map(|(i, &c)| {
             let tile = (i / p.cols / tile_rows) * tiles_per_row + (i % p.cols) / FP8_TILE;
-            e4m3::to_f32(c) * scale_f32(&scales[4 * tile..])
+            e4m3::to_f32(c) * scale(tile)
         })
         .collect()
 }

@@ -6,9 +6,12 @@
 pub mod dequantize;
 pub mod e4m3;
 pub mod epilogue;
+pub mod ggml_mxfp4;
 pub mod kquant;
 pub mod minifloat;
 pub mod mx;
+pub mod mxint8;
 pub mod nvfp4;
 pub mod qmatmul;
 pub mod quantize;
+pub mod ue8m0;

@@ -1,32 +1,64 @@
 //! CPU kernels of the `mx` family: the OCP MX formats (blocks of 32 along the row, an E8M0
-//! scale byte 2^(b − 127) from the floor rule ⌊log2 amax⌋ − emax, saturating elements) and
+//! scale byte 2^(b − 127) from the floor rule ⌊log2 amax⌋ − emax, saturating elements; MXINT8's
+//! elements q / 64), GGML's MXFP4 (its own exponent and tie rule, Q4_0's nibble order) and
 //! unscaled FP8 E5M2 (overflowing to ∞): quantize, dequantize, and the quantized matmul of MX
-//! weights with f32 or bf16 activations (W4A16, W6A16), for MXFP8 with MXFP8 activations, and
-//! for MXFP4 with FP8 activations (W4A8: 1×128 tiles or MXFP8 blocks).
+//! weights with f32 or bf16 activations (W4A16, W6A16), for MXFP8 and MXINT8 with activations
+//! in the weights' format, and for MXFP4 with FP8 activations (W4A8: 1×128 tiles or MXFP8
+//! blocks).
 
 use crosscheck_spec::{
     FP8_TILE, HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem,
 };
 use rayon::prelude::*;
 
-use super::e4m3;
+use super::{e4m3, ggml_mxfp4};
 use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, Element, code_at, pack};
+use super::mxint8;
 
-/// The element type of an MX format (E5M2 for unscaled `fp8-e5m2`).
-fn element(format: QuantFormat) -> Element {
+/// How an mx-family format codes its elements.
+#[derive(Clone, Copy)]
+enum Elements {
+    /// An OCP minifloat (E5M2 for unscaled `fp8-e5m2`).
+    Float(Element),
+    /// MXINT8's q / 64.
+    Int8,
+    /// GGML's MXFP4.
+    Ggml,
+}
+
+/// The elements of an mx-family format.
+fn elements(format: QuantFormat) -> Elements {
     match format {
-        QuantFormat::MxFp8E4M3 => E4M3,
-        QuantFormat::MxFp8E5M2 | QuantFormat::Fp8E5M2 => E5M2,
-        QuantFormat::MxFp6E2M3 => E2M3,
-        QuantFormat::MxFp6E3M2 => E3M2,
-        QuantFormat::MxFp4 => E2M1,
+        QuantFormat::MxFp8E4M3 => Elements::Float(E4M3),
+        QuantFormat::MxFp8E5M2 | QuantFormat::Fp8E5M2 => Elements::Float(E5M2),
+        QuantFormat::MxFp6E2M3 => Elements::Float(E2M3),
+        QuantFormat::MxFp6E3M2 => Elements::Float(E3M2),
+        QuantFormat::MxFp4 => Elements::Float(E2M1),
+        QuantFormat::MxInt8 => Elements::Int8,
+        QuantFormat::GgmlMxFp4 => Elements::Ggml,
         other => panic!("{other} is not an mx-family format"),
+    }
+}
+
+/// The element type of a minifloat mx-family format.
+fn element(format: QuantFormat) -> Element {
+    match elements(format) {
+        Elements::Float(t) => t,
+        _ => panic!("{format} has no minifloat elements"),
     }
 }
 
 /// Bits of an element code.
 fn bits(t: Element) -> u32 {
     1 + t.exp_bits + t.man_bits
+}
+
+/// Exponent of the largest element (MXINT8: 127/64, emax 0).
+fn emax(e: Elements) -> i32 {
+    match e {
+        Elements::Float(t) => t.emax(),
+        _ => 0,
+    }
 }
 
 /// ⌊log2 |x|⌋ of a finite non-zero f32, from its bits (subnormals included).
@@ -41,7 +73,7 @@ fn floor_log2(x: f32) -> i32 {
 
 /// The E8M0 byte of a block: 0xff when it holds NaN or ∞, 0 (2^-127) for a zero block, else
 /// ⌊log2 amax⌋ − emax, kept within −127 … 127.
-fn scale_byte(block: &[f32], t: Element) -> u8 {
+fn scale_byte(block: &[f32], emax: i32) -> u8 {
     let mut amax = 0.0f32;
     for v in block {
         if !v.is_finite() {
@@ -52,28 +84,36 @@ fn scale_byte(block: &[f32], t: Element) -> u8 {
     if amax == 0.0 {
         return 0;
     }
-    ((floor_log2(amax) - t.emax()).clamp(-127, 127) + 127) as u8
+    ((floor_log2(amax) - emax).clamp(-127, 127) + 127) as u8
 }
 
 /// Quantize: raw E5M2 codes, or per block the scale byte and the packed element codes.
 pub fn quantize(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
     let values = x.to_f32();
-    let t = element(p.format);
+    let kind = elements(p.format);
     if p.format == QuantFormat::Fp8E5M2 {
+        let t = element(p.format);
         return values.par_iter().map(|&v| t.encode(v, 0, true)).collect();
     }
     let blocks: Vec<Vec<u8>> = values
         .par_chunks(MX_BLOCK)
         .map(|block| {
-            let scale = scale_byte(block, t);
-            let codes: Vec<u8> = if scale == 0xff {
-                vec![0; MX_BLOCK]
-            } else {
-                let shift = scale as i32 - 127;
-                block.iter().map(|&v| t.encode(v, shift, false)).collect()
+            if let Elements::Ggml = kind {
+                return ggml_mxfp4::quantize_block(block).to_vec();
+            }
+            let scale = scale_byte(block, emax(kind));
+            let shift = scale as i32 - 127;
+            let code = |v: f32| match kind {
+                _ if scale == 0xff => 0,
+                Elements::Float(t) => t.encode(v, shift, false),
+                _ => mxint8::encode(v, shift),
             };
+            let codes: Vec<u8> = block.iter().map(|&v| code(v)).collect();
             let mut out = vec![scale];
-            pack(bits(t), &codes, &mut out);
+            match kind {
+                Elements::Float(t) => pack(bits(t), &codes, &mut out),
+                _ => out.extend_from_slice(&codes),
+            }
             out
         })
         .collect();
@@ -89,17 +129,39 @@ fn scale_value(b: u8) -> f64 {
     }
 }
 
+/// Bytes of one block of an MX format.
+fn block_bytes(format: QuantFormat) -> usize {
+    match elements(format) {
+        Elements::Float(t) => 1 + MX_BLOCK * bits(t) as usize / 8,
+        Elements::Int8 => 1 + MX_BLOCK,
+        Elements::Ggml => ggml_mxfp4::BLOCK_BYTES,
+    }
+}
+
+/// The 32 element values of a block (its bytes after the scale byte), exactly.
+fn element_values(kind: Elements, codes: &[u8]) -> [f64; MX_BLOCK] {
+    std::array::from_fn(|i| match kind {
+        Elements::Float(t) => t.decode(code_at(bits(t), codes, i)),
+        Elements::Int8 => mxint8::decode(codes[i]),
+        Elements::Ggml => ggml_mxfp4::element(ggml_mxfp4::nibble_at(codes, i)),
+    })
+}
+
 /// The exact values of one row of `cols` in an MX format (or raw E5M2).
 fn row_values(format: QuantFormat, row: &[u8]) -> Vec<f64> {
-    let t = element(format);
+    let kind = elements(format);
     if format == QuantFormat::Fp8E5M2 {
+        let t = element(format);
         return row.iter().map(|&c| t.decode(c)).collect();
     }
-    let block_bytes = 1 + MX_BLOCK * bits(t) as usize / 8;
-    row.chunks_exact(block_bytes)
+    row.chunks_exact(block_bytes(format))
         .flat_map(|b| {
-            let s = scale_value(b[0]);
-            (0..MX_BLOCK).map(move |i| t.decode(code_at(bits(t), &b[1..], i)) * s)
+            // GGML's MXFP4 has no NaN scale: 0xFF is 2^128.
+            let s = match kind {
+                Elements::Ggml => 2f64.powi(b[0] as i32 - 127),
+                _ => scale_value(b[0]),
+            };
+            element_values(kind, &b[1..]).map(|v| v * s)
         })
         .collect()
 }
@@ -114,15 +176,13 @@ pub fn dequantize(p: &QuantizeProblem, q: &HostTensor) -> Vec<f32> {
 
 /// One operand row as blocks of (scale as f32 power of two, element values as f32).
 fn blocks(format: QuantFormat, row: &[u8]) -> Vec<(f32, f32, [f32; MX_BLOCK])> {
-    let t = element(format);
-    let block_bytes = 1 + MX_BLOCK * bits(t) as usize / 8;
-    row.chunks_exact(block_bytes)
+    let kind = elements(format);
+    row.chunks_exact(block_bytes(format))
         .map(|b| {
             // 2^(b − 127) in two factors, each a normal f32 (2^-127 alone is subnormal).
             let e = b[0] as i32 - 127;
             let (hi, lo) = (2f32.powi(e - e / 2), 2f32.powi(e / 2));
-            let codes = std::array::from_fn(|i| t.decode(code_at(bits(t), &b[1..], i)) as f32);
-            (hi, lo, codes)
+            (hi, lo, element_values(kind, &b[1..]).map(|v| v as f32))
         })
         .collect()
 }
@@ -152,7 +212,7 @@ fn fp8_tile_rows(a: &HostTensor, m: usize, k: usize) -> Vec<Vec<(f32, f32, [f32;
         .collect()
 }
 
-/// MX weights × activations (unquantized f32 or bf16, MXFP8 of the weights' type, or for MXFP4
+/// MX weights × activations (unquantized f32 or bf16, MXFP8 or MXINT8 of the weights' type, or for MXFP4
 /// weights FP8 E4M3 in 1×128 tiles or MXFP8 E4M3 blocks: W4A8): per block of 32 along k, the
 /// f32 dot of activations and elements, times the weight block's power-of-two scale and the
 /// activations' scale, summed in f32.

@@ -4,7 +4,7 @@
 use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantMatmulProblem};
 use rayon::prelude::*;
 
-use super::e4m3;
+use super::{e4m3, ue8m0};
 
 /// One row of C from the f32 activations and the weights' (scale, codes) per block of 32.
 fn ggml(
@@ -91,15 +91,20 @@ pub fn int8(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> Vec<f32> 
     c
 }
 
-/// FP8 activations (1×128 tiles) × FP8 weights (128×128 blocks): per 128-block of k, the f32 sum
-/// of E4M3 products times the two scales, summed in f32.
+/// FP8 activations (1×128 tiles) × FP8 weights (128×128 blocks), both with f32 or both with
+/// UE8M0 scales: per 128-block of k, the f32 sum of E4M3 products times the two scales, summed
+/// in f32.
 pub fn fp8(p: &QuantMatmulProblem, a: &HostTensor, w: &HostTensor) -> Vec<f32> {
     let blocks = p.k.div_ceil(FP8_TILE);
+    let width = p.weights.scale_bytes();
     let split = |t: &HostTensor, scale_count: usize| -> (Vec<f32>, Vec<f32>) {
-        let (s, codes) = t.bytes.split_at(4 * scale_count);
+        let (s, codes) = t.bytes.split_at(width * scale_count);
         let scales = s
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .chunks_exact(width)
+            .map(|b| match b {
+                [byte] => ue8m0::value(*byte),
+                _ => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            })
             .collect();
         (scales, codes.iter().map(|&c| e4m3::to_f32(c)).collect())
     };

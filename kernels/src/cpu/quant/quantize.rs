@@ -1,9 +1,9 @@
 //! CPU quantizers, one per format family; blocks and rows in parallel.
 
-use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantFormat, QuantizeProblem};
+use crosscheck_spec::{FP8_TILE, GGML_BLOCK, HostTensor, QuantizeProblem};
 use rayon::prelude::*;
 
-use super::e4m3;
+use super::{e4m3, ue8m0};
 
 /// 1/d, or 0 when d is 0 or 1/d overflows (the reference's definition for blocks whose scale
 /// underflows).
@@ -92,20 +92,34 @@ pub fn int8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
     rows.concat()
 }
 
-/// FP8 E4M3: raw, or with 1×128 / 128×128 scales (amax / 448) ahead of the codes.
+/// FP8 E4M3: raw, or with 1×128 / 128×128 scales ahead of the codes: f32 scales amax / 448,
+/// or UE8M0 bytes (amax / 448 rounded up to a power of two, codes E4M3(x · (1 / scale))).
 pub fn fp8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
     let values = x.to_f32();
-    let tile_rows = match p.format {
-        QuantFormat::Fp8E4M3Tile => 1,
-        QuantFormat::Fp8E4M3Block => FP8_TILE,
-        _ => return values.par_iter().map(|&v| e4m3::from_f32(v)).collect(),
+    let Some(tile_rows) = p.format.fp8_tile_rows() else {
+        return values.par_iter().map(|&v| e4m3::from_f32(v)).collect();
     };
+    let ue8m0 = p.format.scale_bytes() == 1;
     let tiles_per_row = p.cols.div_ceil(FP8_TILE);
     let tile_of = |i: usize| (i / p.cols / tile_rows) * tiles_per_row + (i % p.cols) / FP8_TILE;
     let mut amax = vec![0.0f32; p.rows.div_ceil(tile_rows) * tiles_per_row];
     for (i, v) in values.iter().enumerate() {
         let a = &mut amax[tile_of(i)];
-        *a = a.max(v.abs());
+        // The UE8M0 scale of a tile holding NaN is defined (2^127): keep the NaN to find it.
+        *a = if ue8m0 && (a.is_nan() || v.is_nan()) {
+            f32::NAN
+        } else {
+            a.max(v.abs())
+        };
+    }
+    if ue8m0 {
+        let bytes: Vec<u8> = amax.iter().map(|&a| ue8m0::tile_scale(a)).collect();
+        let mut out = bytes.clone();
+        out.par_extend(values.par_iter().enumerate().map(|(i, v)| {
+            let inverse = 1.0 / ue8m0::value(bytes[tile_of(i)]);
+            e4m3::from_f32(v * inverse)
+        }));
+        return out;
     }
     let scales: Vec<f32> = amax.iter().map(|a| a / 448.0).collect();
     let mut out: Vec<u8> = scales.iter().flat_map(|s| s.to_le_bytes()).collect();
@@ -118,7 +132,7 @@ pub fn fp8(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use crosscheck_spec::{Layout, Precision};
+    use crosscheck_spec::{Layout, Precision, QuantFormat};
 
     use super::*;
 

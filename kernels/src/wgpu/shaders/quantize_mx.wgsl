@@ -2,8 +2,58 @@
 // even, past 57344 to +-inf. MX (p.tile_rows = 1): one invocation per block of 32 along the row:
 // the E8M0 scale byte floor(log2 amax) - emax + 127 (0xff for a block holding NaN or inf, 0 for
 // a zero block), then the element codes of x * 2^-(scale - 127), saturating, packed low bits
-// first. p.kind is the element type (minifloat.wgsl).
+// first. p.kind is the element type (minifloat.wgsl; MXINT8's emax is 0, its codes q / 64).
+// GGML's MXFP4 (p.packing = 1): ggml's exponent floor(log2f amax) - 2 + 127, codes with ties to
+// the smaller magnitude, element j in the low and j + 16 in the high nibble of byte j.
 // `p: Params` (count = values or blocks), `load_x`, `store_out` (bytes) and the helpers are generated.
+
+// The largest E2M1 magnitude code whose value times 2^(e - 127) is a finite f32 (ggml compares
+// f32 distances, so an infinite candidate never wins).
+fn ggml_cap(e: u32) -> u32 {
+    switch e {
+        case 255u: { return 1u; }
+        case 254u: { return 3u; }
+        case 253u: { return 5u; }
+        default: { return 7u; }
+    }
+}
+
+// GGML's MXFP4 code of x (bits) in a block with byte e: +0 for every value nearest zero.
+fn ggml_code(xb: u32, e: u32) -> u32 {
+    if ((xb & 0x7fffffffu) >= 0x7f800000u) {
+        return 0u;
+    }
+    let c = mf_round(xb, i32(e) - 127, false, element(4u), false);
+    let m = min(c & 7u, ggml_cap(e));
+    if (m == 0u) {
+        return 0u;
+    }
+    return (c & 8u) | m;
+}
+
+// One block of GGML's MXFP4: amax by ggml's `amax < |x|` (NaN skipped), compared as bits.
+fn ggml_block(i: u32) {
+    var amax = 0u;
+    for (var j = 0u; j < 32u; j++) {
+        let a = bitcast<u32>(load_x(i * 32u + j)) & 0x7fffffffu;
+        if (a <= 0x7f800000u && a > amax) {
+            amax = a;
+        }
+    }
+    var e = 0u;
+    if (amax == 0x7f800000u) {
+        e = 0xffu;
+    } else if (amax != 0u) {
+        e = u32(clamp(ggml_floor_log2f(amax) - 2 + 127, 0, 255));
+    }
+    let out = i * 17u;
+    store_out(out, e);
+    for (var j = 0u; j < 16u; j++) {
+        let lo = ggml_code(bitcast<u32>(load_x(i * 32u + j)), e);
+        let hi = ggml_code(bitcast<u32>(load_x(i * 32u + j + 16u)), e);
+        store_out(out + 1u + j, lo | (hi << 4u));
+    }
+}
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -11,12 +61,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= p.count) {
         return;
     }
+    if (p.packing == 1u) {
+        ggml_block(i);
+        return;
+    }
     let t = element(p.kind);
     if (p.tile_rows == 0u) {
         store_out(i, mf_encode(bitcast<u32>(load_x(i)), 0, true, t));
         return;
     }
-    let bits = elem_bits(t);
+    let int8 = p.kind == MXINT8;
+    var bits = elem_bits(t);
+    var emax = elem_emax(t);
+    if (int8) {
+        bits = 8u;
+        emax = 0; // MXINT8's largest element is 127/64
+    }
     let out = i * (1u + 4u * bits);
     var amax = 0.0;
     var finite = true;
@@ -32,7 +92,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (!finite) {
         scale = 0xffu;
     } else if (amax != 0.0) {
-        let exponent = floor_log2(bitcast<u32>(amax)) - elem_emax(t);
+        let exponent = floor_log2(bitcast<u32>(amax)) - emax;
         scale = u32(clamp(exponent, -127, 127) + 127);
     }
     store_out(out, scale);
@@ -41,8 +101,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var at = out + 1u;
     for (var j = 0u; j < 32u; j++) {
         var code = 0u;
-        if (finite) {
-            code = mf_encode(bitcast<u32>(load_x(i * 32u + j)), i32(scale) - 127, false, t);
+        let xb = bitcast<u32>(load_x(i * 32u + j));
+        if (finite && int8) {
+            code = mxint8_encode(xb, i32(scale) - 127);
+        } else if (finite) {
+            code = mf_encode(xb, i32(scale) - 127, false, t);
         }
         acc = acc | (code << held);
         held = held + bits;
