@@ -427,7 +427,9 @@ fn mla_split_kv_decode_is_held_to_its_split_invariance() {
     let v = verdict(&heuristic, &c);
     assert_eq!(broken_promises(&v), ["split-invariant"], "{v:?}");
     assert!(
-        v.failures[0].to_string().contains("more tokens of unused room"),
+        v.failures[0]
+            .to_string()
+            .contains("more tokens of unused room"),
         "{}",
         v.failures[0]
     );

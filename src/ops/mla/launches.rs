@@ -58,7 +58,9 @@ fn more_room(p: &MlaProblem, inputs: &[HostTensor]) -> SubLaunch {
     let named: Vec<usize> = (0..p.batch * p.blocks)
         .map(|e| i32_at(table, e) as usize)
         .collect();
-    let spare = (0..p.pool()).find(|page| !named.contains(page)).unwrap_or(0);
+    let spare = (0..p.pool())
+        .find(|page| !named.contains(page))
+        .unwrap_or(0);
     let mut pool = kv.bytes.clone();
     for _ in 0..p.batch * extra {
         pool.extend_from_slice(&kv.bytes[spare * page_bytes..(spare + 1) * page_bytes]);
