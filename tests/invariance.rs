@@ -363,6 +363,68 @@ fn split_kv_decode_whose_splits_follow_the_key_count_is_not_split_invariant() {
     assert!(v.passed() && v.notes.is_empty(), "{v:?}");
 }
 
+/// The CPU MLA kernels, with a FlashDecoding-style heuristic in front of `mla/splitkv`: a launch
+/// whose block table has room for at most [`ONE_PASS_ROOM`] tokens runs in one pass (the flash
+/// kernel's schedule), a roomier one in splits. It declares what the CPU split-KV kernel
+/// declares, split invariance included, which the heuristic breaks.
+struct OnePassWhenShort;
+
+/// The most tokens a block table may have room for and still be decoded in one pass.
+const ONE_PASS_ROOM: usize = 256;
+
+impl Backend for OnePassWhenShort {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+    fn device(&self) -> DeviceInfo {
+        CpuBackend.device()
+    }
+    fn kernels(&self) -> Vec<KernelInfo> {
+        CpuBackend.kernels()
+    }
+    fn check(&self, kernel: &str, variant: Variant, problem: &Problem) -> Result<(), KernelError> {
+        CpuBackend.check(kernel, variant, problem)
+    }
+    fn run(
+        &self,
+        kernel: &str,
+        variant: Variant,
+        problem: &Problem,
+        inputs: &[&HostTensor],
+        output: &mut OutputBuffer,
+    ) -> Result<(), KernelError> {
+        let kernel = match problem {
+            Problem::Mla(p) if kernel == "splitkv" && p.blocks * p.page <= ONE_PASS_ROOM => "flash",
+            _ => kernel,
+        };
+        CpuBackend.run(kernel, variant, problem, inputs, output)
+    }
+}
+
+#[test]
+fn mla_split_kv_decode_is_held_to_its_split_invariance() {
+    // Up to 128 tokens a sequence: two splits of 64, or one pass of four tiles of 32.
+    let c: Case = "mla.splitkv:cpu:f32:b2h3q1l64r8p16m8:normal:0x7"
+        .parse()
+        .expect("valid case id");
+    // The CPU kernel counts its splits from each row's first token: the larger block table
+    // (room for 256 more tokens) leaves its bits alone, as declared.
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let v = verdict(&cpu, &c);
+    assert!(v.passed() && v.notes.is_empty(), "{v:?}");
+    // Splits that follow the table's room change the bits there, and the declaration fails it.
+    let heuristic: Arc<dyn Backend> = Arc::new(OnePassWhenShort);
+    let v = verdict(&heuristic, &c);
+    assert_eq!(broken_promises(&v), ["split-invariant"], "{v:?}");
+    assert!(
+        v.failures[0]
+            .to_string()
+            .contains("more tokens of unused room"),
+        "{}",
+        v.failures[0]
+    );
+}
+
 #[test]
 fn a_masked_grouped_gemm_is_compared_with_one_matmul_per_expert() {
     let problem = Problem::MoeMasked(crosscheck_spec::MoeMaskedProblem {

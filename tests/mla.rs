@@ -1,5 +1,6 @@
 //! MLA decode conformance: shrinking properties over small and DeepSeek-sized shapes (576/512,
-//! 64-token pages) on every backend, DeepSeek's 128-head decode on the CPU, and planted bugs the
+//! 64-token pages) on every backend, DeepSeek's 128-head decode on the CPU, long decodes the
+//! split-KV kernels (dense and FP8) run where the one-pass ones cannot, and planted bugs the
 //! judge must catch — NaN from an unused page in O, an LSE off by more than its own bound, an
 //! empty row's LSE not +∞. A test of a missing backend is listed as ignored with the reason, or
 //! fails when CROSSCHECK_REQUIRE lists it (`harness = false`, see `crosscheck::testing::Suite`).
@@ -67,6 +68,18 @@ fn deepseek_shapes_on_the_cpu() {
             "b1h128q1l512r64p64m2.fp8",
             Distribution::Uniform,
         ),
+        case(
+            "splitkv",
+            Precision::BF16,
+            "b2h128q1l512r64p64m4",
+            Distribution::LargeLogits,
+        ),
+        case(
+            "splitkv_fp8",
+            Precision::BF16,
+            "b1h128q2l512r64p64m3.causal.fp8",
+            Distribution::Normal,
+        ),
     ];
     let failures: Vec<String> = cases
         .iter()
@@ -75,25 +88,32 @@ fn deepseek_shapes_on_the_cpu() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// DeepSeek's 576/512 decode over 8,192 tokens (128 pages of 64), 16 heads: on llvmpipe the
-/// one-pass flash kernel needs ~17 loop iterations a token and answers Unsupported past ~3,800
-/// tokens; the split-KV kernel cuts the tokens into splits of 64 and must run and pass.
+/// DeepSeek's 576/512 decode over 8,192 tokens (128 pages of 64), 16 heads, and over the FP8
+/// cache 4,096 tokens, 8 heads: on llvmpipe the one-pass flash kernels need ~17 loop iterations
+/// a token and answer Unsupported past ~3,800 tokens; the split-KV kernels cut the tokens into
+/// splits of 64 and must run and pass.
 fn long_decode(backend: Arc<dyn Backend>) {
-    let mut case = case(
-        "splitkv",
-        Precision::F32,
-        "b1h16q1l512r64p64m128",
-        Distribution::Normal,
-    );
-    case.backend = backend.name().into();
-    if backend.device().device.contains("llvmpipe") {
-        match backend.check("flash", case.variant, &case.problem) {
-            Err(KernelError::Unsupported(why)) => assert!(why.contains("65535"), "{why}"),
-            other => panic!("flash on an 8k-token decode: expected Unsupported, got {other:?}"),
+    let decodes = [
+        ("splitkv", "flash", Precision::F32, "b1h16q1l512r64p64m128"),
+        (
+            "splitkv_fp8",
+            "flash_fp8",
+            Precision::BF16,
+            "b1h8q1l512r64p64m64.fp8",
+        ),
+    ];
+    for (split, one_pass, precision, problem) in decodes {
+        let mut case = case(split, precision, problem, Distribution::Normal);
+        case.backend = backend.name().into();
+        if backend.device().device.contains("llvmpipe") {
+            match backend.check(one_pass, case.variant, &case.problem) {
+                Err(KernelError::Unsupported(why)) => assert!(why.contains("65535"), "{why}"),
+                other => panic!("{one_pass} on {problem}: expected Unsupported, got {other:?}"),
+            }
         }
-    }
-    if let Err(e) = check_case(&backend, &case) {
-        panic!("{e}");
+        if let Err(e) = check_case(&backend, &case) {
+            panic!("{e}");
+        }
     }
 }
 

@@ -245,6 +245,20 @@ pub const CATALOGUE: &[Mutant] = &[
         "let count = min(SPLIT - 1u, n - start);",
     ),
     m(
+        "mla-splitkv-fp8-split-offset-dropped",
+        KernelId::fixed(Op::Mla, "splitkv_fp8"),
+        "split offset dropped when reading the cache: every split reads (and scales) the first split's tokens",
+        "let index = token_index(b, start + j);",
+        "let index = token_index(b, j);",
+    ),
+    m(
+        "mla-splitkv-fp8-scale-element-index",
+        KernelId::fixed(Op::Mla, "splitkv_fp8"),
+        "FP8 tile scale addressed as an f32 element index in the byte cache (scale of the wrong 128-tile, misread)",
+        "let s = scales + 4u * (c / 128u);",
+        "let s = scales + c / 128u;",
+    ),
+    m(
         "attn-flash-causal-off-by-one",
         KernelId::fixed(Op::Attention, "flash"),
         "causal mask off by one",

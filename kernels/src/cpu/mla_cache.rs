@@ -1,4 +1,4 @@
-//! What both CPU MLA kernels share: reading the block table and cache lengths (checked against
+//! What the CPU MLA kernels share: reading the block table and cache lengths (checked against
 //! the pool), decoding one cached token (dense, or FlashMLA's FP8 layout with the kernel's own
 //! E4M3 conversion), the keys a query sees, and running a per-row function over every
 //! (batch, head, query) row on rayon threads, writing O and the LSE.

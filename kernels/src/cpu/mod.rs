@@ -14,6 +14,7 @@ mod matmul_tiled;
 mod mla_cache;
 mod mla_flash;
 mod mla_naive;
+mod mla_splitkv;
 mod moe;
 mod quant;
 mod sparse_flash;
@@ -94,8 +95,8 @@ struct Entry {
     softmax: Softmax,
     /// A row's bits do not depend on the other rows of the launch.
     batch_invariant: bool,
-    /// Attention: a row's bits depend on its visible keys alone, not on the launch's key count
-    /// (so chunked prefill and split counts leave them alone).
+    /// Attention and MLA: a row's bits depend on its visible keys alone, not on the launch's key
+    /// count or the block table's room (so chunked prefill and split counts leave them alone).
     keys_alone: bool,
 }
 
@@ -221,6 +222,17 @@ const KERNELS: &[Entry] = &[
     },
     Entry {
         op: Op::Mla,
+        name: "splitkv",
+        summary: "split-KV decode: each row's tokens cut in splits of 64 from its first, splits in parallel (online softmax over tiles of 32), log-sum-exp combine in split order, LSE",
+        kernel: Kernel::Mla(mla_splitkv::mla),
+        softmax: Softmax::Online {
+            key_tile: mla_splitkv::KEY_TILE,
+        },
+        batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Mla,
         name: "naive_fp8",
         summary: "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
         kernel: Kernel::Mla(mla_naive::mla),
@@ -235,6 +247,17 @@ const KERNELS: &[Entry] = &[
         kernel: Kernel::Mla(mla_flash::mla),
         softmax: Softmax::Online {
             key_tile: mla_flash::KEY_TILE,
+        },
+        batch_invariant: true,
+        keys_alone: true,
+    },
+    Entry {
+        op: Op::Mla,
+        name: "splitkv_fp8",
+        summary: "the split-KV kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        kernel: Kernel::Mla(mla_splitkv::mla),
+        softmax: Softmax::Online {
+            key_tile: mla_splitkv::KEY_TILE,
         },
         batch_invariant: true,
         keys_alone: true,
@@ -528,7 +551,7 @@ fn contract(entry: &Entry) -> NumericContract {
         // Every query row is computed from its visible keys alone, in key order from the first
         // (except where the kernel's splits follow the launch's key count).
         chunk_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
-        split_invariant: entry.op == Op::Attention && entry.keys_alone,
+        split_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
         // The K-quant matmul dequantizes each weight and sums in the naive matmul's order.
         matches_unfused: entry.op == Op::QuantMatmul && entry.name == "kquant",
         ..NumericContract::IEEE_F32

@@ -179,9 +179,10 @@ impl WgpuBackend {
             // Query rows walk their visible keys from the first, in the same tiles whatever
             // the launch's key count.
             chunk_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
-            // The same walk: attention/splitkv cuts a row's visible keys into splits counted
-            // from its first, so the launch's key count does not move them.
-            split_invariant: kernel.op == Op::Attention,
+            // The same walk: attention/splitkv and mla/splitkv cut a row's visible keys into
+            // splits counted from its first, so the launch's key count (or the block table's
+            // room) does not move them.
+            split_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
             // The K-quant matmul dequantizes each weight and sums in the naive matmul's order;
             // the other fused kernels scale per block and differ (the matrix shows it).
             matches_unfused: kernel.op == Op::QuantMatmul && kernel.name == "kquant",

@@ -751,27 +751,29 @@ const fn mla_kernel(
     }
 }
 
-/// The split-KV MLA decode kernel over a dense cache: splits of 64 tokens, then a combine pass.
-const MLA_SPLITKV: WgslKernel = WgslKernel {
-    name: "splitkv",
-    summary: "split-KV flash decode: a workgroup per split of 64 tokens writes (max, sum, P·V) partials, a second pass merges them into O and the LSE",
-    body: include_str!("shaders/mla_splitkv.wgsl"),
-    scratch: &["partials"],
-    entry_points: TWO_PASS,
-    variants: SPLIT_VARIANTS,
-    launch: Launch::Mla {
-        fp8: false,
-        grid: mla::splitkv_grid,
-        loops: mla::splitkv_loops,
-        scratch: mla::splitkv_scratch,
-        max_latent: mla::FLASH_MAX_LATENT,
-    },
-    softmax: Softmax::Online {
-        key_tile: mla::SPLIT_KEYS,
-    },
-    ..mla_kernel("", "", "", false, false)
-};
+/// A split-KV MLA decode kernel, over a dense cache or (`fp8`) FlashMLA's FP8 layout (the
+/// layout helper provides `kv_at`, as for the one-pass kernels): splits of 64 tokens, then a
+/// combine pass.
+const fn mla_splitkv(name: &'static str, summary: &'static str, fp8: bool) -> WgslKernel {
+    WgslKernel {
+        scratch: &["partials"],
+        entry_points: TWO_PASS,
+        variants: if fp8 { BF16_ONLY } else { SPLIT_VARIANTS },
+        launch: Launch::Mla {
+            fp8,
+            grid: mla::splitkv_grid,
+            loops: mla::splitkv_loops,
+            scratch: mla::splitkv_scratch,
+            max_latent: mla::FLASH_MAX_LATENT,
+        },
+        softmax: Softmax::Online {
+            key_tile: mla::SPLIT_KEYS,
+        },
+        ..mla_kernel(name, summary, MLA_SPLITKV_BODY, fp8, false)
+    }
+}
 
+const MLA_SPLITKV_BODY: &str = include_str!("shaders/mla_splitkv.wgsl");
 const MLA_NAIVE_BODY: &str = include_str!("shaders/mla_naive.wgsl");
 const MLA_FLASH_BODY: &str = include_str!("shaders/mla_flash.wgsl");
 
@@ -1014,7 +1016,11 @@ pub const KERNELS: &[WgslKernel] = &[
         false,
         false,
     ),
-    MLA_SPLITKV,
+    mla_splitkv(
+        "splitkv",
+        "split-KV flash decode: a workgroup per split of 64 tokens writes (max, sum, P·V) partials, a second pass merges them into O and the LSE",
+        false,
+    ),
     mla_kernel(
         "naive_fp8",
         "the naive kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
@@ -1028,6 +1034,11 @@ pub const KERNELS: &[WgslKernel] = &[
         MLA_FLASH_BODY,
         true,
         false,
+    ),
+    mla_splitkv(
+        "splitkv_fp8",
+        "the split-KV kernel over FlashMLA's FP8 cache (E4M3 × f32 tile scales, bf16 rope)",
+        true,
     ),
     WgslKernel {
         helpers: MINIFLOAT_HELPERS,

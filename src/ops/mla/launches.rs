@@ -1,7 +1,8 @@
 //! The smaller MLA launches the invariance checks compare bit for bit: the last batch entry
 //! alone (its pages moved into a pool of its own, the table renumbered), the last query alone,
 //! and for a causal multi-query decode the first half of the queries with each cache shortened
-//! to end at the last of them, as a chunked prefill computes that chunk.
+//! to end at the last of them, as a chunked prefill computes that chunk; and one larger launch,
+//! the whole case with room for more tokens in every block table, for split invariance.
 
 use crosscheck_spec::{HostTensor, MlaProblem, Problem};
 
@@ -21,9 +22,10 @@ fn i32_tensor(template: &HostTensor, values: &[i32]) -> HostTensor {
     }
 }
 
-/// A batch entry alone, the last query alone, and a causal prefill's first chunk.
+/// A batch entry alone, the last query alone, a causal prefill's first chunk, and the case
+/// with more room in its block table.
 pub fn sub_launches(p: &MlaProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
-    let mut subs = Vec::new();
+    let mut subs = vec![more_room(p, inputs)];
     if p.batch > 1 {
         subs.push(entry_alone(p, inputs, p.batch - 1));
     }
@@ -34,6 +36,60 @@ pub fn sub_launches(p: &MlaProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         }
     }
     subs
+}
+
+/// Tokens of room [`more_room`] adds to every sequence's block table (rounded up to whole
+/// pages): a multiple of every split and tile that counts from a row's first token (32, 64).
+const ROOM_UNIT: usize = 256;
+
+/// The whole case again with room for [`ROOM_UNIT`] more tokens in every sequence's block table
+/// and the cache lengths unchanged: each new entry names a page of its own, a copy of the one
+/// page the case's table never names (NaN wherever the inputs were generated). Every row sees
+/// the same tokens, while a split-KV kernel whose split count follows the longest sequence the
+/// launch allows (as FlashDecoding derives it from the launch) cuts them differently.
+fn more_room(p: &MlaProblem, inputs: &[HostTensor]) -> SubLaunch {
+    let (q, kv, table, lens) = (&inputs[0], &inputs[1], &inputs[2], &inputs[3]);
+    let extra = ROOM_UNIT.div_ceil(p.page);
+    let sub = MlaProblem {
+        blocks: p.blocks + extra,
+        ..*p
+    };
+    let page_bytes = kv.bytes.len() / p.pool();
+    let named: Vec<usize> = (0..p.batch * p.blocks)
+        .map(|e| i32_at(table, e) as usize)
+        .collect();
+    let spare = (0..p.pool())
+        .find(|page| !named.contains(page))
+        .unwrap_or(0);
+    let mut pool = kv.bytes.clone();
+    for _ in 0..p.batch * extra {
+        pool.extend_from_slice(&kv.bytes[spare * page_bytes..(spare + 1) * page_bytes]);
+    }
+    let mut entries = Vec::with_capacity(p.batch * sub.blocks);
+    for b in 0..p.batch {
+        entries.extend((0..p.blocks).map(|t| i32_at(table, b * p.blocks + t)));
+        entries.extend((0..extra).map(|k| (p.pool() + b * extra + k) as i32));
+    }
+    SubLaunch {
+        checks: Invariance::SplitCount,
+        what: format!(
+            "the case with {} more tokens of unused room in every block table (blocks = {})",
+            extra * p.page,
+            sub.blocks
+        ),
+        problem: Problem::Mla(sub),
+        inputs: vec![
+            q.clone(),
+            HostTensor {
+                shape: sub.kv_shape(),
+                bytes: pool,
+                ..kv.clone()
+            },
+            i32_tensor(table, &entries),
+            lens.clone(),
+        ],
+        spans: vec![(0, 0, p.batch * p.heads_q * p.seq_q * (p.d_latent + 1))],
+    }
 }
 
 /// Batch entry `entry` alone: its pages copied, in table order, into a pool of its own (plus

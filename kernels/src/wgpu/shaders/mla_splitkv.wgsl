@@ -7,7 +7,8 @@
 // Pass `combine`: a workgroup per row merges the splits in order (log-sum-exp):
 // m = max m_s, f_s = exp(m_s - m), O = Σ f_s·acc_s / Σ f_s·l_s and LSE = m + log(Σ f_s·l_s).
 // A split whose scores are all −∞ weighs nothing. d_latent is at most 512. `p`, the storage
-// accessors, `partials` and the MLA helpers are generated.
+// accessors, `partials` and the MLA helpers are generated; `kv_at` reads a dense cache
+// (`splitkv`) or FlashMLA's FP8 layout (`splitkv_fp8`), as for the one-pass kernels.
 
 const SPLIT: u32 = 64u;
 const SLOTS: u32 = 8u;
