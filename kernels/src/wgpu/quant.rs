@@ -46,6 +46,44 @@ const F32_ACTIVATIONS: u32 = 5;
 /// Loop iterations of one `div_rn` (its long division).
 const DIV_LOOPS: u64 = 25;
 
+/// Loop iterations of one `sf_sqrt` (softfloat.wgsl: a root bit per iteration).
+const SQRT_LOOPS: u64 = 26;
+
+/// Workgroups along x in one launch row (WebGPU's default limit per dimension).
+const MAX_GRID_X: usize = 65_535;
+
+/// Loop iterations of one lane of `quantize_kquant.wgsl`, every loop as written.
+fn kquant_quantize_loops(format: QuantFormat) -> u64 {
+    match format {
+        // make_qx_quants over 16 values: the amax loop (or the zeroing one), the first codes,
+        // 18 candidates of 16 sums and 16 rewritten codes, 2 + 2·18 divisions; then the
+        // 16-lane scale maximum, 2 divisions, 16 requantized values (a division each), the
+        // 210-byte zero fill or the 8 + 4 byte loops.
+        QuantFormat::Q6K => {
+            16 + 16 + 18 * (1 + 16 + 16) + (2 + 2 * 18) * DIV_LOOPS
+                + 16
+                + 2 * DIV_LOOPS
+                + 16 * (1 + DIV_LOOPS)
+                + 14
+                + 12
+        }
+        // make_qkx2_quants over 32 values: the x, weight and min/max loops, a square root,
+        // the first codes, nstep + 1 candidates of 32 codes, 32 errors and 32 copied codes,
+        // 3 + 4·(nstep + 1) divisions; then the 8-sub-block maxima, 4 divisions, 16
+        // requantized values, the 4 header bytes and 2·(1 + 4) + 8 code bytes.
+        _ => {
+            let nstep = if format == QuantFormat::Q4K { 20 } else { 15 };
+            32 * 4 + SQRT_LOOPS + (nstep + 1) * 3 * 32 + (3 + 4 * (nstep + 1)) * DIV_LOOPS
+                + 8
+                + 4 * DIV_LOOPS
+                + 16 * (1 + DIV_LOOPS)
+                + 4
+                + 2 * 5
+                + 8
+        }
+    }
+}
+
 /// Rows per scale tile of an FP8 format (0: unscaled); 1 for the MX block formats.
 fn tile_rows(format: QuantFormat) -> usize {
     match format {
@@ -89,13 +127,21 @@ fn quantize_items(p: &QuantizeProblem) -> usize {
 }
 
 /// Quantize: (workgroups, params). GGML and MX blocks and raw FP8 run one invocation per item
-/// in workgroups of 64; int8 rows and FP8 tiles run one workgroup per item; NVFP4 (whose
-/// tensor scale needs every value) one workgroup for the whole tensor.
+/// in workgroups of 64; int8 rows and FP8 tiles run one workgroup per item, K-quant
+/// super-blocks one workgroup of 16 each; NVFP4 (whose tensor scale needs every value) one
+/// workgroup for the whole tensor.
 pub fn quantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     let items = quantize_items(p);
     let workgroups = match p.format {
         QuantFormat::Int8 | QuantFormat::Fp8E4M3Tile | QuantFormat::Fp8E4M3Block => items,
         QuantFormat::NvFp4 => 1,
+        // A workgroup of 16 per super-block, rows of at most 65,535 workgroups.
+        _ if p.format.family() == QuantFamily::KQuant => {
+            return (
+                [items.min(MAX_GRID_X), items.div_ceil(MAX_GRID_X), 1],
+                params(p, items),
+            );
+        }
         _ => items.div_ceil(64),
     };
     ([workgroups, 1, 1], params(p, items))
@@ -129,6 +175,7 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
                 + 2 * DIV_LOOPS
                 + per_lane(p.rows * p.cols / 16) * (1 + 16 + 3 * DIV_LOOPS + 8)
         }
+        QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => kquant_quantize_loops(p.format),
         // MX: the amax loop and the code loop over 32 values.
         _ => 64,
     }

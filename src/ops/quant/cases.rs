@@ -11,7 +11,8 @@ use crate::generate::shapes::{MAX_DIM, dim};
 use crate::generate::smaller::vary;
 
 /// Fixed quantize cases per format: rounding ties, zero blocks, outliers, short FP8 tiles, blocks
-/// spanning several 128-row bands, and values beyond E4M3's range.
+/// spanning several 128-row bands, values beyond E4M3's range, and K-quant super-blocks that are
+/// zero, subnormal, tiny, or hold NaN or ±∞ (`Specials` over six super-blocks).
 pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.r1c32", Distribution::Ties),
     ("q8_0.r3c96", Distribution::Normal),
@@ -49,6 +50,17 @@ pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("nvfp4.r2c64", Distribution::Ties),
     ("nvfp4.r3c48", Distribution::Outliers),
     ("nvfp4.r4c32", Distribution::ZeroBlocks),
+    ("q4_k.r2c256", Distribution::Normal),
+    ("q4_k.r3c256", Distribution::Outliers),
+    ("q4_k.r4c256", Distribution::ZeroBlocks),
+    ("q4_k.r3c512", Distribution::Specials),
+    ("q5_k.r2c256", Distribution::Normal),
+    ("q5_k.r3c256", Distribution::Outliers),
+    ("q5_k.r3c512", Distribution::Specials),
+    ("q6_k.r2c256", Distribution::Normal),
+    ("q6_k.r3c256", Distribution::Outliers),
+    ("q6_k.r4c256", Distribution::ZeroBlocks),
+    ("q6_k.r3c512", Distribution::Specials),
 ];
 
 /// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.
@@ -78,7 +90,8 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("q6_k.r1c256", Distribution::RandomBytes),
 ];
 
-/// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 with a short
+/// Fixed quantized-matmul cases: GEMV (m = 1) and GEMM shapes, every weight format (each
+/// K-quant in both), FP8 with a short
 /// last block along k, each bias epilogue and both antiquant widths (several groups a row).
 pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.m1n64k256", Distribution::Normal),
@@ -97,7 +110,10 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("nvfp4.m1n64k256", Distribution::Normal),
     ("nvfp4.m7n33k96", Distribution::ZeroBlocks),
     ("q4_k.m1n32k512", Distribution::Normal),
+    ("q4_k.m6n9k256", Distribution::Outliers),
+    ("q5_k.m1n17k256", Distribution::Outliers),
     ("q5_k.m3n17k256", Distribution::Normal),
+    ("q6_k.m1n9k512", Distribution::Normal),
     ("q6_k.m5n9k256", Distribution::Outliers),
     ("w8a8-bias-i32.m9n17k33", Distribution::Normal),
     ("w8a8-bias-i32-s19.m3n9k64", Distribution::Outliers),

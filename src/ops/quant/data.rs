@@ -160,6 +160,9 @@ fn values(
             v
         }
         Distribution::Ties => ties(format, rows, cols, units, rng),
+        Distribution::Specials if format.family() == QuantFamily::KQuant => {
+            kquant_specials(n, rng)
+        }
         // −0 and subnormals everywhere; ±∞ and NaN only where the format defines them (raw E4M3).
         Distribution::Specials => {
             let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
@@ -190,6 +193,47 @@ fn values(
             .collect(),
         _ => (0..n).map(|_| normal(rng)).collect(),
     }
+}
+
+/// K-quant super-blocks of every kind the reference codec defines (docs/formats.md, GGML
+/// K-quants), in turn: all zero (with −0s), all f32 subnormals, tiny normals (around 2⁻⁷⁰, whose
+/// squares and weighted sums are subnormal), normal values with −0s and subnormals and one NaN,
+/// normal values with ±∞, and normal values. ggml's C is defined on all of them once
+/// `nearest_int` is read literally; NaNs are the quiet NaN 0x7fc00000.
+fn kquant_specials(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let super_block = crosscheck_spec::K_SUPER_BLOCK;
+    let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
+    for (b, block) in v.chunks_mut(super_block).enumerate() {
+        match b % 6 {
+            0 => block
+                .iter_mut()
+                .for_each(|x| *x = if rng.random::<bool>() { -0.0 } else { 0.0 }),
+            1 => block.iter_mut().for_each(|x| {
+                *x = f32::from_bits(rng.random_range(1u32..0x0080_0000))
+                    * if rng.random::<bool>() { -1.0 } else { 1.0 }
+            }),
+            2 => block
+                .iter_mut()
+                .for_each(|x| *x *= crosscheck_spec::pow2_f32(-70)),
+            3 => {
+                sprinkle_specials(block, Precision::F32, false, rng);
+                let at = rng.random_range(0..block.len());
+                block[at] = f32::NAN;
+            }
+            4 => {
+                for _ in 0..3 {
+                    let at = rng.random_range(0..block.len());
+                    block[at] = if rng.random::<bool>() {
+                        f32::INFINITY
+                    } else {
+                        f32::NEG_INFINITY
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    v
 }
 
 /// Values on the format's rounding ties and thresholds. Each unit gets a power-of-two scale

@@ -7,6 +7,7 @@ pub mod dequantize;
 pub mod e4m3;
 pub mod epilogue;
 pub mod kquant;
+pub mod kquant_quantize;
 pub mod minifloat;
 pub mod mx;
 pub mod nvfp4;
