@@ -60,7 +60,9 @@ fn kquant_quantize_loops(format: QuantFormat) -> u64 {
         // 16-lane scale maximum, 2 divisions, 16 requantized values (a division each), the
         // 210-byte zero fill or the 8 + 4 byte loops.
         QuantFormat::Q6K => {
-            16 + 16 + 18 * (1 + 16 + 16) + (2 + 2 * 18) * DIV_LOOPS
+            16 + 16
+                + 18 * (1 + 16 + 16)
+                + (2 + 2 * 18) * DIV_LOOPS
                 + 16
                 + 2 * DIV_LOOPS
                 + 16 * (1 + DIV_LOOPS)
@@ -73,7 +75,10 @@ fn kquant_quantize_loops(format: QuantFormat) -> u64 {
         // requantized values, the 4 header bytes and 2·(1 + 4) + 8 code bytes.
         _ => {
             let nstep = if format == QuantFormat::Q4K { 20 } else { 15 };
-            32 * 4 + SQRT_LOOPS + (nstep + 1) * 3 * 32 + (3 + 4 * (nstep + 1)) * DIV_LOOPS
+            32 * 4
+                + SQRT_LOOPS
+                + (nstep + 1) * 3 * 32
+                + (3 + 4 * (nstep + 1)) * DIV_LOOPS
                 + 8
                 + 4 * DIV_LOOPS
                 + 16 * (1 + DIV_LOOPS)

@@ -160,9 +160,7 @@ fn values(
             v
         }
         Distribution::Ties => ties(format, rows, cols, units, rng),
-        Distribution::Specials if format.family() == QuantFamily::KQuant => {
-            kquant_specials(n, rng)
-        }
+        Distribution::Specials if format.family() == QuantFamily::KQuant => kquant_specials(n, rng),
         // −0 and subnormals everywhere; ±∞ and NaN only where the format defines them (raw E4M3).
         Distribution::Specials => {
             let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();

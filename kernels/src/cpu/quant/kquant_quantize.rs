@@ -265,7 +265,11 @@ fn q6_k(x: &[f32]) -> Vec<u8> {
     let mut codes = [0i8; K_SUPER_BLOCK];
     let mut scales = [0.0f32; 16];
     let (mut max_scale, mut max_abs) = (0.0f32, 0.0f32);
-    for (ib, (sub, q)) in x.chunks_exact(16).zip(codes.chunks_exact_mut(16)).enumerate() {
+    for (ib, (sub, q)) in x
+        .chunks_exact(16)
+        .zip(codes.chunks_exact_mut(16))
+        .enumerate()
+    {
         scales[ib] = fit_symmetric(sub, q);
         if scales[ib].abs() > max_abs {
             max_abs = scales[ib].abs();
@@ -296,7 +300,12 @@ fn q6_k(x: &[f32]) -> Vec<u8> {
     for h in 0..2 {
         let base = 128 * h;
         for l in 0..32 {
-            let (a, b, c, e) = (q(base + l), q(base + l + 32), q(base + l + 64), q(base + l + 96));
+            let (a, b, c, e) = (
+                q(base + l),
+                q(base + l + 32),
+                q(base + l + 64),
+                q(base + l + 96),
+            );
             ql[64 * h + l] = (a & 0xf) | (c & 0xf) << 4;
             ql[64 * h + l + 32] = (b & 0xf) | (e & 0xf) << 4;
             qh[32 * h + l] = a >> 4 | (b >> 4) << 2 | (c >> 4) << 4 | (e >> 4) << 6;

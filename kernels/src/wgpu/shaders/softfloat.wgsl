@@ -1,11 +1,11 @@
 // IEEE binary32 arithmetic in integer operations, on f32 bit patterns held in u32: add, multiply,
-// divide (div_rn from quant_common.wgsl), square root and comparisons, each correctly rounded
+// divide, square root and comparisons, each correctly rounded
 // to nearest even with subnormals kept and IEEE infinities. For quantizers whose format is a
 // long chain of f32 operations (ggml's K-quants): WGSL's own `/` and `sqrt` are inexact, a driver
 // may fuse a * b + c, flush subnormals and assume finite math, and none of that can happen to
 // integer code. Every NaN result is the quiet NaN 0x7fc00000 (payload 0x400000, the payload x86
 // gives and passes on; only the low mantissa bits of a NaN are ever looked at, by nearest_int).
-// Needs unpack_mag, shift_rn and div_rn (quant_common.wgsl).
+// Needs unpack_mag and shift_rn (quant_common.wgsl).
 
 const SF_NAN: u32 = 0x7fc00000u;
 const SF_ONE: u32 = 0x3f800000u;
@@ -166,9 +166,45 @@ fn sf_mul(a: u32, b: u32) -> u32 {
     return sf_pack(sign, m, ma.exp + mb.exp - 26, (low & 0xfffffu) != 0u);
 }
 
-// a / b, exactly as IEEE division (div_rn's long division).
+// Trip counts of the division's and the square root's bit loops (25 and 26). The kernel sets
+// them from its parameters at the start, so that no compiler unrolls the loops at every call
+// site: unrolled, the shader took minutes to compile on Mesa's GL driver.
+var<private> sf_div_bits: u32 = 25u;
+var<private> sf_sqrt_bits: u32 = 26u;
+
+// a / b: 25 quotient bits by long division, the remainder as the sticky bit.
 fn sf_div(a: u32, b: u32) -> u32 {
-    return bitcast<u32>(div_rn(bitcast<f32>(a), bitcast<f32>(b)));
+    let sign = (a ^ b) & 0x80000000u;
+    let aa = a & 0x7fffffffu;
+    let ba = b & 0x7fffffffu;
+    if (aa > 0x7f800000u || ba > 0x7f800000u || (aa == 0u && ba == 0u) || (aa == 0x7f800000u && ba == 0x7f800000u)) {
+        return SF_NAN;
+    }
+    if (aa == 0x7f800000u || ba == 0u) {
+        return sign | 0x7f800000u;
+    }
+    if (aa == 0u || ba == 0x7f800000u) {
+        return sign;
+    }
+    let ma = unpack_mag(aa);
+    let mb = unpack_mag(ba);
+    var n = ma.sig;
+    var e = ma.exp - mb.exp;
+    if (n < mb.sig) {
+        n = n << 1u;
+        e = e - 1;
+    }
+    var q = 0u;
+    for (var i = 0u; i < sf_div_bits; i++) {
+        q = q << 1u;
+        if (n >= mb.sig) {
+            n = n - mb.sig;
+            q = q | 1u;
+        }
+        n = n << 1u;
+    }
+    // q has 25 bits: the quotient is q · 2^(e - 24).
+    return sf_pack(sign, q, e - 24, n != 0u);
 }
 
 // √a, digit by digit: 26 root bits and the remainder as the sticky bit.
@@ -189,7 +225,7 @@ fn sf_sqrt(a: u32) -> u32 {
     // a = sig · 2^e2 with e2 even; √a = √(sig · 2^26) · 2^((e2 - 26) / 2).
     var root = 0u;
     var rem = 0u;
-    for (var j = 0u; j < 26u; j++) {
+    for (var j = 0u; j < sf_sqrt_bits; j++) {
         let pos = 50u - 2u * j;
         var pair = 0u;
         if (pos >= 26u) {
