@@ -497,6 +497,28 @@ mod tests {
     }
 
     #[test]
+    fn kquant_specials_cover_every_special_super_block() {
+        let v = values(
+            QuantFormat::Q4K,
+            3,
+            512,
+            Distribution::Specials,
+            &mut stream(8, 0),
+        );
+        let blocks: Vec<&[f32]> = v.chunks(256).collect();
+        assert!(blocks[0].iter().all(|x| *x == 0.0));
+        assert!(blocks[1].iter().all(|x| x.is_subnormal()));
+        assert!(
+            blocks[2]
+                .iter()
+                .all(|x| x.abs() < 1e-18 && (x * x).abs() < 1e-36)
+        );
+        assert!(blocks[3].iter().any(|x| x.is_nan()));
+        assert!(blocks[4].iter().any(|x| x.is_infinite()));
+        assert!(blocks[5].iter().all(|x| x.is_finite() && x.abs() > 1e-10));
+    }
+
+    #[test]
     fn random_bytes_keep_f32_scales_normal() {
         let b = random_bytes(QuantFormat::Int8, 5, 3, &mut stream(4, 0));
         for row in b.chunks(7) {
