@@ -94,7 +94,8 @@ fn fit_affine(x: &[f32], w: &[f32], s: &Search, codes: &mut [u8]) -> Fit {
             sxl += w[i] * l * x[i];
         }
         let det = sum_w * sl2 - sl * sl;
-        if !(det > 0.0) {
+        // ggml's `if (D > 0)`: a NaN determinant skips the candidate too.
+        if det.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let mut scale = (sum_w * sxl - sum_x * sl) / det;
@@ -286,8 +287,8 @@ fn q6_k(x: &[f32]) -> Vec<u8> {
         .iter()
         .map(|&s| nearest_int(iscale * s).min(127) as i8)
         .collect();
-    for j in 0..16 {
-        let step = d * sc[j] as f32;
+    for (j, &s) in sc.iter().enumerate() {
+        let step = d * s as f32;
         if step == 0.0 {
             continue;
         }
