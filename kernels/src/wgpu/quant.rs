@@ -52,33 +52,32 @@ const SQRT_LOOPS: u64 = 26;
 /// Workgroups along x in one launch row (WebGPU's default limit per dimension).
 const MAX_GRID_X: usize = 65_535;
 
-/// Loop iterations of one lane of `quantize_kquant.wgsl`, every loop as written.
+/// Loop iterations of one lane of `quantize_kquant.wgsl`, every loop as written: the search's
+/// state machine runs one iteration per f32 operation (plus a division's 25 or a square root's
+/// 26 inside it), then come the super-block's loops.
 fn kquant_quantize_loops(format: QuantFormat) -> u64 {
     match format {
-        // make_qx_quants over 16 values: the amax loop (or the zeroing one), the first codes,
-        // 18 candidates of 16 sums and 16 rewritten codes, 2 + 2·18 divisions; then the
-        // 16-lane scale maximum, 2 divisions, 16 requantized values (a division each), the
-        // 210-byte zero fill or the 8 + 4 byte loops.
+        // make_qx_quants over 16 values: the load loop; 1 division, 16 values of 9 operations,
+        // 2 more; 18 candidates of 3 + 16·9 + 2 + 2 operations and 16 copied codes; 1 + 1 +
+        // 2·18 divisions. Then the 16-scale maximum, 2 divisions, 16 requantized values (a
+        // division each) and at most 14 byte-loop iterations (the zero fill).
         QuantFormat::Q6K => {
-            16 + 16
-                + 18 * (1 + 16 + 16)
-                + (2 + 2 * 18) * DIV_LOOPS
-                + 16
-                + 2 * DIV_LOOPS
-                + 16 * (1 + DIV_LOOPS)
-                + 14
-                + 12
+            let ops = 1 + 16 * 9 + 2 + 18 * (3 + 16 * 9 + 2 + 2);
+            16 + ops + 18 * 16 + 38 * DIV_LOOPS + 16 + 2 * DIV_LOOPS + 16 * (1 + DIV_LOOPS) + 14
         }
-        // make_qkx2_quants over 32 values: the x, weight and min/max loops, a square root,
-        // the first codes, nstep + 1 candidates of 32 codes, 32 errors and 32 copied codes,
-        // 3 + 4·(nstep + 1) divisions; then the 8-sub-block maxima, 4 divisions, 16
-        // requantized values, the 4 header bytes and 2·(1 + 4) + 8 code bytes.
+        // make_qkx2_quants over 32 values: the load loop; 64 operations for Σx², 2 for av_x, 32
+        // weights, 1 + 31·3 for the sums, 3 for the first scale, 32·9 for the first codes and
+        // errors; per step at most 5 + 32·9 + 3 + 9 + 32·6 operations and 32 copied codes;
+        // 3 + 4·(nstep + 1) divisions and a square root. Then the 8-sub-block maxima, 4
+        // divisions, 16 requantized values, 4 header, 2·(1 + 4) qh and 8 code-byte iterations.
         _ => {
-            let nstep = if format == QuantFormat::Q4K { 20 } else { 15 };
-            32 * 4
-                + SQRT_LOOPS
-                + (nstep + 1) * 3 * 32
+            let nstep: u64 = if format == QuantFormat::Q4K { 20 } else { 15 };
+            let ops =
+                64 + 2 + 32 + 1 + 31 * 3 + 3 + 32 * 9 + (nstep + 1) * (5 + 32 * 9 + 3 + 9 + 32 * 6);
+            32 + ops
+                + (nstep + 1) * 32
                 + (3 + 4 * (nstep + 1)) * DIV_LOOPS
+                + SQRT_LOOPS
                 + 8
                 + 4 * DIV_LOOPS
                 + 16 * (1 + DIV_LOOPS)
