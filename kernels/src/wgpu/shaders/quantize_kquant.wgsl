@@ -3,9 +3,11 @@
 // super-block of 256. Lane j fits sub-block j (8 of 32 or 16 of 16) by ggml's search, then every
 // lane derives the super-block scales and requantizes 16 values against the stored scales, and
 // the lanes write the bytes. Every f32 operation of ggml's is done, in ggml's order, by the
-// integer IEEE arithmetic of softfloat.wgsl: no WGSL float arithmetic touches a value, so the
-// bytes do not depend on the driver's division accuracy, fused multiply-adds, subnormal
-// flushing or finite-math assumptions. Inputs are read with bitcast only.
+// integer IEEE arithmetic of softfloat.wgsl: no WGSL float arithmetic touches a value (the only
+// float operations left are exact conversions with normal results: small integers to f32, and
+// f16_to_f32's m · 2^-24 for a subnormal f16), so the bytes do not depend on the driver's
+// division accuracy, fused multiply-adds, subnormal flushing or finite-math assumptions. Inputs
+// are read with bitcast only.
 // `p: Params` (count = super-blocks), `load_x`, `store_out` (bytes) and the helpers are generated.
 
 // Codes of the super-block's 256 values; the fitted scale and (negated) min of each sub-block.
