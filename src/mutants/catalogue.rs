@@ -775,6 +775,34 @@ pub const CATALOGUE: &[Mutant] = &[
         "let high = (kq_byte(base + 128u + 32u * h + l) >> (2u * quarter)) & 3u;",
         "let high = (kq_byte(base + 128u + 32u * h + l) >> quarter) & 3u;",
     ),
+    m(
+        "kquant-scale-pack-high-bits",
+        KernelId::fixed(Op::Quantize, "kquant"),
+        "Q4_K/Q5_K packing drops the top two bits of the 6-bit scales of sub-blocks 4..7",
+        "store_out(out + 4u + k, sc_lo | ((sc_hi >> 4u) << 6u));",
+        "store_out(out + 4u + k, sc_lo);",
+    ),
+    m(
+        "kquant-search-from-minimum",
+        KernelId::fixed(Op::Quantize, "kquant"),
+        "make_qkx2_quants's candidate scales measured from the sub-block minimum, not the best offset so far",
+        "kq_issue(KQ_OP_ADD, ka_hi, sf_neg(ka_offset), KA_P4);",
+        "kq_issue(KQ_OP_ADD, ka_hi, sf_neg(ka_lo), KA_P4);",
+    ),
+    m(
+        "kquant-search-one-step-short",
+        KernelId::fixed(Op::Quantize, "kquant"),
+        "make_qkx2_quants's scale search stops one step early (is < nstep instead of <= nstep)",
+        "if (ka_step > nstep) {",
+        "if (ka_step >= nstep) {",
+    ),
+    m(
+        "q6k-code-range-symmetric",
+        KernelId::fixed(Op::Quantize, "kquant"),
+        "Q6_K codes clamped to ±31 (symmetric) instead of ggml's −32 … 31",
+        "kq_codes[i] = u32(clamp(sf_nearest_int(sf_div(kq_x(first + i), step)), -32, 31) + 32);",
+        "kq_codes[i] = u32(clamp(sf_nearest_int(sf_div(kq_x(first + i), step)), -31, 31) + 32);",
+    ),
     // --- vendor epilogues: bias order, antiquant offset sign, group size ---
     m(
         "w8a8-bias-after-scaling",

@@ -383,6 +383,12 @@ const KERNELS: &[Entry] = &[
         Kernel::Quantize(quant::nvfp4::quantize),
     ),
     quant(
+        Op::Quantize,
+        "kquant",
+        "super-blocks in parallel: ggml's scale/min search and requantization, every step in f32",
+        Kernel::Quantize(quant::kquant_quantize::quantize),
+    ),
+    quant(
         Op::Dequantize,
         "mx",
         "element·2^(scale − 127), rounded once to f32",

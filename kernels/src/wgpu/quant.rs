@@ -77,6 +77,48 @@ fn activation_kind(p: &QuantMatmulProblem, variant: Variant) -> u32 {
 /// Loop iterations of one `div_rn` (its long division).
 const DIV_LOOPS: u64 = 25;
 
+/// Loop iterations of one `sf_sqrt` (softfloat.wgsl: a root bit per iteration).
+const SQRT_LOOPS: u64 = 26;
+
+/// Workgroups along x in one launch row (WebGPU's default limit per dimension).
+const MAX_GRID_X: usize = 65_535;
+
+/// Loop iterations of one lane of `quantize_kquant.wgsl`, every loop as written: the search's
+/// state machine runs one iteration per f32 operation (plus a division's 25 or a square root's
+/// 26 inside it), then come the super-block's loops.
+fn kquant_quantize_loops(format: QuantFormat) -> u64 {
+    match format {
+        // make_qx_quants over 16 values: the load loop; 1 division, 16 values of 9 operations,
+        // 2 more; 18 candidates of 3 + 16·9 + 2 + 2 operations and 16 copied codes; 1 + 1 +
+        // 2·18 divisions. Then the 16-scale maximum, 2 divisions, 16 requantized values (a
+        // division each) and at most 14 byte-loop iterations (the zero fill).
+        QuantFormat::Q6K => {
+            let ops = 1 + 16 * 9 + 2 + 18 * (3 + 16 * 9 + 2 + 2);
+            16 + ops + 18 * 16 + 38 * DIV_LOOPS + 16 + 2 * DIV_LOOPS + 16 * (1 + DIV_LOOPS) + 14
+        }
+        // make_qkx2_quants over 32 values: the load loop; 64 operations for Σx², 2 for av_x, 32
+        // weights, 1 + 31·3 for the sums, 3 for the first scale, 32·9 for the first codes and
+        // errors; per step at most 5 + 32·9 + 3 + 9 + 32·6 operations and 32 copied codes;
+        // 3 + 4·(nstep + 1) divisions and a square root. Then the 8-sub-block maxima, 4
+        // divisions, 16 requantized values, 4 header, 2·(1 + 4) qh and 8 code-byte iterations.
+        _ => {
+            let nstep: u64 = if format == QuantFormat::Q4K { 20 } else { 15 };
+            let ops =
+                64 + 2 + 32 + 1 + 31 * 3 + 3 + 32 * 9 + (nstep + 1) * (5 + 32 * 9 + 3 + 9 + 32 * 6);
+            32 + ops
+                + (nstep + 1) * 32
+                + (3 + 4 * (nstep + 1)) * DIV_LOOPS
+                + SQRT_LOOPS
+                + 8
+                + 4 * DIV_LOOPS
+                + 16 * (1 + DIV_LOOPS)
+                + 4
+                + 2 * 5
+                + 8
+        }
+    }
+}
+
 /// Rows per scale tile of an FP8 format (0: unscaled); 1 for the MX block formats.
 fn tile_rows(format: QuantFormat) -> usize {
     match format.fp8_tile_rows() {
@@ -119,14 +161,22 @@ fn quantize_items(p: &QuantizeProblem) -> usize {
 }
 
 /// Quantize: (workgroups, params). GGML and MX blocks and raw FP8 run one invocation per item
-/// in workgroups of 64; int8 rows and FP8 tiles run one workgroup per item; NVFP4 (whose
-/// tensor scale needs every value) one workgroup for the whole tensor.
+/// in workgroups of 64; int8 rows and FP8 tiles run one workgroup per item, K-quant
+/// super-blocks one workgroup of 16 each; NVFP4 (whose tensor scale needs every value) one
+/// workgroup for the whole tensor.
 pub fn quantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     let items = quantize_items(p);
     let workgroups = match p.format {
         QuantFormat::Int8 => items,
         _ if p.format.fp8_tile_rows().is_some() => items,
         QuantFormat::NvFp4 => 1,
+        // A workgroup of 16 per super-block, rows of at most 65,535 workgroups.
+        _ if p.format.family() == QuantFamily::KQuant => {
+            return (
+                [items.min(MAX_GRID_X), items.div_ceil(MAX_GRID_X), 1],
+                params(p, items),
+            );
+        }
         _ => items.div_ceil(64),
     };
     ([workgroups, 1, 1], params(p, items))
@@ -160,6 +210,7 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
                 + 2 * DIV_LOOPS
                 + per_lane(p.rows * p.cols / 16) * (1 + 16 + 3 * DIV_LOOPS + 8)
         }
+        QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => kquant_quantize_loops(p.format),
         // MX: the amax loop and the code loop over 32 values (GGML's MXFP4: 16 bytes).
         _ => 64,
     }

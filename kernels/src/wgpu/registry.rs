@@ -364,6 +364,9 @@ const BIAS_HELPERS: &[&str] = &[QUANT_COMMON, include_str!("shaders/bf16.wgsl")]
 /// Helpers of the K-quant kernels.
 const KQUANT_HELPERS: &[&str] = &[QUANT_COMMON, KQUANT];
 
+/// Helpers of the K-quant quantizer: IEEE f32 arithmetic in integer operations.
+const SOFTFLOAT_HELPERS: &[&str] = &[QUANT_COMMON, include_str!("shaders/softfloat.wgsl")];
+
 /// A floating-point kernel entry.
 const fn float(
     op: Op,
@@ -1074,6 +1077,15 @@ pub const KERNELS: &[WgslKernel] = &[
             QuantFamily::NvFp4,
             "a value per invocation: e2m1·E4M3 scale·tensor scale",
             include_str!("shaders/dequantize_nvfp4.wgsl"),
+        )
+    },
+    WgslKernel {
+        helpers: SOFTFLOAT_HELPERS,
+        ..quantizer(
+            false,
+            QuantFamily::KQuant,
+            "a workgroup of 16 per super-block: ggml's search and requantization in integer IEEE arithmetic",
+            include_str!("shaders/quantize_kquant.wgsl"),
         )
     },
     WgslKernel {

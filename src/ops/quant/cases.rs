@@ -2,7 +2,9 @@
 //! outliers, short FP8 tiles), the random problems of the property tests and the soak, and the
 //! smaller neighbours the shrinker tries.
 
-use crosscheck_spec::{K_SUPER_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem};
+use crosscheck_spec::{
+    K_SUPER_BLOCK, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -11,7 +13,8 @@ use crate::generate::shapes::{MAX_DIM, dim};
 use crate::generate::smaller::vary;
 
 /// Fixed quantize cases per format: rounding ties, zero blocks, outliers, short FP8 tiles, blocks
-/// spanning several 128-row bands, and values beyond E4M3's range.
+/// spanning several 128-row bands, values beyond E4M3's range, and K-quant super-blocks that are
+/// zero, subnormal, tiny, or hold NaN or ±∞ (`Specials` over six super-blocks).
 pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.r1c32", Distribution::Ties),
     ("q8_0.r3c96", Distribution::Normal),
@@ -57,6 +60,17 @@ pub const QUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("fp8-e4m3-1x128-ue8m0.r3c130", Distribution::Ties),
     ("fp8-e4m3-1x128-ue8m0.r2c300", Distribution::ZeroBlocks),
     ("fp8-e4m3-128x128-ue8m0.r130c129", Distribution::Outliers),
+    ("q4_k.r2c256", Distribution::Normal),
+    ("q4_k.r3c256", Distribution::Outliers),
+    ("q4_k.r4c256", Distribution::ZeroBlocks),
+    ("q4_k.r3c512", Distribution::Specials),
+    ("q5_k.r2c256", Distribution::Normal),
+    ("q5_k.r3c256", Distribution::Outliers),
+    ("q5_k.r3c512", Distribution::Specials),
+    ("q6_k.r2c256", Distribution::Normal),
+    ("q6_k.r3c256", Distribution::Outliers),
+    ("q6_k.r4c256", Distribution::ZeroBlocks),
+    ("q6_k.r3c512", Distribution::Specials),
 ];
 
 /// Fixed dequantize cases: reference-encoded blocks and random bytes, per format.
@@ -91,9 +105,9 @@ pub const DEQUANTIZE_FIXED: &[(&str, Distribution)] = &[
     ("fp8-e4m3-128x128-ue8m0.r130c129", Distribution::Normal),
 ];
 
-/// Fixed quantized-matmul cases: GEMV and GEMM shapes, every weight format, FP8 (f32 and UE8M0
-/// scales) with a short last block along k, W4A8 with both activation layouts, each bias
-/// epilogue and both antiquant widths (several groups a row).
+/// Fixed quantized-matmul cases: GEMV (m = 1) and GEMM shapes, every weight format (each
+/// K-quant in both), FP8 (f32 and UE8M0 scales) with a short last block along k, W4A8 with both
+/// activation layouts, each bias epilogue and both antiquant widths (several groups a row).
 pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("q8_0.m1n64k256", Distribution::Normal),
     ("q8_0.m7n33k96", Distribution::Outliers),
@@ -117,7 +131,10 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
     ("nvfp4.m1n64k256", Distribution::Normal),
     ("nvfp4.m7n33k96", Distribution::ZeroBlocks),
     ("q4_k.m1n32k512", Distribution::Normal),
+    ("q4_k.m6n9k256", Distribution::Outliers),
+    ("q5_k.m1n17k256", Distribution::Outliers),
     ("q5_k.m3n17k256", Distribution::Normal),
+    ("q6_k.m1n9k512", Distribution::Normal),
     ("q6_k.m5n9k256", Distribution::Outliers),
     ("w8a8-bias-i32.m9n17k33", Distribution::Normal),
     ("w8a8-bias-i32-s19.m3n9k64", Distribution::Outliers),
@@ -159,10 +176,18 @@ fn row_length(format: QuantFormat) -> BoxedStrategy<usize> {
 }
 
 /// Quantize/dequantize problems for a kernel family: rows in 1..=[`MAX_DIM`] (past 128, so
-/// 128×128 FP8 blocks come in several rows), and the format's row lengths.
+/// 128×128 FP8 blocks come in several rows; 1..=8 for the K-quants), and the format's row
+/// lengths.
 pub fn quantize_problems(family: &str) -> impl Strategy<Value = QuantizeProblem> + use<> {
     select(formats_of(family)).prop_flat_map(|format| {
-        (dim(MAX_DIM), row_length(format)).prop_map(move |(rows, cols)| QuantizeProblem {
+        // K-quant super-blocks are independent and costly to search (thousands of f32
+        // operations each, in integer arithmetic on WGSL): at most 8 rows of 1 or 2.
+        let rows = if format.family() == QuantFamily::KQuant {
+            (1usize..=8).boxed()
+        } else {
+            dim(MAX_DIM).boxed()
+        };
+        (rows, row_length(format)).prop_map(move |(rows, cols)| QuantizeProblem {
             format,
             rows,
             cols,

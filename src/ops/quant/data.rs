@@ -170,6 +170,7 @@ fn values(
             v
         }
         Distribution::Ties => ties(format, rows, cols, units, rng),
+        Distribution::Specials if format.family() == QuantFamily::KQuant => kquant_specials(n, rng),
         // −0 and subnormals everywhere; ±∞ and NaN only where the format defines them (raw E4M3).
         Distribution::Specials => {
             let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
@@ -200,6 +201,48 @@ fn values(
             .collect(),
         _ => (0..n).map(|_| normal(rng)).collect(),
     }
+}
+
+/// K-quant super-blocks of every kind the reference codec defines (docs/formats.md, GGML
+/// K-quants), in turn: all zero (with −0s), all f32 subnormals, small normals (around 2⁻⁴³,
+/// whose weighted squared errors w·diff² are subnormal, so that a kernel flushing subnormals
+/// keeps other candidates of the scale search), normal values with −0s and subnormals and one NaN,
+/// normal values with ±∞, and normal values. ggml's C is defined on all of them once
+/// `nearest_int` is read literally; NaNs are the quiet NaN 0x7fc00000.
+fn kquant_specials(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let super_block = crosscheck_spec::K_SUPER_BLOCK;
+    let mut v: Vec<f32> = (0..n).map(|_| normal(rng)).collect();
+    for (b, block) in v.chunks_mut(super_block).enumerate() {
+        match b % 6 {
+            0 => block
+                .iter_mut()
+                .for_each(|x| *x = if rng.random::<bool>() { -0.0 } else { 0.0 }),
+            1 => block.iter_mut().for_each(|x| {
+                *x = f32::from_bits(rng.random_range(1u32..0x0080_0000))
+                    * if rng.random::<bool>() { -1.0 } else { 1.0 }
+            }),
+            2 => block
+                .iter_mut()
+                .for_each(|x| *x *= crosscheck_spec::pow2_f32(-43)),
+            3 => {
+                sprinkle_specials(block, Precision::F32, false, rng);
+                let at = rng.random_range(0..block.len());
+                block[at] = f32::NAN;
+            }
+            4 => {
+                for _ in 0..3 {
+                    let at = rng.random_range(0..block.len());
+                    block[at] = if rng.random::<bool>() {
+                        f32::INFINITY
+                    } else {
+                        f32::NEG_INFINITY
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    v
 }
 
 /// Values on the format's rounding ties and thresholds. Each unit gets a power-of-two scale
@@ -477,6 +520,30 @@ mod tests {
             let j = (block[0].abs() / 6.0 / s).log2();
             assert!(j.fract() == 0.0 && j.abs() <= 3.0, "{block:?}");
         }
+    }
+
+    #[test]
+    fn kquant_specials_cover_every_special_super_block() {
+        let v = values(
+            QuantFormat::Q4K,
+            3,
+            512,
+            Distribution::Specials,
+            &mut stream(8, 0),
+        );
+        let blocks: Vec<&[f32]> = v.chunks(256).collect();
+        assert!(blocks[0].iter().all(|x| *x == 0.0));
+        assert!(blocks[1].iter().all(|x| x.is_subnormal()));
+        // Small normals, most with subnormal cubes (the weighted squared errors).
+        assert!(blocks[2].iter().all(|x| x.is_normal() && x.abs() < 1e-11));
+        let subnormal_cubes = blocks[2]
+            .iter()
+            .filter(|x| (*x * *x * *x).abs() < f32::MIN_POSITIVE)
+            .count();
+        assert!(subnormal_cubes > 128, "{subnormal_cubes}");
+        assert!(blocks[3].iter().any(|x| x.is_nan()));
+        assert!(blocks[4].iter().any(|x| x.is_infinite()));
+        assert!(blocks[5].iter().all(|x| x.is_finite() && x.abs() > 1e-10));
     }
 
     #[test]

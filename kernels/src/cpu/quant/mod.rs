@@ -8,6 +8,7 @@ pub mod e4m3;
 pub mod epilogue;
 pub mod ggml_mxfp4;
 pub mod kquant;
+pub mod kquant_quantize;
 pub mod minifloat;
 pub mod mx;
 pub mod mxint8;
