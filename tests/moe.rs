@@ -159,7 +159,7 @@ fn deepseek_cases(op: Op, kernel: &str, variant: Variant) -> BoxedStrategy<Case>
         Op::MoeMasked => cases::deepseek_masked(kernel)
             .prop_map(Problem::MoeMasked)
             .boxed(),
-        _ => cases::deepseek_routed()
+        _ => cases::deepseek_routed(kernel)
             .prop_map(Problem::MoeRouted)
             .boxed(),
     };
