@@ -459,3 +459,142 @@ fn a_masked_grouped_gemm_is_compared_with_one_matmul_per_expert() {
         promised.failures
     );
 }
+
+/// A contiguous grouped GEMM with padding rows (alignment 4, experts of 1..=4 rows).
+fn moe_contiguous() -> Problem {
+    Problem::MoeContiguous(crosscheck_spec::MoeContiguousProblem {
+        experts: 3,
+        m: 16,
+        n: 5,
+        k: 9,
+        alignment: 4,
+        grouping: crosscheck_spec::Grouping::Indices,
+        padding: crosscheck_spec::Padding::Zero,
+        b_layout: Layout::ColMajor,
+        fp8: false,
+    })
+}
+
+/// A routed combination with several tokens per expert.
+fn moe_routed() -> Problem {
+    Problem::MoeRouted(crosscheck_spec::MoeRoutedProblem {
+        tokens: 6,
+        experts: 4,
+        top_k: 3,
+        n: 5,
+        k: 9,
+        b_layout: Layout::RowMajor,
+        fp8: false,
+    })
+}
+
+/// Whether a note or failure speaks of the per-expert pipeline.
+fn names_per_expert(lines: &[String]) -> bool {
+    lines
+        .iter()
+        .any(|n| n.contains("one matmul/naive per expert"))
+}
+
+#[test]
+fn contiguous_and_routed_grouped_gemms_are_compared_with_per_expert_matmuls() {
+    for problem in [moe_contiguous(), moe_routed()] {
+        // The CPU kernels declare the per-expert bits and give them: nothing to say.
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+        for kernel in ["naive", "tiled"] {
+            let mut c = case(problem.clone(), Precision::F32);
+            c.backend = "cpu".into();
+            c.kernel = kernel.into();
+            for seed in 0..8 {
+                c.seed = seed;
+                let v = verdict(&cpu, &c);
+                assert!(v.passed() && !names_per_expert(&v.notes), "{c}: {v:?}");
+            }
+        }
+        // Launches that wobble (the per-expert matmuls among them) are a note when undeclared,
+        // and fail the case when declared.
+        let c = case(problem.clone(), Precision::F32);
+        let honest = verdict(&Unsteady::backend(Wobble::OtherLaunches, false), &c);
+        assert!(
+            honest.passed() && names_per_expert(&honest.notes),
+            "{honest:?}"
+        );
+        let promised = verdict(&Unsteady::backend(Wobble::OtherLaunches, true), &c);
+        assert!(
+            broken_promises(&promised).contains(&"unfused-equivalent".to_string()),
+            "{:?}",
+            promised.failures
+        );
+    }
+}
+
+/// The CPU kernel's output of `c` and the case's inputs.
+fn first_run(c: &Case) -> (Vec<HostTensor>, OutputBuffer) {
+    let inputs = crosscheck::ops::of(&c.problem).inputs(c);
+    let precision = c.problem.output_precision(c.variant);
+    let mut output = OutputBuffer::new(precision, c.problem.output_len(), 0);
+    let refs: Vec<&HostTensor> = inputs.iter().collect();
+    CpuBackend
+        .run(&c.kernel, c.variant, &c.problem, &refs, &mut output)
+        .unwrap();
+    (inputs, output)
+}
+
+#[test]
+fn a_misplaced_per_expert_pipeline_shows_as_a_difference() {
+    use crosscheck::run::invariance::{Piece, StepInput, compare_unfused};
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let timeout = std::time::Duration::from_secs(60);
+    let mut c = case(moe_contiguous(), Precision::F32);
+    c.backend = "cpu".into();
+    let (inputs, output) = first_run(&c);
+    let family = crosscheck::ops::of(&c.problem);
+    let pipeline = family.unfused(&c.problem, &inputs).unwrap();
+    let right = compare_unfused(&cpu, &c, &pipeline, true, &output, timeout);
+    assert!(
+        right.failures.is_empty() && right.notes.is_empty(),
+        "{right:?}"
+    );
+    // Every expert's rows placed one row further down (onto padding or the next expert).
+    let mut shifted = pipeline.clone();
+    for (_, spans) in &mut shifted.placed {
+        for span in spans.iter_mut() {
+            span.1 = if span.1 + span.2 + 5 <= 16 * 5 {
+                span.1 + 5
+            } else {
+                span.1 - 5
+            };
+        }
+    }
+    let noted = compare_unfused(&cpu, &c, &shifted, false, &output, timeout);
+    assert!(names_per_expert(&noted.notes), "{noted:?}");
+    let failed = compare_unfused(&cpu, &c, &shifted, true, &output, timeout);
+    assert_eq!(failed.failures.len(), 1, "{failed:?}");
+
+    // The routed combination with two slots' rows swapped in the combining matmul.
+    let mut c = case(moe_routed(), Precision::F32);
+    c.backend = "cpu".into();
+    let (inputs, output) = first_run(&c);
+    let pipeline = family_unfused(&c, &inputs);
+    let right = compare_unfused(&cpu, &c, &pipeline, true, &output, timeout);
+    assert!(
+        right.failures.is_empty() && right.notes.is_empty(),
+        "{right:?}"
+    );
+    let mut swapped = pipeline.clone();
+    let last = swapped.steps.len() - 1;
+    let StepInput::Assembled { pieces, .. } = &mut swapped.steps[last].inputs[1] else {
+        panic!("the combining step reads the slots' rows")
+    };
+    let filled: Vec<usize> = (0..pieces.len())
+        .filter(|&i| matches!(pieces[i], Piece::Output { .. }))
+        .collect();
+    pieces.swap(filled[0], filled[1]);
+    let noted = compare_unfused(&cpu, &c, &swapped, false, &output, timeout);
+    assert!(names_per_expert(&noted.notes), "{noted:?}");
+}
+
+fn family_unfused(c: &Case, inputs: &[HostTensor]) -> crosscheck::run::invariance::Unfused {
+    crosscheck::ops::of(&c.problem)
+        .unfused(&c.problem, inputs)
+        .unwrap()
+}

@@ -5,7 +5,7 @@
 //! scale-block edges, odd alignments and DeepSeek's routing; properties draw small problems on
 //! every backend and DeepSeek-shaped ones (256 experts, top-8, k = 7168 or 2048) on the CPU, and
 //! shrink. Bugs planted into the CPU kernels' inputs and outputs are caught and shrink to tiny
-//! cases. A test of a missing backend is listed as ignored with the reason, or fails when
+//! cases (FP8 routed ones among them: the weights applied twice, the next token's scales). A test of a missing backend is listed as ignored with the reason, or fails when
 //! CROSSCHECK_REQUIRE lists it (`harness = false`, see `crosscheck::testing::Suite`).
 
 use std::sync::Arc;
@@ -34,7 +34,7 @@ const OPS: [Op; 3] = [Op::MoeContiguous, Op::MoeMasked, Op::MoeRouted];
 /// Edge problems beyond the default plan's fixed cases: alignments that are no power of two
 /// (3) and one past a 64-row tile (65), masked rows around the tile edge, 257 columns and 257
 /// products (past the routed kernel's 256-wide chunks), single experts and slots, and FP8 with
-/// short last scale blocks along n and k.
+/// short last scale blocks along n and k (routed too, and a single FP8 token, slot and product).
 const EDGES: &[(Op, &str)] = &[
     (Op::MoeContiguous, "e3m9n5k7a3.idx.nt.keep"),
     (Op::MoeContiguous, "e2m130n65k17a65.psum.nn.zero"),
@@ -48,6 +48,8 @@ const EDGES: &[(Op, &str)] = &[
     (Op::MoeRouted, "t3e5n257k257.top5.nt"),
     (Op::MoeRouted, "t1e1n1k1.top1.nn"),
     (Op::MoeRouted, "t2e7n3k300.top7.nn"),
+    (Op::MoeRouted, "t3e5n129k257.top3.nt.fp8"),
+    (Op::MoeRouted, "t1e1n1k1.top1.nt.fp8"),
 ];
 
 /// Failing cases printed in full.
@@ -159,7 +161,7 @@ fn deepseek_cases(op: Op, kernel: &str, variant: Variant) -> BoxedStrategy<Case>
         Op::MoeMasked => cases::deepseek_masked(kernel)
             .prop_map(Problem::MoeMasked)
             .boxed(),
-        _ => cases::deepseek_routed()
+        _ => cases::deepseek_routed(kernel)
             .prop_map(Problem::MoeRouted)
             .boxed(),
     };
@@ -284,6 +286,17 @@ fn weights_twice(problem: &Problem, inputs: &mut [HostTensor]) {
     }
 }
 
+/// FP8 activations scaled with the next token's 1×128 scales (the last token's with the
+/// first's): each token's row of scales rotated by one.
+fn fp8_scales_of_the_next_token(problem: &Problem, inputs: &mut [HostTensor]) {
+    if let Problem::MoeRouted(p) = problem
+        && p.fp8
+    {
+        let row = 4 * p.k.div_ceil(crosscheck_spec::FP8_TILE);
+        inputs[0].bytes[..row * p.tokens].rotate_left(row);
+    }
+}
+
 /// Padding rows written: every element the kernel left alone set to zero.
 fn zero_the_rest(_: &Problem, output: &mut OutputBuffer) {
     let precision = output.precision();
@@ -302,7 +315,7 @@ type Expected = fn(&Case, &[Failure]) -> bool;
 /// Each planted bug is caught by small random problems and shrinks to a tiny case, and the
 /// failure is the one it should be (a written padding row is a guard failure, not a mismatch).
 fn planted_bugs_are_caught_and_shrink() {
-    let plants: [(Planted, Op, Expected); 4] = [
+    let plants: [(Planted, Op, &str, Expected); 6] = [
         (
             Planted {
                 name: "masked counts ignored",
@@ -310,6 +323,7 @@ fn planted_bugs_are_caught_and_shrink() {
                 output: keep_output,
             },
             Op::MoeMasked,
+            "naive",
             |_, _| true,
         ),
         (
@@ -319,6 +333,7 @@ fn planted_bugs_are_caught_and_shrink() {
                 output: keep_output,
             },
             Op::MoeContiguous,
+            "naive",
             |_, _| true,
         ),
         (
@@ -328,6 +343,27 @@ fn planted_bugs_are_caught_and_shrink() {
                 output: keep_output,
             },
             Op::MoeRouted,
+            "naive",
+            |_, f| f.iter().all(|f| matches!(f, Failure::Mismatch { .. })),
+        ),
+        (
+            Planted {
+                name: "FP8 routing weights applied twice",
+                inputs: weights_twice,
+                output: keep_output,
+            },
+            Op::MoeRouted,
+            "fp8",
+            |_, f| f.iter().all(|f| matches!(f, Failure::Mismatch { .. })),
+        ),
+        (
+            Planted {
+                name: "FP8 activation scales of the next token",
+                inputs: fp8_scales_of_the_next_token,
+                output: keep_output,
+            },
+            Op::MoeRouted,
+            "fp8",
             |_, f| f.iter().all(|f| matches!(f, Failure::Mismatch { .. })),
         ),
         (
@@ -337,6 +373,7 @@ fn planted_bugs_are_caught_and_shrink() {
                 output: zero_the_rest,
             },
             Op::MoeContiguous,
+            "naive",
             |_, f| f.iter().any(|f| matches!(f, Failure::Touched { .. })),
         ),
     ];
@@ -346,10 +383,10 @@ fn planted_bugs_are_caught_and_shrink() {
         ..config()
     };
     let f32 = Variant::portable(Precision::F32);
-    for (plant, op, expected) in plants {
+    for (plant, op, kernel, expected) in plants {
         let name = plant.name;
         let backend: Arc<dyn Backend> = Arc::new(plant);
-        let strategy = shapes::case(op, "cpu", "naive", f32);
+        let strategy = shapes::case(op, "cpu", kernel, f32);
         let minimal = smallest_failure_seeded(&backend, strategy, config.clone(), seed)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .unwrap_or_else(|| panic!("{name}: not caught in 256 cases (seed {seed:#x})"));
@@ -443,8 +480,8 @@ fn untouched_padding_is_judged_by_the_guard() {
     assert!(check_case(&correct, &keep).is_ok(), "{keep}");
 }
 
-/// Every backend offers every MoE kernel: the float ones in every variant it runs, the FP8 ones
-/// in f32 and bf16 (DeepGEMM writes bf16).
+/// Every backend offers every MoE kernel, the routed combination's FP8 one included: the float
+/// ones in every variant it runs, the FP8 ones in f32 and bf16 (DeepGEMM writes bf16).
 fn every_backend_offers_the_moe_kernels() {
     for backend in &crosscheck::registry().all {
         let kernels = backend.kernels();
@@ -459,13 +496,11 @@ fn every_backend_offers_the_moe_kernels() {
                 "{} {op}: {names:?}",
                 backend.name()
             );
-            if op != Op::MoeRouted {
-                let fp8 = kernels.iter().find(|k| k.op == op && k.name == "fp8");
-                let fp8 = fp8.unwrap_or_else(|| panic!("{} lacks {op}/fp8", backend.name()));
-                let precisions: Vec<Precision> =
-                    fp8.variants.iter().map(|v| v.variant.precision).collect();
-                assert_eq!(precisions, vec![Precision::F32, Precision::BF16]);
-            }
+            let fp8 = kernels.iter().find(|k| k.op == op && k.name == "fp8");
+            let fp8 = fp8.unwrap_or_else(|| panic!("{} lacks {op}/fp8", backend.name()));
+            let precisions: Vec<Precision> =
+                fp8.variants.iter().map(|v| v.variant.precision).collect();
+            assert_eq!(precisions, vec![Precision::F32, Precision::BF16]);
         }
     }
 }

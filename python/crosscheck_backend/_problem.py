@@ -20,7 +20,7 @@ KEYS = {
         "experts", "m", "n", "k", "alignment", "grouping", "padding", "b_layout", "fp8",
     ),
     "moe_masked": ("experts", "max_m", "n", "k", "padding", "b_layout", "fp8"),
-    "moe_routed": ("tokens", "experts", "top_k", "n", "k", "b_layout"),
+    "moe_routed": ("tokens", "experts", "top_k", "n", "k", "b_layout", "fp8"),
 }
 
 _FP8_TILE = 128
@@ -53,7 +53,7 @@ class Problem:
     when there is none). Quantize and dequantize: ``format, rows, cols``. Quantized matmul:
     ``weights, activations, m, n, k``. MoE: ``moe_contiguous`` ``experts, m, n, k, alignment,
     grouping, padding, b_layout, fp8``; ``moe_masked`` ``experts, max_m, n, k, padding, b_layout,
-    fp8``; ``moe_routed`` ``tokens, experts, top_k, n, k, b_layout`` (docs/moe.md). For a MoE
+    fp8``; ``moe_routed`` ``tokens, experts, top_k, n, k, b_layout, fp8`` (docs/moe.md). For a MoE
     problem whose padding is ``untouched``, ``out`` is the output as it is before the kernel runs
     (the harness's poison): return it unchanged where no expert owns a row.
 
@@ -65,6 +65,8 @@ class Problem:
     def __init__(self, op, fields, kernel=None, variant=None, case=None, output_shape=None,
                  output_dtype=None):
         check_op(op)
+        if op == "moe_routed":
+            fields = {"fp8": False, **fields}  # optional in the protocol, as before FP8 routing
         missing = [key for key in KEYS[op] if key not in fields]
         if missing:
             raise ValueError(f"{op} problem without {', '.join(missing)}: {fields}")
@@ -235,6 +237,11 @@ class Problem:
             if f["grouping"] == "indices":
                 return {"A": a, "B": b, "m_indices": (f["m"],)}
             return {"A": a, "B": b, "offsets": (f["experts"],)}
+        if self.op == "moe_routed" and f["fp8"]:
+            return {"X": (encoded_len("fp8-e4m3-1x128", f["tokens"], f["k"]),),
+                    "W": (f["experts"] * encoded_len("fp8-e4m3-128x128", f["n"], f["k"]),),
+                    "topk_ids": (f["tokens"], f["top_k"]),
+                    "topk_weights": (f["tokens"], f["top_k"])}
         if self.op == "moe_routed":
             return {"X": (f["tokens"], f["k"]), "W": (f["experts"], f["k"], f["n"]),
                     "topk_ids": (f["tokens"], f["top_k"]),
@@ -336,11 +343,10 @@ class Problem:
             if f["b_layout"] not in ("row", "col"):
                 raise ValueError(f"{self.op} problem: b_layout must be 'row' or 'col', not "
                                  f"{f['b_layout']!r}")
-            if self.op != "moe_routed":
-                if f["padding"] not in ("zero", "untouched"):
-                    raise ValueError(f"{self.op} problem: padding must be 'zero' or 'untouched', "
-                                     f"not {f['padding']!r}")
-                f["fp8"] = bool(f["fp8"])
+            if self.op != "moe_routed" and f["padding"] not in ("zero", "untouched"):
+                raise ValueError(f"{self.op} problem: padding must be 'zero' or 'untouched', "
+                                 f"not {f['padding']!r}")
+            f["fp8"] = bool(f["fp8"])
             if self.op == "moe_contiguous" and f["grouping"] not in ("indices", "offsets"):
                 raise ValueError(f"moe_contiguous problem: grouping must be 'indices' or "
                                  f"'offsets', not {f['grouping']!r}")

@@ -180,6 +180,11 @@ class ProblemTest(unittest.TestCase):
                                    "b_layout": "col"})
         self.assertEqual(r.output_shape, (2, 4))
         self.assertEqual(r.input_shapes()["topk_ids"], (2, 3))
+        self.assertEqual(r.input_shapes()["X"], (2, 5))
+        r8 = Problem("moe_routed", {"tokens": 2, "experts": 8, "top_k": 3, "n": 4, "k": 5,
+                                    "b_layout": "col", "fp8": True})
+        self.assertEqual(r8.input_shapes()["X"], (4 * 2 + 2 * 5,))
+        self.assertEqual(r8.input_shapes()["W"], (8 * (4 + 4 * 5),))
         with self.assertRaisesRegex(ValueError, "padding must be"):
             Problem("moe_contiguous", {**moe, "padding": "garbage"})
         self.assertIn("b_broadcast=True", repr(p))

@@ -335,13 +335,14 @@ pub fn routes(
         .collect()
 }
 
-/// The routed combination: inputs X, W, `topk_ids` and `topk_weights`. Each expert's product with
-/// the tokens routed to it comes from the matmul oracle; the weighted sum over a token's slots
-/// is taken in f64 in slot order.
-pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Result<RoutedReference, String> {
-    let routes = routes(p, &inputs[2].bytes, &inputs[3])?;
+/// Per slot, its expert product row (values, gauge), `None` for a dropped slot: each expert's
+/// product with the tokens routed to it from the matmul oracle.
+fn float_slot_rows(
+    p: &MoeRoutedProblem,
+    inputs: &[HostTensor],
+    routes: &[(Option<usize>, f32)],
+) -> Vec<Option<(Vec<f64>, Vec<f64>)>> {
     let (n, k) = (p.n, p.k);
-    // Per slot, its expert product row (values, gauge).
     let mut slot_rows: Vec<Option<(Vec<f64>, Vec<f64>)>> = vec![None; routes.len()];
     for e in 0..p.experts {
         let slots: Vec<usize> = (0..routes.len())
@@ -359,6 +360,51 @@ pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Result<RoutedRefer
             ));
         }
     }
+    slot_rows
+}
+
+/// [`float_slot_rows`] for FP8 operands: the f64 dot products of the exactly dequantized X row
+/// (1×128 tiles) and the expert's weight rows (128×128 blocks), in increasing k.
+fn fp8_slot_rows(
+    p: &MoeRoutedProblem,
+    inputs: &[HostTensor],
+    routes: &[(Option<usize>, f32)],
+) -> Vec<Option<(Vec<f64>, Vec<f64>)>> {
+    let (n, k) = (p.n, p.k);
+    let (x, w) = fp8_operands(&inputs[0], &inputs[1], p.tokens, p.experts, n, k);
+    routes
+        .par_iter()
+        .enumerate()
+        .map(|(s, &(expert, _))| {
+            let e = expert?;
+            let t = s / p.top_k;
+            let row = [Some(e)];
+            let (mut values, mut gauge) = (vec![0.0f64; n], vec![0.0f64; n]);
+            fp8_rows(
+                &x[t * k..(t + 1) * k],
+                &w,
+                &row,
+                n,
+                k,
+                &mut values,
+                &mut gauge,
+            );
+            Some((values, gauge))
+        })
+        .collect()
+}
+
+/// The routed combination: inputs X, W, `topk_ids` and `topk_weights`. Each expert's product with
+/// the tokens routed to it comes from the matmul oracle (FP8: f64 dot products of the exactly
+/// dequantized operands); the weighted sum over a token's slots is taken in f64 in slot order.
+pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Result<RoutedReference, String> {
+    let routes = routes(p, &inputs[2].bytes, &inputs[3])?;
+    let n = p.n;
+    let slot_rows = if p.fp8 {
+        fp8_slot_rows(p, inputs, &routes)
+    } else {
+        float_slot_rows(p, inputs, &routes)
+    };
     let mut values = vec![0.0f64; p.tokens * n];
     let mut gauge = vec![0.0f64; p.tokens * n];
     for t in 0..p.tokens {
@@ -499,6 +545,7 @@ mod tests {
             n: 1,
             k: 2,
             b_layout: Layout::RowMajor,
+            fp8: false,
         };
         // W_e = [[e + 1], [1]]: X[t]·W_e = (e + 1)·x0 + x1.
         let inputs = vec![

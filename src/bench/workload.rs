@@ -274,6 +274,7 @@ fn moe(op: Op, kernel: &str, element: f64) -> Vec<Workload> {
                 n,
                 k,
                 b_layout: Layout::ColMajor,
+                fp8,
             };
             (
                 "decode t16 e64 top8",

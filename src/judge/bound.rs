@@ -185,6 +185,46 @@ pub fn routed(
         .collect()
 }
 
+/// Allowed accumulated error of each output of the routed MoE combination over FP8 block-scaled
+/// operands (1×128 activation tiles, 128×128 weight blocks), before the final rounding
+/// (docs/numerics.md, "MoE grouped GEMMs").
+///
+/// `Y[t, c]` is a sum of T = top_k·k terms w_j·(q_x·q_w)·s_x·s_w. However a kernel orders it
+/// — per 128-block a dot product of codes, scaled by both scales, summed over the blocks, times
+/// the routing weight, summed over the slots; or the weight folded into a scale; or the codes
+/// dequantized first — each term passes through at most one rounded product of two values,
+/// three more multiplications (two scales and the weight) and T − 1 additions: T + 3
+/// roundings. With the gauge ĝ = Σ_j |w_j|·Σ_i |x_i·b_ij| of the dequantized operands the
+/// relative part is (γ_{T+3}(u) + γ_{T+3}(u_f64))·(1 + γ_{2(T+3)+16}(u_f64))·ĝ. Underflow,
+/// with η of an f32 accumulator: each of the T + 3 operations may lose η, which at most two
+/// later factors multiply, each at most F (`largest[t]`: the token's largest routing weight,
+/// scale or block dot product of codes), so 2(T + 3)·(1 + F)²·η.
+pub fn routed_scaled_blocks(
+    contract: &NumericContract,
+    k: usize,
+    top_k: usize,
+    n: usize,
+    gauge: &[f64],
+    largest: &[f64],
+) -> Vec<f64> {
+    let roundings = top_k.saturating_mul(k).saturating_add(3);
+    let relative = (gamma(roundings, contract.unit_roundoff())
+        + gamma(roundings, ORACLE_UNIT_ROUNDOFF))
+        * gauge_rounding_factor(roundings);
+    let eta = underflow_error(&NumericContract {
+        accumulator: Accumulator::F32,
+        ..*contract
+    });
+    gauge
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let factor = 1.0 + largest[i / n.max(1)];
+            relative * g + 2.0 * roundings as f64 * factor * factor * eta
+        })
+        .collect()
+}
+
 /// Below this many units under the row's maximum, exp(x) falls out of f32's normal range
 /// (ln 2^-126 ≈ −87.3): such a weight may be flushed or lose all relative accuracy.
 const EXP_UNDERFLOW_ARGUMENT: f64 = 87.0;

@@ -903,4 +903,18 @@ pub const CATALOGUE: &[Mutant] = &[
         "let expert = bitcast<i32>(load_ids(token * p.top_k + j));",
         "let expert = max(bitcast<i32>(load_ids(token * p.top_k + j)), 0);",
     ),
+    m(
+        "moe-routed-fp8-scale-token",
+        KernelId::fixed(Op::MoeRouted, "fp8"),
+        "activation scales read k-block-major (DeepGEMM's transposed scale layout): a token's row scaled with another token's 1x128 scales",
+        "a_word(4u * (row * p.k_blocks + blk))",
+        "a_word(4u * (blk * p.rows_total + row))",
+    ),
+    m(
+        "moe-routed-fp8-weight-skipped",
+        KernelId::fixed(Op::MoeRouted, "fp8"),
+        "routing weight dropped after the FP8 scaling: each slot's expert output summed unweighted",
+        "acc = acc + weight * fp8_dot(token, u32(expert), col);",
+        "acc = acc + fp8_dot(token, u32(expert), col);",
+    ),
 ];

@@ -506,6 +506,13 @@ const KERNELS: &[Entry] = &[
         moe::routed_tiled,
         false,
     ),
+    moe(
+        Op::MoeRouted,
+        "fp8",
+        "per token, column and slot, per 128-block the f32 dot of E4M3 codes times both scales, times the weight",
+        moe::routed_fp8,
+        true,
+    ),
 ];
 
 /// A MoE kernel entry.
@@ -558,8 +565,13 @@ fn contract(entry: &Entry) -> NumericContract {
         // (except where the kernel's splits follow the launch's key count).
         chunk_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
         split_invariant: matches!(entry.op, Op::Attention | Op::Mla) && entry.keys_alone,
-        // The K-quant matmul dequantizes each weight and sums in the naive matmul's order.
-        matches_unfused: entry.op == Op::QuantMatmul && entry.name == "kquant",
+        // The K-quant matmul dequantizes each weight and sums in the naive matmul's order. The
+        // float MoE kernels sum each expert's dot products in increasing k from +0 (the tiled
+        // ones through `matmul_tiled::block`, which keeps that order), as one matmul/naive per
+        // expert does, and the routed ones add weight·dot over the slots in order from +0, as
+        // the combining matmul/naive does.
+        matches_unfused: (entry.op == Op::QuantMatmul && entry.name == "kquant")
+            || matches!(entry.kernel, Kernel::Moe { fp8: false, .. }),
         ..NumericContract::IEEE_F32
     }
 }
@@ -619,6 +631,7 @@ impl Backend for CpuBackend {
         let fp8_problem = match problem {
             Problem::MoeContiguous(p) => Some(p.fp8),
             Problem::MoeMasked(p) => Some(p.fp8),
+            Problem::MoeRouted(p) => Some(p.fp8),
             _ => None,
         };
         if let (Some(fp8), Kernel::Moe { fp8: takes, .. }) = (fp8_problem, entry.kernel) {

@@ -217,24 +217,29 @@ impl Fp8 {
     }
 }
 
-/// Naive FP8 grouped GEMM: per output, per 128-block of k the in-order f32 dot of E4M3 codes,
-/// times the row's and the weight block's scales, summed in f32.
+/// Row `r` of A times column `j` of expert `e`'s weights: per 128-block of k the in-order f32
+/// dot of E4M3 codes, times the row's and the weight block's scales, summed in f32.
+fn fp8_dot(f: &Fp8, r: usize, e: usize, j: usize, n: usize, k: usize) -> f32 {
+    let w = &f.w_codes[(e * n + j) * k..(e * n + j + 1) * k];
+    let mut acc = 0.0f32;
+    for block in 0..f.k_blocks {
+        let ks = block * FP8_TILE..((block + 1) * FP8_TILE).min(k);
+        let mut dot = 0.0f32;
+        for kk in ks {
+            dot += f.a_codes[r * k + kk] * w[kk];
+        }
+        acc += dot * f.a_scale(r, block) * f.w_scale(e, j, block);
+    }
+    acc
+}
+
+/// Naive FP8 grouped GEMM: per output, [`fp8_dot`].
 fn fp8_naive_rows(f: &Fp8, experts: &[Option<usize>], n: usize, k: usize) -> Vec<f32> {
     let mut c = vec![0.0f32; experts.len() * n];
     c.par_chunks_mut(n).enumerate().for_each(|(r, out)| {
         let Some(e) = experts[r] else { return };
         for (j, value) in out.iter_mut().enumerate() {
-            let w = &f.w_codes[(e * n + j) * k..(e * n + j + 1) * k];
-            let mut acc = 0.0f32;
-            for block in 0..f.k_blocks {
-                let ks = block * FP8_TILE..((block + 1) * FP8_TILE).min(k);
-                let mut dot = 0.0f32;
-                for kk in ks {
-                    dot += f.a_codes[r * k + kk] * w[kk];
-                }
-                acc += dot * f.a_scale(r, block) * f.w_scale(e, j, block);
-            }
-            *value = acc;
+            *value = fp8_dot(f, r, e, j, n, k);
         }
     });
     c
@@ -520,6 +525,35 @@ pub fn routed_tiled(problem: &Problem, inputs: &[&HostTensor]) -> Result<Rows, K
             }
         }
     }
+    Ok(Rows {
+        written: vec![true; p.tokens],
+        values: y,
+        width: n,
+    })
+}
+
+/// Routed combination over FP8 operands (X in 1×128 tiles, W in 128×128 blocks), naive: per
+/// token and column, for each slot in order [`fp8_dot`] of the token's row with the expert's
+/// column (the FP8 grouped GEMM's arithmetic), times the routing weight, added to the output.
+pub fn routed_fp8(problem: &Problem, inputs: &[&HostTensor]) -> Result<Rows, KernelError> {
+    let p = routed(problem)?;
+    if !p.fp8 {
+        return Err(invalid("routed fp8 kernel given float operands".into()));
+    }
+    let routes = slots(p, inputs[2], inputs[3])?;
+    let (n, k) = (p.n, p.k);
+    let f = Fp8::decode(inputs[0], inputs[1], p.tokens, p.experts, n, k);
+    let mut y = vec![0.0f32; p.tokens * n];
+    y.par_chunks_mut(n).enumerate().for_each(|(t, out)| {
+        for (j, value) in out.iter_mut().enumerate() {
+            let mut acc = 0.0f32;
+            for &(expert, weight) in &routes[t * p.top_k..(t + 1) * p.top_k] {
+                let Some(e) = expert else { continue };
+                acc += weight * fp8_dot(&f, t, e, j, n, k);
+            }
+            *value = acc;
+        }
+    });
     Ok(Rows {
         written: vec![true; p.tokens],
         values: y,

@@ -192,8 +192,14 @@ impl WgpuBackend {
             // room) does not move them.
             split_invariant: matches!(kernel.op, Op::Attention | Op::Mla),
             // The K-quant matmul dequantizes each weight and sums in the naive matmul's order;
-            // the other fused kernels scale per block and differ (the matrix shows it).
-            matches_unfused: kernel.op == Op::QuantMatmul && kernel.name == "kquant",
+            // the other fused kernels scale per block and differ (the matrix shows it). The
+            // naive MoE kernels run the naive matmul's loop (`acc = acc + a * b` in increasing
+            // k from 0) per expert, and the routed one `acc = acc + weight * dot` over the
+            // slots in order, as the combining matmul does; the tiled ones are not declared
+            // (vectorised register blocks, and routed/tiled sums k in chunks of 256).
+            matches_unfused: (kernel.op == Op::QuantMatmul && kernel.name == "kquant")
+                || (matches!(kernel.op, Op::MoeContiguous | Op::MoeMasked | Op::MoeRouted)
+                    && kernel.name == "naive"),
         }
     }
 

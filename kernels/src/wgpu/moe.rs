@@ -170,6 +170,7 @@ fn routed(p: &MoeRoutedProblem, body: Body) -> Result<LaunchPlan, String> {
         b_expert_stride,
         b_k_stride,
         b_n_stride,
+        k_blocks: p.k.div_ceil(FP8_TILE) as u32,
         rows_total: p.tokens as u32,
         ..Params::default()
     };
@@ -185,7 +186,10 @@ fn routed(p: &MoeRoutedProblem, body: Body) -> Result<LaunchPlan, String> {
                 chunks * (1 + 4 + p.top_k as u64 * (1 + 256)) + 4 + 1,
             )
         }
-        Body::Fp8 => return Err("the routed combination has no FP8 kernel".into()),
+        Body::Fp8 => (
+            [p.n.div_ceil(16), p.tokens.div_ceil(16), 1],
+            p.top_k as u64 * (fp8_loops(p.k) + 1) + 1,
+        ),
     };
     Ok(LaunchPlan {
         passes: vec![grid],
@@ -201,6 +205,7 @@ pub fn plan(problem: &Problem, body: Body) -> Result<LaunchPlan, String> {
     let fp8 = match problem {
         Problem::MoeContiguous(p) => p.fp8,
         Problem::MoeMasked(p) => p.fp8,
+        Problem::MoeRouted(p) => p.fp8,
         _ => false,
     };
     if fp8 != (body == Body::Fp8) {

@@ -491,6 +491,13 @@ const ROUTED_INPUTS: &[Binding] = &[
     Binding::words("ids"),
     Binding::f32("weights"),
 ];
+/// X and W of the FP8 routed kernel bound as `a` and `b`, the names `moe_fp8_common.wgsl` reads.
+const ROUTED_FP8_INPUTS: &[Binding] = &[
+    Binding::bytes("a"),
+    Binding::bytes("b"),
+    Binding::words("ids"),
+    Binding::f32("weights"),
+];
 
 /// A MoE kernel entry: a float kernel in every variant, or an FP8 one writing f32 or bf16.
 const fn grouped(
@@ -508,7 +515,9 @@ const fn grouped(
         name,
         summary,
         body,
-        inputs: if routed {
+        inputs: if routed && fp8 {
+            ROUTED_FP8_INPUTS
+        } else if routed {
             ROUTED_INPUTS
         } else if fp8 {
             GROUPED_FP8_INPUTS
@@ -1209,5 +1218,13 @@ pub const KERNELS: &[WgslKernel] = &[
         include_str!("shaders/moe_routed_tiled.wgsl"),
         &[],
         moe::tiled,
+    ),
+    grouped(
+        Op::MoeRouted,
+        "fp8",
+        "an output per invocation: per slot, per 128-block f32 dot of E4M3 codes times both scales, times its weight",
+        include_str!("shaders/moe_routed_fp8.wgsl"),
+        &[QUANT_COMMON, MOE_FP8_COMMON],
+        moe::fp8,
     ),
 ];

@@ -184,6 +184,10 @@ pub struct MoeMaskedProblem {
 ///
 /// - X is [tokens, k] (row-major), W is [experts, k, n] in `b_layout`, Y is [tokens, n];
 ///   `topk_ids` holds tokens × top_k i32 and `topk_weights` tokens × top_k f32 (row-major).
+/// - With `fp8`, X is the tokens×k matrix in [`QuantFormat::Fp8E4M3Tile`] (1×128 scales, one
+///   tile row per token) and W as B in [`MoeContiguousProblem`] (each expert's n×k matrix in
+///   [`QuantFormat::Fp8E4M3Block`], K-major only): the experts' FP8 GEMMs of a DeepSeek MoE
+///   layer with the combination fused after them. The routing weights stay f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MoeRoutedProblem {
     /// Tokens (rows of X and Y).
@@ -198,6 +202,8 @@ pub struct MoeRoutedProblem {
     pub k: usize,
     /// Layout of each expert's k×n matrix.
     pub b_layout: Layout,
+    /// FP8 block-scaled operands.
+    pub fp8: bool,
 }
 
 /// Bytes of `count` i32 values, if that fits.
@@ -406,10 +412,11 @@ impl ProblemKind for MoeMaskedProblem {
 }
 
 impl MoeRoutedProblem {
-    /// Checks the dimensions and that top_k ≤ experts.
+    /// Checks the dimensions, that top_k ≤ experts, and the FP8 layout.
     pub fn validate(&self) -> Result<(), KernelError> {
         let op = Op::MoeRouted;
         let slots = self.tokens.checked_mul(self.top_k);
+        let fp8 = fp8_sizes(self.tokens, self.experts, self.n, self.k);
         check(
             op,
             &[
@@ -424,6 +431,8 @@ impl MoeRoutedProblem {
                 element_bytes(&[self.experts, self.k, self.n]),
                 element_bytes(&[self.tokens, self.n]),
                 slots.and_then(i32_bytes),
+                fp8[0],
+                fp8[1],
             ],
         )?;
         if self.top_k > self.experts {
@@ -432,7 +441,7 @@ impl MoeRoutedProblem {
                 self.top_k, self.experts
             )));
         }
-        Ok(())
+        check_fp8_layout(op, self.fp8, self.b_layout)
     }
 }
 
@@ -446,19 +455,10 @@ impl ProblemKind for MoeRoutedProblem {
     }
 
     fn input_specs(&self) -> Vec<InputSpec> {
+        let w = b_spec(self.experts, self.n, self.k, self.b_layout, self.fp8);
         vec![
-            InputSpec::new(
-                "X",
-                vec![self.tokens, self.k],
-                Layout::RowMajor,
-                Storage::Variant,
-            ),
-            InputSpec::new(
-                "W",
-                vec![self.experts, self.k, self.n],
-                self.b_layout,
-                Storage::Variant,
-            ),
+            a_spec("X", vec![self.tokens, self.k], self.fp8),
+            InputSpec { name: "W", ..w },
             InputSpec::bytes("topk_ids", 4 * self.tokens * self.top_k),
             InputSpec::new(
                 "topk_weights",
@@ -593,8 +593,29 @@ mod tests {
             n: 4,
             k: 5,
             b_layout: Layout::ColMajor,
+            fp8: false,
         };
         assert!(routed.validate().is_ok());
+        let fp8 = MoeRoutedProblem {
+            fp8: true,
+            ..routed
+        };
+        assert!(fp8.validate().is_ok());
+        assert!(
+            MoeRoutedProblem {
+                b_layout: Layout::RowMajor,
+                ..fp8
+            }
+            .validate()
+            .is_err()
+        );
+        let specs = Problem::MoeRouted(fp8).input_specs();
+        assert_eq!(
+            specs[0].shape,
+            vec![QuantFormat::Fp8E4M3Tile.encoded_len(2, 5)]
+        );
+        assert_eq!(specs[1].name, "W");
+        assert_eq!(specs[1].shape, vec![8 * (4 + 20)]);
         assert!(MoeRoutedProblem { top_k: 9, ..routed }.validate().is_err());
         let specs = Problem::MoeRouted(routed).input_specs();
         assert_eq!(specs[2].shape, vec![24]);

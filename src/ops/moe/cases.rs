@@ -44,7 +44,8 @@ pub const MASKED_FIXED: &[(&str, Distribution)] = &[
 ];
 
 /// Fixed routed cases: DeepSeek's 256 experts with top-8 (scaled widths), GEMV-like single
-/// tokens, both layouts, specials.
+/// tokens, both layouts, specials; FP8 with short last scale tiles along n and k, a 1-wide last
+/// k tile, and the exact tier.
 pub const ROUTED_FIXED: &[(&str, Distribution)] = &[
     ("t7e8n33k65.top2.nt", Distribution::Exact),
     ("t9e3n5k7.top3.nn", Distribution::Exact),
@@ -53,6 +54,10 @@ pub const ROUTED_FIXED: &[(&str, Distribution)] = &[
     ("t33e16n17k31.top4.nt", Distribution::Specials),
     ("t1e4n64k300.top4.nn", Distribution::Normal),
     ("t12e32n24k48.top8.nt", Distribution::Outliers),
+    ("t6e8n130k300.top4.nt.fp8", Distribution::Normal),
+    ("t5e256n8k256.top8.nt.fp8", Distribution::Outliers),
+    ("t9e6n33k129.top3.nt.fp8", Distribution::Uniform),
+    ("t7e8n16k257.top2.nt.fp8", Distribution::Exact),
 ];
 
 /// Alignments the random contiguous problems use: 1 up to DeepGEMM's 128.
@@ -127,9 +132,10 @@ pub fn masked_problems(kernel: &str) -> impl Strategy<Value = MoeMaskedProblem> 
         )
 }
 
-/// Routed problems: 1 to 64 tokens, 1 to 32 experts (or DeepSeek's 256), top-k up to 8, n up to
-/// 160, k up to [`MAX_DIM`].
-pub fn routed_problems() -> impl Strategy<Value = MoeRoutedProblem> {
+/// Routed problems for a kernel: 1 to 64 tokens, 1 to 32 experts (or DeepSeek's 256), top-k up
+/// to 8, n up to 160, k up to [`MAX_DIM`]; FP8 operands for FP8 kernels (W then K-major).
+pub fn routed_problems(kernel: &str) -> impl Strategy<Value = MoeRoutedProblem> + use<> {
+    let fp8 = fp8_kernel(kernel);
     let experts = prop_oneof![4 => dim(32), 1 => Just(256usize)];
     (
         dim(64),
@@ -140,13 +146,14 @@ pub fn routed_problems() -> impl Strategy<Value = MoeRoutedProblem> {
         layout(),
     )
         .prop_map(
-            |(tokens, experts, top_k, n, k, b_layout)| MoeRoutedProblem {
+            move |(tokens, experts, top_k, n, k, b_layout)| MoeRoutedProblem {
                 tokens,
                 experts,
                 top_k: top_k.min(experts),
                 n,
                 k,
-                b_layout,
+                b_layout: if fp8 { Layout::ColMajor } else { b_layout },
+                fp8,
             },
         )
 }
@@ -208,16 +215,18 @@ pub fn deepseek_masked(kernel: &str) -> impl Strategy<Value = MoeMaskedProblem> 
 }
 
 /// DeepSeek-like routed problems: 1 to 6 tokens, each to 8 of 256 experts, k = 7168 or 2048,
-/// n scaled down.
-pub fn deepseek_routed() -> impl Strategy<Value = MoeRoutedProblem> {
-    (1usize..=6, deepseek_widths(), layout()).prop_map(|(tokens, (k, n), b_layout)| {
+/// n scaled down; FP8 operands (K-major) for FP8 kernels.
+pub fn deepseek_routed(kernel: &str) -> impl Strategy<Value = MoeRoutedProblem> + use<> {
+    let fp8 = fp8_kernel(kernel);
+    (1usize..=6, deepseek_widths(), layout()).prop_map(move |(tokens, (k, n), b_layout)| {
         MoeRoutedProblem {
             tokens,
             experts: DEEPSEEK_EXPERTS,
             top_k: DEEPSEEK_TOP_K,
             n,
             k,
-            b_layout,
+            b_layout: if fp8 { Layout::ColMajor } else { b_layout },
+            fp8,
         }
     })
 }

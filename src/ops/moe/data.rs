@@ -367,10 +367,62 @@ pub fn masked_inputs(
     vec![a, b, bytes_tensor(i32_le_bytes(&counts))]
 }
 
+/// FP8 exact-tier weights of one expert (n×k, 128×128 blocks): as [`fp8_exact`], but the ±448
+/// that makes a block's scale 1 sits at the block's second column where it has one, so that it
+/// never meets the ±448 at the first column of the activations' 1×128 tiles. A routed sum of
+/// up to 8 slots of k = 7168 then stays far below the exact limit (each 128-block of a dot
+/// product at most 2·448·4 + 126·16).
+fn fp8_exact_weights(n: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..n * k)
+        .map(|i| {
+            let (r, c) = (i / k, i % k);
+            let block_start = c - c % FP8_TILE;
+            let marker = if k - block_start > 1 { 1 } else { 0 };
+            if r % FP8_TILE == 0 && c - block_start == marker {
+                if rng.random::<bool>() { 448.0 } else { -448.0 }
+            } else {
+                rng.random_range(-4i32..=4) as f32
+            }
+        })
+        .collect()
+}
+
+/// X and W of an FP8 routed problem: X the tokens×k matrix in 1×128 tiles, W every expert's
+/// n×k matrix in 128×128 blocks.
+fn routed_fp8_operands(
+    p: &MoeRoutedProblem,
+    dist: Distribution,
+    seed: u64,
+) -> (HostTensor, HostTensor) {
+    let mut rng_x = stream(seed, 0);
+    let mut x = Vec::with_capacity(p.tokens * p.k);
+    for _ in 0..p.tokens {
+        if dist == Distribution::Exact {
+            x.extend(fp8_exact(1, p.k, 1, &mut rng_x));
+        } else {
+            x.extend(values(p.k, dist, false, &mut rng_x));
+        }
+    }
+    let x = bytes_tensor(quant::encode(QuantFormat::Fp8E4M3Tile, p.tokens, p.k, &x));
+    let w = if dist == Distribution::Exact {
+        let mut rng = stream(seed, 1);
+        let mut bytes = Vec::with_capacity(crosscheck_spec::fp8_weights_len(p.experts, p.n, p.k));
+        for _ in 0..p.experts {
+            let w = fp8_exact_weights(p.n, p.k, &mut rng);
+            bytes.extend(quant::encode(QuantFormat::Fp8E4M3Block, p.n, p.k, &w));
+        }
+        bytes_tensor(bytes)
+    } else {
+        fp8_weights(p.experts, p.n, p.k, dist, &mut stream(seed, 1))
+    };
+    (x, w)
+}
+
 /// X, W, `topk_ids` and `topk_weights` of a routed problem. In the exact tier the weights are
 /// 1/2, 1/4 or 1/8, and each token's Σ|x| is cut so that Σ_j w_j·Σ|x||w_j| stays within an
 /// eighth of the exact limit: every partial sum is a multiple of 1/8 below it, exact in f32 and
-/// in the output precision.
+/// in the output precision. FP8 operands in the exact tier have unit scales and integer codes
+/// ([`fp8_exact_weights`]).
 pub fn routed_inputs(
     p: &MoeRoutedProblem,
     precision: Precision,
@@ -378,6 +430,16 @@ pub fn routed_inputs(
     seed: u64,
 ) -> Vec<HostTensor> {
     let (ids, weights) = routes(p, dist, &mut stream(seed, 2));
+    let weights_tensor = tensor(
+        vec![p.tokens, p.top_k],
+        Layout::RowMajor,
+        Precision::F32,
+        &weights,
+    );
+    if p.fp8 {
+        let (x, w) = routed_fp8_operands(p, dist, seed);
+        return vec![x, w, bytes_tensor(i32_le_bytes(&ids)), weights_tensor];
+    }
     let mut rng_x = stream(seed, 0);
     let mut x = Vec::with_capacity(p.tokens * p.k);
     for t in 0..p.tokens {
@@ -397,12 +459,7 @@ pub fn routed_inputs(
         tensor(vec![p.tokens, p.k], Layout::RowMajor, precision, &x),
         tensor(vec![p.experts, p.k, p.n], p.b_layout, precision, &w),
         bytes_tensor(i32_le_bytes(&ids)),
-        tensor(
-            vec![p.tokens, p.top_k],
-            Layout::RowMajor,
-            Precision::F32,
-            &weights,
-        ),
+        weights_tensor,
     ]
 }
 
@@ -451,6 +508,21 @@ mod tests {
     }
 
     #[test]
+    fn fp8_exact_routed_weights_have_unit_scales_away_from_the_activation_markers() {
+        for k in [1, 2, 129, 300] {
+            let w = fp8_exact_weights(130, k, &mut stream(4, 0));
+            let bytes = quant::encode(QuantFormat::Fp8E4M3Block, 130, k, &w);
+            let scales = 2 * k.div_ceil(FP8_TILE);
+            for s in bytes[..4 * scales].chunks(4) {
+                assert_eq!(f32::from_le_bytes(s.try_into().unwrap()), 1.0, "k {k}");
+            }
+            for c in (0..k).step_by(FP8_TILE).filter(|&c| k - c > 1) {
+                assert!(w.iter().skip(c).step_by(k).all(|v| v.abs() <= 4.0), "k {k}");
+            }
+        }
+    }
+
+    #[test]
     fn routes_are_distinct_experts_with_positive_weights() {
         let p = MoeRoutedProblem {
             tokens: 50,
@@ -459,6 +531,7 @@ mod tests {
             n: 1,
             k: 1,
             b_layout: Layout::RowMajor,
+            fp8: false,
         };
         let (ids, w) = routes(&p, Distribution::Normal, &mut stream(3, 2));
         for token in ids.chunks(4) {

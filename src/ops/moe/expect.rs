@@ -4,8 +4,8 @@
 
 use crosscheck_reference::moe::{self, GroupedReference};
 use crosscheck_spec::{
-    HostTensor, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem, NumericContract, Padding,
-    Variant,
+    FP8_TILE, HostTensor, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem,
+    NumericContract, Padding, QuantFormat, Variant,
 };
 
 use crate::case::Case;
@@ -106,14 +106,22 @@ pub fn routed(
     let r = metadata(case, moe::routed(p, inputs));
     let tier = case.tier();
     let allowed_error = if tier == Tier::Exact {
-        // Partial sums are multiples of 1/8 (the smallest weight) below an eighth of the limit.
-        let limit = exact_limit(case.variant.precision) / 8.0;
+        // Partial sums are multiples of 1/8 (the smallest weight) below an eighth of the limit
+        // (FP8: of 2^24, the codes and scales being integers and 1, as for the grouped GEMMs).
+        let limit = if p.fp8 {
+            crosscheck_spec::pow2(24)
+        } else {
+            exact_limit(case.variant.precision)
+        } / 8.0;
         let worst = r.gauge.iter().cloned().fold(0.0, f64::max);
         assert!(
             worst <= limit,
             "harness bug: exact-tier gauge {worst} exceeds {limit} for {case}"
         );
         vec![0.0; r.values.len()]
+    } else if p.fp8 {
+        let largest = fp8_largest_factors(p, inputs);
+        bound::routed_scaled_blocks(contract, p.k, p.top_k, p.n, &r.gauge, &largest)
     } else {
         let largest = largest_factors(p, inputs);
         bound::routed(contract, p.k, p.top_k, p.n, &r.gauge, &largest)
@@ -142,6 +150,41 @@ fn largest_factors(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Vec<f64> {
             finite_max(&x[t * p.k..(t + 1) * p.k])
                 .max(finite_max(&weights[t * p.top_k..(t + 1) * p.top_k]))
                 .max(w_max)
+        })
+        .collect()
+}
+
+/// Per token of an FP8 routed problem, the largest factor a term's underflow may be multiplied
+/// by: its routing weights, its activation scales, every weight scale, and the largest dot
+/// product of one 128-block of E4M3 codes (448² · 128).
+fn fp8_largest_factors(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Vec<f64> {
+    let f32s = |bytes: &[u8]| -> Vec<f64> {
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs() as f64)
+            .filter(|v| v.is_finite())
+            .collect()
+    };
+    let k_blocks = p.k.div_ceil(FP8_TILE);
+    let n_blocks = p.n.div_ceil(FP8_TILE);
+    let x_scales = f32s(&inputs[0].bytes[..4 * p.tokens * k_blocks]);
+    let per_expert = QuantFormat::Fp8E4M3Block.encoded_len(p.n, p.k);
+    let w_max = (0..p.experts)
+        .flat_map(|e| {
+            let at = e * per_expert;
+            f32s(&inputs[1].bytes[at..at + 4 * n_blocks * k_blocks])
+        })
+        .fold(0.0f64, f64::max);
+    let weights = inputs[3].to_f32();
+    let codes = 448.0f64 * 448.0 * FP8_TILE as f64;
+    (0..p.tokens)
+        .map(|t| {
+            let x = x_scales[t * k_blocks..(t + 1) * k_blocks]
+                .iter()
+                .fold(0.0f64, |m, v| m.max(*v));
+            weights[t * p.top_k..(t + 1) * p.top_k]
+                .iter()
+                .fold(x.max(w_max).max(codes), |m, w| m.max(w.abs() as f64))
         })
         .collect()
 }
@@ -191,15 +234,21 @@ pub fn masked_footprint(p: &MoeMaskedProblem, variant: Variant, output_size: u12
     grouped_footprint(rows, p.experts, p.n, p.k, p.fp8, variant, output_size)
 }
 
-/// Memory of a routed case: X, W, the routes, the output, and per slot an expert product row.
+/// Memory of a routed case: X, W, the routes, the output, and per slot an expert product row
+/// (FP8: a byte per value plus the scales, and the dequantized copies in the scratch).
 pub fn routed_footprint(p: &MoeRoutedProblem, variant: Variant, output_size: u128) -> Footprint {
-    let element = variant.precision.bytes() as u128;
+    let element = if p.fp8 {
+        1
+    } else {
+        variant.precision.bytes() as u128
+    };
     let values = product(&[p.tokens, p.k]).saturating_add(product(&[p.experts, p.k, p.n]));
     let slots = product(&[p.tokens, p.top_k]);
     Footprint {
         values,
         stored: values
             .saturating_mul(element)
+            .saturating_add(product(&[p.tokens, 4]).saturating_add(product(&[p.experts, 4])))
             .saturating_add(slots.saturating_mul(8)),
         outputs: product(&[p.tokens, p.n]),
         output_size,

@@ -4,7 +4,7 @@
 //!   `m_indices` or `psum` for prefix-sum offsets; `nt` or `nn`; `zero` or `keep` for the
 //!   padding rows), with `.fp8` appended for FP8 block-scaled operands;
 //! - masked: `e4m16n33k65.nt.keep` (experts, max_m, n, k; layout; padding), `.fp8` likewise;
-//! - routed: `t7e8n33k65.top2.nt` (tokens, experts, n, k; top-k; layout).
+//! - routed: `t7e8n33k65.top2.nt` (tokens, experts, n, k; top-k; layout), `.fp8` likewise.
 
 use crosscheck_spec::{
     Grouping, Layout, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem, Padding,
@@ -46,16 +46,17 @@ pub fn masked_id(p: &MoeMaskedProblem) -> String {
     )
 }
 
-/// `t7e8n33k65.top2.nt`.
+/// `t7e8n33k65.top2.nt[.fp8]`.
 pub fn routed_id(p: &MoeRoutedProblem) -> String {
     format!(
-        "t{}e{}n{}k{}.top{}.{}",
+        "t{}e{}n{}k{}.top{}.{}{}",
         p.tokens,
         p.experts,
         p.n,
         p.k,
         p.top_k,
-        b_layout_tag(p.b_layout)
+        b_layout_tag(p.b_layout),
+        if p.fp8 { ".fp8" } else { "" }
     )
 }
 
@@ -125,13 +126,10 @@ pub fn parse_routed(s: &str) -> Result<MoeRoutedProblem, String> {
     let bad = || {
         format!(
             "moe_routed problem `{s}` should look like t7e8n33k65.top2.nt \
-             (tokens, experts, n, k; top-k; nt or nn)"
+             (tokens, experts, n, k; top-k; nt or nn; then .fp8 for FP8)"
         )
     };
     let (v, tags, fp8) = fields(s, &['t', 'e', 'n', 'k'], 2, &bad)?;
-    if fp8 {
-        return Err(bad());
-    }
     let top_k = tags[0]
         .strip_prefix("top")
         .and_then(|t| t.parse().ok())
@@ -143,6 +141,7 @@ pub fn parse_routed(s: &str) -> Result<MoeRoutedProblem, String> {
         k: v[3],
         top_k,
         b_layout: parse_b_layout(tags[1]).ok_or_else(bad)?,
+        fp8,
     })
 }
 
@@ -167,7 +166,7 @@ pub fn masked_json(p: &MoeMaskedProblem) -> Value {
 pub fn routed_json(p: &MoeRoutedProblem) -> Value {
     json!({
         "tokens": p.tokens, "experts": p.experts, "top_k": p.top_k, "n": p.n, "k": p.k,
-        "b_layout": layout_name(p.b_layout),
+        "b_layout": layout_name(p.b_layout), "fp8": p.fp8,
     })
 }
 
@@ -218,6 +217,8 @@ struct RoutedJson {
     k: usize,
     #[serde(default = "col")]
     b_layout: String,
+    #[serde(default)]
+    fp8: bool,
 }
 
 fn padding(s: &str) -> Result<Padding, String> {
@@ -270,6 +271,7 @@ pub fn routed_from_json(json: &str) -> Result<MoeRoutedProblem, String> {
         n: p.n,
         k: p.k,
         b_layout: layout(&p.b_layout)?,
+        fp8: p.fp8,
     })
 }
 
@@ -294,10 +296,12 @@ mod tests {
             assert_eq!(masked_id(&p), id);
             assert_eq!(masked_from_json(&masked_json(&p).to_string()).unwrap(), p);
         }
-        let p = parse_routed("t7e8n33k65.top2.nn").unwrap();
-        assert_eq!(routed_id(&p), "t7e8n33k65.top2.nn");
-        assert_eq!(p.top_k, 2);
-        assert_eq!(routed_from_json(&routed_json(&p).to_string()).unwrap(), p);
+        for id in ["t7e8n33k65.top2.nn", "t3e8n33k129.top2.nt.fp8"] {
+            let p = parse_routed(id).unwrap();
+            assert_eq!(routed_id(&p), id);
+            assert_eq!(p.top_k, 2);
+            assert_eq!(routed_from_json(&routed_json(&p).to_string()).unwrap(), p);
+        }
     }
 
     #[test]
@@ -314,7 +318,7 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(parse_routed("t7e8n33k65.top2.nt.fp8").is_err());
+        assert!(parse_routed("t7e8n33k65.top2.nt.fp8.fp8").is_err());
         assert!(parse_routed("t7e8n33k65.topx.nt").is_err());
         assert!(parse_masked("e4m16n33k65.nt").is_err());
     }

@@ -1,6 +1,7 @@
 //! The smaller MoE launches the invariance checks compare bit for bit: the last aligned block of
 //! a contiguous problem alone (its prefix-sum offsets shifted to it), the last expert of a masked
-//! problem alone, and the last token and the second half of the tokens of a routed problem.
+//! problem alone, and the last token and the second half of the tokens of a routed problem (FP8
+//! activations cut by whole 1×128-tile rows).
 
 use crosscheck_spec::{
     Grouping, HostTensor, Layout, MoeContiguousProblem, MoeMaskedProblem, MoeRoutedProblem,
@@ -116,7 +117,7 @@ pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
     let (x, w, ids, weights) = (&inputs[0], &inputs[1], &inputs[2], &inputs[3]);
     row_ranges(p.tokens)
         .into_iter()
-        .map(|tokens| {
+        .filter_map(|tokens| {
             let sub = MoeRoutedProblem {
                 tokens: tokens.len(),
                 ..*p
@@ -129,7 +130,8 @@ pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
                     ..t.clone()
                 }
             };
-            SubLaunch {
+            let x_rows = activation_rows(x, p.tokens, p.k, tokens.clone(), p.fp8)?;
+            Some(SubLaunch {
                 checks: Invariance::Batch,
                 what: format!(
                     "a launch of {} alone (tokens = {})",
@@ -138,13 +140,13 @@ pub fn routed(p: &MoeRoutedProblem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
                 ),
                 problem: Problem::MoeRouted(sub),
                 inputs: vec![
-                    cut(x, p.k, vec![sub.tokens, p.k]),
+                    x_rows,
                     w.clone(),
                     cut(ids, 4 * p.top_k, vec![4 * sub.tokens * p.top_k]),
                     cut(weights, p.top_k, vec![sub.tokens, p.top_k]),
                 ],
                 spans: vec![(0, tokens.start * p.n, sub.tokens * p.n)],
-            }
+            })
         })
         .collect()
 }
@@ -195,18 +197,20 @@ mod tests {
             let (from, to, len) = sub.spans[0];
             assert_eq!(part.values[from..from + len], full.values[to..to + len]);
         }
-        let p = id::parse_routed("t5e6n3k7.top3.nn").unwrap();
-        let inputs = data::routed_inputs(&p, Precision::BF16, Distribution::Normal, 4);
-        let full = crosscheck_reference::moe::routed(&p, &inputs).unwrap();
-        let subs = routed(&p, &inputs);
-        assert_eq!(subs.len(), 2);
-        for sub in subs {
-            let Problem::MoeRouted(sp) = sub.problem else {
-                unreachable!()
-            };
-            let part = crosscheck_reference::moe::routed(&sp, &sub.inputs).unwrap();
-            let (from, to, len) = sub.spans[0];
-            assert_eq!(part.values[from..from + len], full.values[to..to + len]);
+        for text in ["t5e6n3k7.top3.nn", "t5e6n3k130.top3.nt.fp8"] {
+            let p = id::parse_routed(text).unwrap();
+            let inputs = data::routed_inputs(&p, Precision::BF16, Distribution::Normal, 4);
+            let full = crosscheck_reference::moe::routed(&p, &inputs).unwrap();
+            let subs = routed(&p, &inputs);
+            assert_eq!(subs.len(), 2);
+            for sub in subs {
+                let Problem::MoeRouted(sp) = sub.problem else {
+                    unreachable!()
+                };
+                let part = crosscheck_reference::moe::routed(&sp, &sub.inputs).unwrap();
+                let (from, to, len) = sub.spans[0];
+                assert_eq!(part.values[from..from + len], full.values[to..to + len]);
+            }
         }
     }
 }

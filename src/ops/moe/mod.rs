@@ -128,6 +128,10 @@ impl OpFamily for Contiguous {
         launches::contiguous(contiguous_of(problem), inputs)
     }
 
+    fn unfused(&self, problem: &Problem, inputs: &[HostTensor]) -> Option<Unfused> {
+        unfused::contiguous(contiguous_of(problem), inputs)
+    }
+
     fn output_name(&self) -> &'static str {
         "C"
     }
@@ -245,8 +249,12 @@ impl OpFamily for Routed {
         cases::ROUTED_FIXED
     }
 
-    fn problems(&self, _kernel: &str) -> BoxedStrategy<Problem> {
-        cases::routed_problems()
+    fn kernel_takes(&self, problem: &Problem, kernel: &str) -> bool {
+        routed_of(problem).fp8 == cases::fp8_kernel(kernel)
+    }
+
+    fn problems(&self, kernel: &str) -> BoxedStrategy<Problem> {
+        cases::routed_problems(kernel)
             .prop_map(Problem::MoeRouted)
             .boxed()
     }
@@ -274,6 +282,10 @@ impl OpFamily for Routed {
 
     fn sub_launches(&self, problem: &Problem, inputs: &[HostTensor]) -> Vec<SubLaunch> {
         launches::routed(routed_of(problem), inputs)
+    }
+
+    fn unfused(&self, problem: &Problem, inputs: &[HostTensor]) -> Option<Unfused> {
+        unfused::routed(routed_of(problem), inputs)
     }
 
     fn output_name(&self) -> &'static str {

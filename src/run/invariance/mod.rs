@@ -23,7 +23,7 @@ use crate::run::launch_context::LaunchContext;
 use launches::sub_launches;
 pub use launches::{Invariance, SubLaunch};
 pub(crate) use launches::{gather, row_ranges, span_name};
-pub use unfused::{Span, Step, StepInput, Unfused};
+pub use unfused::{Piece, Span, Step, StepInput, Unfused};
 
 /// What the reruns of one case found.
 #[derive(Debug, Default)]
@@ -72,6 +72,28 @@ pub fn rerun(
     if let Some(pipeline) = crate::ops::of(&case.problem).unfused(&case.problem, inputs) {
         checker.compare_unfused(&pipeline, contract.matches_unfused);
     }
+    checker.found
+}
+
+/// Runs `pipeline` alone and compares its placed outputs with `output`, the first run's: a
+/// difference fails when `promised`, and is a note otherwise. [`rerun`] does this with the
+/// pipeline the case's family gives; this entry lets tests hand it a deliberately wrong one.
+pub fn compare_unfused(
+    backend: &Arc<dyn Backend>,
+    case: &Case,
+    pipeline: &Unfused,
+    promised: bool,
+    output: &OutputBuffer,
+    timeout: Duration,
+) -> Reruns {
+    let mut checker = Checker {
+        backend,
+        case,
+        full: output,
+        timeout,
+        found: Reruns::default(),
+    };
+    checker.compare_unfused(pipeline, promised);
     checker.found
 }
 

@@ -1,7 +1,10 @@
 //! The unfused pipeline of a fused kernel: the same output computed step by step by other
 //! kernels of the same backend (for a quantized matmul: dequantize the operands, then the
-//! backend's naive f32 matmul; for a grouped GEMM: one matmul per expert). A fused kernel may declare that it gives the pipeline's bits
-//! ([`crosscheck_spec::NumericContract::matches_unfused`]); otherwise a difference is a note.
+//! backend's naive f32 matmul; for a grouped GEMM: one matmul per expert; for the routed MoE
+//! combination: one matmul per expert, then a matmul of each token's routing weights with its
+//! slots' rows, gathered from those outputs). A fused kernel may declare that it gives the
+//! pipeline's bits ([`crosscheck_spec::NumericContract::matches_unfused`]); otherwise a
+//! difference is a note.
 
 use crosscheck_spec::{HostTensor, KernelId, Layout, Precision, Problem};
 
@@ -59,6 +62,35 @@ pub enum StepInput {
         /// Layout to read it as.
         layout: Layout,
     },
+    /// Pieces of earlier steps' outputs (or zeros) laid end to end, read as a tensor of this
+    /// shape, layout and precision (the steps' output precision: every step runs in the case's
+    /// variant).
+    Assembled {
+        /// The pieces, in order; their lengths add up to the shape's element count.
+        pieces: Vec<Piece>,
+        /// Shape to read it as.
+        shape: Vec<usize>,
+        /// Layout to read it as.
+        layout: Layout,
+        /// Precision of every piece.
+        precision: Precision,
+    },
+}
+
+/// Part of an [`StepInput::Assembled`] input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// `len` elements of step `step`'s output from element `first`.
+    Output {
+        /// Index of the earlier step.
+        step: usize,
+        /// First element.
+        first: usize,
+        /// Elements.
+        len: usize,
+    },
+    /// `len` elements of +0 (all bits clear in every precision).
+    Zeros(usize),
 }
 
 impl StepInput {
@@ -76,6 +108,29 @@ impl StepInput {
                 precision: outputs[*step].0,
                 bytes: outputs[*step].1.clone(),
             },
+            StepInput::Assembled {
+                pieces,
+                shape,
+                layout,
+                precision,
+            } => {
+                let size = precision.bytes();
+                let mut bytes = Vec::with_capacity(shape.iter().product::<usize>() * size);
+                for piece in pieces {
+                    match *piece {
+                        Piece::Output { step, first, len } => bytes.extend_from_slice(
+                            &outputs[step].1[first * size..(first + len) * size],
+                        ),
+                        Piece::Zeros(len) => bytes.resize(bytes.len() + len * size, 0),
+                    }
+                }
+                HostTensor {
+                    shape: shape.clone(),
+                    layout: *layout,
+                    precision: *precision,
+                    bytes,
+                }
+            }
         }
     }
 }
