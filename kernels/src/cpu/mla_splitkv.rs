@@ -94,7 +94,7 @@ fn partial(p: &MlaProblem, q_row: &[f32], kv: &[f32], tokens: std::ops::Range<us
 
 /// The log-sum-exp merge in split order into `row` (O, then the LSE): m = max m_s,
 /// O = Σ exp(m_s − m)·out_s / Σ exp(m_s − m)·sum_s, LSE = m + ln Σ exp(m_s − m)·sum_s. A split
-/// of −∞ scores carries nothing.
+/// of −∞ scores carries nothing ([`carries_something`]).
 fn combine(partials: &[Partial], row: &mut [f32], d_latent: usize) {
     let max = partials
         .iter()
@@ -102,7 +102,7 @@ fn combine(partials: &[Partial], row: &mut [f32], d_latent: usize) {
         .fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f32;
     let out = &mut row[..d_latent];
-    for p in partials.iter().filter(|p| p.max != f32::NEG_INFINITY) {
+    for p in partials.iter().filter(|p| carries_something(p)) {
         let f = (p.max - max).exp();
         sum += p.sum * f;
         for (o, v) in out.iter_mut().zip(&p.out) {
@@ -111,4 +111,43 @@ fn combine(partials: &[Partial], row: &mut [f32], d_latent: usize) {
     }
     out.iter_mut().for_each(|o| *o /= sum);
     row[d_latent] = max + sum.ln();
+}
+
+/// Whether a split's partial enters the combine: not when all its scores were −∞ (maximum −∞,
+/// sum 0). A split whose scores were NaN also ends with maximum −∞ (`f32::max` passes NaN
+/// over) but with a NaN sum, and must carry that NaN to the output.
+fn carries_something(p: &Partial) -> bool {
+    !(p.max == f32::NEG_INFINITY && p.sum == 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A split whose one score was NaN (its maximum stays −∞, its sum is NaN) makes O and the
+    /// LSE NaN; a split of −∞ scores changes neither.
+    #[test]
+    fn a_nan_split_reaches_the_output_and_an_empty_one_does_not() {
+        let finite = || Partial {
+            max: 0.5,
+            sum: 2.0,
+            out: vec![3.0],
+        };
+        let nan = Partial {
+            max: f32::NEG_INFINITY,
+            sum: f32::NAN,
+            out: vec![f32::NAN],
+        };
+        let empty = Partial {
+            max: f32::NEG_INFINITY,
+            sum: 0.0,
+            out: vec![0.0],
+        };
+        let mut row = [0.0f32; 2];
+        combine(&[finite(), nan], &mut row, 1);
+        assert!(row[0].is_nan() && row[1].is_nan());
+        let mut row = [0.0f32; 2];
+        combine(&[finite(), empty], &mut row, 1);
+        assert_eq!(row, [1.5, 0.5 + 2.0f32.ln()]);
+    }
 }

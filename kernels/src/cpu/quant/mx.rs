@@ -11,9 +11,9 @@ use crosscheck_spec::{
 };
 use rayon::prelude::*;
 
-use super::{e4m3, ggml_mxfp4};
 use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, Element, code_at, pack};
 use super::mxint8;
+use super::{e4m3, ggml_mxfp4};
 
 /// How an mx-family format codes its elements.
 #[derive(Clone, Copy)]
