@@ -241,8 +241,9 @@ fn one_command_writes_junit_and_json_and_merge_combines_two_machines() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
     let xml = std::fs::read_to_string(path("box-a.xml")).unwrap();
-    // One quantize cell per family: q8_0, q4_0, int8, fp8, mx, nvfp4, kquant.
-    assert_eq!(xml.matches("<testcase ").count(), 7, "{xml}");
+    // One quantize cell per CPU kernel: q8_0, q4_0, int8, fp8, mx (and mx-ceil, mx-even,
+    // mx-rceil), nvfp4, kquant.
+    assert_eq!(xml.matches("<testcase ").count(), 10, "{xml}");
     let o = crosscheck(
         &[
             "merge",

@@ -48,6 +48,8 @@ _CHOICES = {
     "softmax": ("two-pass", "online"),
     "arithmetic": ("nearest", "faithful"),
     "non_finite": ("ieee", "finite-only"),
+    "scale_rule": ("floor", "ceil", "even", "rceil"),
+    "element_rounding": ("even", "away"),
 }
 _NUMBERS = ("exp_ulp", "exp_ulp_per_unit", "div_ulp", "inverse_sqrt_ulp")
 _BOOLS = (

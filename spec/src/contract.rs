@@ -1,5 +1,7 @@
 //! A kernel's declared numeric contract: the arithmetic the judge derives its bound from.
 
+use crate::{ElementRounding, ScaleRule};
+
 /// Precision in which products are summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Accumulator {
@@ -191,6 +193,13 @@ pub struct NumericContract {
     pub arithmetic: Arithmetic,
     /// NaN and infinity semantics.
     pub non_finite: NonFinite,
+    /// MX quantizers: the rule that picks a block's shared scale (OCP's `floor` unless
+    /// declared otherwise). The judge encodes with the declared rule and holds the kernel to
+    /// its bytes. Ignored for every other op and format.
+    pub scale_rule: ScaleRule,
+    /// MX quantizers: how values round to the element grid (nearest even unless declared
+    /// otherwise), judged as [`NumericContract::scale_rule`] is.
+    pub element_rounding: ElementRounding,
 }
 
 impl NumericContract {
@@ -219,6 +228,8 @@ impl NumericContract {
         split_invariant: false,
         arithmetic: Arithmetic::Nearest,
         non_finite: NonFinite::Ieee,
+        scale_rule: ScaleRule::Floor,
+        element_rounding: ElementRounding::Even,
     };
 
     /// The relative error one accumulator operation may make: the accumulator's unit roundoff,

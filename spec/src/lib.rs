@@ -6,6 +6,7 @@
 //! depending on this crate alone and implementing [`Backend`].
 
 mod backend;
+mod block_rules;
 mod contract;
 mod error;
 mod kernel;
@@ -17,6 +18,7 @@ mod quant;
 mod tensor;
 
 pub use backend::{Backend, DeviceInfo};
+pub use block_rules::{ElementRounding, ScaleRule};
 pub use contract::{
     Accumulator, Arithmetic, FunctionAccuracy, NonFinite, NumericContract, OutputRounding, Softmax,
     Subnormals,

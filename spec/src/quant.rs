@@ -80,6 +80,18 @@ impl QuantFamily {
         }
     }
 
+    /// The family a quantized kernel named `kernel` handles: the one named so, or the one
+    /// before a declared-variant suffix (`mx-ceil` is the `mx` family under the ceil scale
+    /// rule).
+    pub fn of_kernel(kernel: &str) -> Option<QuantFamily> {
+        QuantFamily::ALL.into_iter().find(|f| {
+            kernel == f.name()
+                || kernel
+                    .strip_prefix(f.name())
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+    }
+
     /// The formats of this family.
     pub fn formats(self) -> Vec<QuantFormat> {
         QuantFormat::ALL

@@ -79,6 +79,8 @@ pub struct ContractJson {
     split_invariant: Option<bool>,
     arithmetic: Option<String>,
     non_finite: Option<String>,
+    scale_rule: Option<String>,
+    element_rounding: Option<String>,
 }
 
 impl ContractJson {
@@ -123,6 +125,18 @@ impl ContractJson {
             Some("finite-only") => NonFinite::FiniteOnly,
             Some(other) => return Err(format!("non_finite `{other}` (use ieee or finite-only)")),
         };
+        let scale_rule = match self.scale_rule.as_deref() {
+            None => base.scale_rule,
+            Some(rule) => rule
+                .parse()
+                .map_err(|e: String| format!("scale_rule: {e}"))?,
+        };
+        let element_rounding = match self.element_rounding.as_deref() {
+            None => base.element_rounding,
+            Some(rounding) => rounding
+                .parse()
+                .map_err(|e: String| format!("element_rounding: {e}"))?,
+        };
         let softmax = match (self.softmax.as_deref(), self.key_tile) {
             (None | Some("two-pass"), None) => Softmax::TwoPass,
             (Some("online"), Some(key_tile)) if key_tile >= 1 => Softmax::Online { key_tile },
@@ -163,6 +177,8 @@ impl ContractJson {
             split_invariant: self.split_invariant.unwrap_or(base.split_invariant),
             arithmetic,
             non_finite,
+            scale_rule,
+            element_rounding,
         })
     }
 
@@ -297,6 +313,24 @@ mod tests {
         assert_eq!(c.arithmetic, Arithmetic::Faithful);
         assert_eq!(c.non_finite, NonFinite::FiniteOnly);
         assert_eq!(k.variants[1].unavailable.as_deref(), Some("no bf16 here"));
+    }
+
+    #[test]
+    fn mx_quantizers_declare_their_scale_rule_and_rounding() {
+        let d = Declaration::parse(&GOOD.replace(
+            r#""softmax": "online", "key_tile": 64,"#,
+            r#""scale_rule": "rceil", "element_rounding": "away","#,
+        ))
+        .unwrap();
+        let c = d.kernels[0].variants[0].contract;
+        assert_eq!(c.scale_rule, crosscheck_spec::ScaleRule::Rceil);
+        assert_eq!(c.element_rounding, crosscheck_spec::ElementRounding::Away);
+        let e = Declaration::parse(&GOOD.replace(
+            r#""softmax": "online", "key_tile": 64,"#,
+            r#""scale_rule": "round","#,
+        ))
+        .unwrap_err();
+        assert!(e.contains("scale_rule") && e.contains("rceil"), "{e}");
     }
 
     #[test]

@@ -24,8 +24,8 @@ mod sparse_naive;
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
     KernelInfo, MatmulProblem, MlaProblem, NumericContract, Op, OutputBuffer, Precision, Problem,
-    QuantMatmulProblem, QuantizeProblem, Softmax, SparseAttentionProblem, SparseIndexerProblem,
-    Variant, VariantInfo,
+    QuantFamily, QuantMatmulProblem, QuantizeProblem, ScaleRule, Softmax, SparseAttentionProblem,
+    SparseIndexerProblem, Variant, VariantInfo,
 };
 
 /// The CPU backend. Always available.
@@ -378,6 +378,24 @@ const KERNELS: &[Entry] = &[
     ),
     quant(
         Op::Quantize,
+        "mx-ceil",
+        "as quantize/mx with DeepGEMM's ceil scale: the smallest 2^e ≥ amax / max",
+        Kernel::Quantize(quant::mx::quantize_ceil),
+    ),
+    quant(
+        Op::Quantize,
+        "mx-even",
+        "as quantize/mx with torchao's even scale: amax rounded to the element's mantissa, then floor",
+        Kernel::Quantize(quant::mx::quantize_even),
+    ),
+    quant(
+        Op::Quantize,
+        "mx-rceil",
+        "as quantize/mx with torchao's rceil scale: amax · f32(1 / max) rounded up to 2^e",
+        Kernel::Quantize(quant::mx::quantize_rceil),
+    ),
+    quant(
+        Op::Quantize,
         "nvfp4",
         "tensor scale amax/2688, E4M3 block scales, E2M1 codes, every step in f32",
         Kernel::Quantize(quant::nvfp4::quantize),
@@ -572,6 +590,13 @@ fn contract(entry: &Entry) -> NumericContract {
         // the combining matmul/naive does.
         matches_unfused: (entry.op == Op::QuantMatmul && entry.name == "kquant")
             || matches!(entry.kernel, Kernel::Moe { fp8: false, .. }),
+        // The MX quantizers named after a scale rule pick their scales by it.
+        scale_rule: match (entry.op, entry.name) {
+            (Op::Quantize, "mx-ceil") => ScaleRule::Ceil,
+            (Op::Quantize, "mx-even") => ScaleRule::Even,
+            (Op::Quantize, "mx-rceil") => ScaleRule::Rceil,
+            _ => ScaleRule::Floor,
+        },
         ..NumericContract::IEEE_F32
     }
 }
@@ -672,9 +697,9 @@ impl Backend for CpuBackend {
             _ => None,
         };
         match family {
-            Some(f) if f.name() != kernel => Err(KernelError::Unsupported(format!(
-                "kernel `{kernel}` handles {kernel} formats, not {f}"
-            ))),
+            Some(f) if QuantFamily::of_kernel(kernel) != Some(f) => Err(KernelError::Unsupported(
+                format!("kernel `{kernel}` handles {kernel} formats, not {f}"),
+            )),
             _ => Ok(()),
         }
     }

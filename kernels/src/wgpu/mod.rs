@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crosscheck_spec::{
-    Arithmetic, Backend, DeviceInfo, FunctionAccuracy, HostTensor, KernelError, KernelId,
-    KernelInfo, NonFinite, NumericContract, Op, OutputBuffer, OutputRounding, Path, Precision,
-    Problem, Subnormals, Variant, VariantInfo,
+    Arithmetic, Backend, DeviceInfo, ElementRounding, FunctionAccuracy, HostTensor, KernelError,
+    KernelId, KernelInfo, NonFinite, NumericContract, Op, OutputBuffer, OutputRounding, Path,
+    Precision, Problem, ScaleRule, Subnormals, Variant, VariantInfo,
 };
 
 pub use crate::MissingApi;
@@ -156,6 +156,9 @@ impl WgpuBackend {
         // mismatch on a special or subnormal super-block is a failure, not a finding.
         let integer_ieee = kernel.op == Op::Quantize && kernel.name == "kquant";
         NumericContract {
+            // Every MX quantizer here picks OCP's floor scale and rounds elements to nearest even.
+            scale_rule: ScaleRule::Floor,
+            element_rounding: ElementRounding::Even,
             // WGSL lets an implementation round each operation either way and assume finite
             // math; an adapter declared IEEE is held to round-to-nearest and IEEE specials.
             arithmetic: if ieee {

@@ -2,9 +2,6 @@
 //! 2^(b − 127); 0xFF is NaN; there is no zero and no sign) and the rules that pick a block's
 //! scale from its largest magnitude.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::rounding::exponent_of;
 
 /// The E8M0 NaN byte.
@@ -25,61 +22,7 @@ pub fn e8m0_exponent(b: u8) -> Option<i32> {
     (b != E8M0_NAN).then_some(b as i32 - 127)
 }
 
-/// How a block's shared scale follows from its largest magnitude `amax`, for an element type
-/// whose largest finite value is `max` = m · 2^emax with `mbits` mantissa bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ScaleRule {
-    /// OCP MX v1.0 §6.3: 2^(⌊log2 amax⌋ − emax); values past `max` then saturate.
-    #[default]
-    Floor,
-    /// DeepGEMM's `ceil_to_ue8m0`: the smallest power of two ≥ amax / max (the quotient
-    /// rounded to f32), kept within 2^-126 … 2^127.
-    Ceil,
-    /// torchao's `EVEN`: amax rounded to `mbits` mantissa bits (half up, in its f32 bits), then
-    /// as `Floor`.
-    Even,
-    /// torchao's `RCEIL` (cuBLAS's MX scale): amax · f32(1 / max) rounded up to a power of two.
-    Rceil,
-}
-
-impl ScaleRule {
-    /// Every rule, in the order the command line lists them.
-    pub const ALL: [ScaleRule; 4] = [
-        ScaleRule::Floor,
-        ScaleRule::Ceil,
-        ScaleRule::Even,
-        ScaleRule::Rceil,
-    ];
-
-    /// Name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScaleRule::Floor => "floor",
-            ScaleRule::Ceil => "ceil",
-            ScaleRule::Even => "even",
-            ScaleRule::Rceil => "rceil",
-        }
-    }
-}
-
-impl fmt::Display for ScaleRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ScaleRule {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ScaleRule::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| {
-                format!("unknown scale rule `{s}` (expected floor, ceil, even or rceil)")
-            })
-    }
-}
+pub use crosscheck_spec::ScaleRule;
 
 /// What a scale rule needs to know of the element type.
 #[derive(Debug, Clone, Copy, PartialEq)]

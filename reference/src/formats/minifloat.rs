@@ -15,15 +15,7 @@ pub enum Specials {
     None,
 }
 
-/// Rounding of a value to an element's grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ElementRounding {
-    /// To nearest, ties to even (IEEE; the OCP MX specification's reference).
-    #[default]
-    Even,
-    /// To nearest, ties away from zero (microxcaling's default `nearest`).
-    Away,
-}
+pub use crosscheck_spec::ElementRounding;
 
 /// What happens to a value past the largest finite one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

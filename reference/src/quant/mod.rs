@@ -70,6 +70,38 @@ fn block_format(format: QuantFormat) -> BlockFormat {
     }
 }
 
+/// [`encode`] under a kernel's declared MX choices: the OCP MX formats (`mxfp8-*`, `mxfp6-*`,
+/// `mxfp4`, `mxint8`) take the scale rule and the element rounding; every other format has a
+/// rule of its own (GGML's MXFP4, the UE8M0 layouts, NVFP4) or none, and keeps it.
+pub fn encode_declared(
+    format: QuantFormat,
+    rows: usize,
+    cols: usize,
+    values: &[f32],
+    scale_rule: crosscheck_spec::ScaleRule,
+    rounding: crosscheck_spec::ElementRounding,
+) -> Vec<u8> {
+    let takes_choices = matches!(
+        format,
+        QuantFormat::MxFp8E4M3
+            | QuantFormat::MxFp8E5M2
+            | QuantFormat::MxFp6E2M3
+            | QuantFormat::MxFp6E3M2
+            | QuantFormat::MxFp4
+            | QuantFormat::MxInt8
+    );
+    if !takes_choices {
+        return encode(format, rows, cols, values);
+    }
+    let options = Options {
+        scale_rule: Some(scale_rule),
+        rounding: Some(rounding),
+        overflow: None,
+    };
+    formats::encode(block_format(format), rows, cols, values, options)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The exact real values a quantized matrix stands for (scale × code, computed in f64, where
 /// every such product is exact).
 pub fn dequantize_exact(format: QuantFormat, rows: usize, cols: usize, bytes: &[u8]) -> Vec<f64> {

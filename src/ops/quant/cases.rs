@@ -154,7 +154,7 @@ pub const QMATMUL_FIXED: &[(&str, Distribution)] = &[
 fn formats_of(family: &str) -> Vec<QuantFormat> {
     let mine: Vec<QuantFormat> = QuantFormat::ALL
         .into_iter()
-        .filter(|f| f.family().name() == family)
+        .filter(|f| f.family().name() == super::family_name(family))
         .collect();
     if mine.is_empty() {
         QuantFormat::ALL.to_vec()

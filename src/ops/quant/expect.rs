@@ -12,10 +12,22 @@ use crate::judge::bound;
 use crate::run::expect::{Expectation, exact_values};
 use crate::run::memory::{Footprint, product};
 
-/// The format defines every bit: the reference codec's bytes, exactly.
-pub fn quantize(p: &QuantizeProblem, inputs: &[HostTensor]) -> Expectation {
+/// The format (with the MX scale rule and element rounding the kernel declares) defines every
+/// bit: the reference codec's bytes, exactly.
+pub fn quantize(
+    p: &QuantizeProblem,
+    inputs: &[HostTensor],
+    contract: &NumericContract,
+) -> Expectation {
     let x = inputs[0].to_f32();
-    let bytes = reference::quant::encode(p.format, p.rows, p.cols, &x);
+    let bytes = reference::quant::encode_declared(
+        p.format,
+        p.rows,
+        p.cols,
+        &x,
+        contract.scale_rule,
+        contract.element_rounding,
+    );
     exact_values(bytes.into_iter().map(f64::from).collect())
 }
 
@@ -108,5 +120,44 @@ pub fn encoded_bytes(format: QuantFormat, rows: usize, cols: usize) -> u128 {
         }
         // Whole blocks without a header: a block's bytes from the format itself.
         _ => blocks.saturating_mul(format.encoded_len(1, format.row_block()) as u128),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crosscheck_spec::{ElementRounding, Layout, Precision, ScaleRule};
+
+    /// The judge encodes with the rule a kernel declares: one MXFP4 block of amax 7 gets the
+    /// floor scale 2^0 by default and 2^1 under ceil, and a tie rounds by the declared rule.
+    #[test]
+    fn quantize_expects_the_declared_scale_rule_and_rounding() {
+        let p = QuantizeProblem {
+            format: QuantFormat::MxFp4,
+            rows: 1,
+            cols: 32,
+        };
+        let mut x = [0.25f32; 32];
+        x[0] = 7.0;
+        let input = HostTensor {
+            shape: vec![1, 32],
+            layout: Layout::RowMajor,
+            precision: Precision::F32,
+            bytes: x.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        let under = |scale_rule, element_rounding| {
+            let contract = NumericContract {
+                scale_rule,
+                element_rounding,
+                ..NumericContract::IEEE_F32
+            };
+            quantize(&p, std::slice::from_ref(&input), &contract).values
+        };
+        let floor = under(ScaleRule::Floor, ElementRounding::Even);
+        let ceil = under(ScaleRule::Ceil, ElementRounding::Even);
+        assert_eq!((floor[0], ceil[0]), (127.0, 128.0));
+        // 0.25 under scale 1 is an E2M1 tie between 0 and 0.5: even gives code 0, away 0.5.
+        let away = under(ScaleRule::Floor, ElementRounding::Away);
+        assert_ne!(floor[1..], away[1..]);
     }
 }

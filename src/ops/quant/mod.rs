@@ -56,7 +56,13 @@ fn takes(problem: &Problem, kernel: &str) -> bool {
         Problem::QuantMatmul(q) => q.weights.family(),
         _ => return true,
     };
-    family.name() == kernel
+    family.name() == family_name(kernel)
+}
+
+/// The name of the family a quantized kernel belongs to
+/// ([`crosscheck_spec::QuantFamily::of_kernel`]), or the kernel's name when none.
+pub fn family_name(kernel: &str) -> &str {
+    crosscheck_spec::QuantFamily::of_kernel(kernel).map_or(kernel, |f| f.name())
 }
 
 impl OpFamily for Quantize {
@@ -118,8 +124,13 @@ impl OpFamily for Quantize {
         data::quantize_inputs(p, case.distribution, case.seed)
     }
 
-    fn expectation(&self, case: &Case, inputs: &[HostTensor], _: &NumericContract) -> Expectation {
-        expect::quantize(codec_problem(Op::Quantize, &case.problem), inputs)
+    fn expectation(
+        &self,
+        case: &Case,
+        inputs: &[HostTensor],
+        contract: &NumericContract,
+    ) -> Expectation {
+        expect::quantize(codec_problem(Op::Quantize, &case.problem), inputs, contract)
     }
 
     fn output_name(&self) -> &'static str {

@@ -75,6 +75,12 @@ impl Element {
         (self.max_code >> self.man_bits) as i32 - self.bias
     }
 
+    /// The largest finite value: (1 + its mantissa field / 2^man_bits) · 2^emax, exact in f32.
+    pub fn max_finite(self) -> f32 {
+        let fraction = (self.max_code & ((1 << self.man_bits) - 1)) as f32;
+        (1.0 + fraction / (1u32 << self.man_bits) as f32) * 2f32.powi(self.emax())
+    }
+
     /// The code of x · 2^-shift, nearest even; past the largest finite value ∞ when `to_inf`
     /// and the type has ∞, else the largest finite value. NaN gives the type's NaN (or +0).
     pub fn encode(self, x: f32, shift: i32, to_inf: bool) -> u8 {

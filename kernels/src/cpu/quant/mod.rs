@@ -11,6 +11,7 @@ pub mod kquant;
 pub mod kquant_quantize;
 pub mod minifloat;
 pub mod mx;
+pub mod mx_scale_rule;
 pub mod mxint8;
 pub mod nvfp4;
 pub mod qmatmul;

@@ -7,11 +7,12 @@
 //! blocks).
 
 use crosscheck_spec::{
-    FP8_TILE, HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem,
+    FP8_TILE, HostTensor, MX_BLOCK, QuantFormat, QuantMatmulProblem, QuantizeProblem, ScaleRule,
 };
 use rayon::prelude::*;
 
 use super::minifloat::{E2M1, E2M3, E3M2, E4M3, E5M2, Element, code_at, pack};
+use super::mx_scale_rule::{ElementLimits, scale_byte};
 use super::mxint8;
 use super::{e4m3, ggml_mxfp4};
 
@@ -53,42 +54,58 @@ fn bits(t: Element) -> u32 {
     1 + t.exp_bits + t.man_bits
 }
 
-/// Exponent of the largest element (MXINT8: 127/64, emax 0).
-fn emax(e: Elements) -> i32 {
+/// What the scale rules need of an mx-family format's elements (MXINT8: 127/64, emax 0, six
+/// fraction bits).
+fn limits(e: Elements) -> ElementLimits {
     match e {
-        Elements::Float(t) => t.emax(),
-        _ => 0,
+        Elements::Float(t) => ElementLimits {
+            emax: t.emax(),
+            mbits: t.man_bits,
+            max: t.max_finite(),
+        },
+        _ => ElementLimits {
+            emax: 0,
+            mbits: 6,
+            max: 127.0 / 64.0,
+        },
     }
 }
 
-/// ⌊log2 |x|⌋ of a finite non-zero f32, from its bits (subnormals included).
-fn floor_log2(x: f32) -> i32 {
-    let a = x.to_bits() & 0x7fff_ffff;
-    if a >> 23 == 0 {
-        31 - a.leading_zeros() as i32 - 149
-    } else {
-        (a >> 23) as i32 - 127
-    }
-}
-
-/// The E8M0 byte of a block: 0xff when it holds NaN or ∞, 0 (2^-127) for a zero block, else
-/// ⌊log2 amax⌋ − emax, kept within −127 … 127.
-fn scale_byte(block: &[f32], emax: i32) -> u8 {
+/// The largest magnitude of a block, or NaN when it holds NaN or ∞.
+fn block_amax(block: &[f32]) -> f32 {
     let mut amax = 0.0f32;
     for v in block {
         if !v.is_finite() {
-            return 0xff;
+            return f32::NAN;
         }
         amax = amax.max(v.abs());
     }
-    if amax == 0.0 {
-        return 0;
-    }
-    ((floor_log2(amax) - emax).clamp(-127, 127) + 127) as u8
+    amax
 }
 
-/// Quantize: raw E5M2 codes, or per block the scale byte and the packed element codes.
+/// Quantize: raw E5M2 codes, or per block the OCP floor scale byte and the packed element
+/// codes.
 pub fn quantize(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    quantize_under(ScaleRule::Floor, p, x)
+}
+
+/// [`quantize`] with DeepGEMM's ceil scale rule.
+pub fn quantize_ceil(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    quantize_under(ScaleRule::Ceil, p, x)
+}
+
+/// [`quantize`] with torchao's even scale rule.
+pub fn quantize_even(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    quantize_under(ScaleRule::Even, p, x)
+}
+
+/// [`quantize`] with torchao's rceil scale rule (cuBLAS's MX scale).
+pub fn quantize_rceil(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
+    quantize_under(ScaleRule::Rceil, p, x)
+}
+
+/// [`quantize`] with the scale bytes of `rule` (GGML's MXFP4 keeps its own rule).
+fn quantize_under(rule: ScaleRule, p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
     let values = x.to_f32();
     let kind = elements(p.format);
     if p.format == QuantFormat::Fp8E5M2 {
@@ -101,7 +118,7 @@ pub fn quantize(p: &QuantizeProblem, x: &HostTensor) -> Vec<u8> {
             if let Elements::Ggml = kind {
                 return ggml_mxfp4::quantize_block(block).to_vec();
             }
-            let scale = scale_byte(block, emax(kind));
+            let scale = scale_byte(block_amax(block), limits(kind), rule);
             let shift = scale as i32 - 127;
             let code = |v: f32| match kind {
                 _ if scale == 0xff => 0,
