@@ -156,8 +156,14 @@ impl WgpuBackend {
         // mismatch on a special or subnormal super-block is a failure, not a finding.
         let integer_ieee = kernel.op == Op::Quantize && kernel.name == "kquant";
         NumericContract {
-            // Every MX quantizer here picks OCP's floor scale and rounds elements to nearest even.
-            scale_rule: ScaleRule::Floor,
+            // The MX quantizers named after a scale rule pick their scales by it, the others
+            // by OCP's floor; every one rounds elements to nearest even.
+            scale_rule: match (kernel.op, kernel.name) {
+                (Op::Quantize, "mx-ceil") => ScaleRule::Ceil,
+                (Op::Quantize, "mx-even") => ScaleRule::Even,
+                (Op::Quantize, "mx-rceil") => ScaleRule::Rceil,
+                _ => ScaleRule::Floor,
+            },
             element_rounding: ElementRounding::Even,
             // WGSL lets an implementation round each operation either way and assume finite
             // math; an adapter declared IEEE is held to round-to-nearest and IEEE specials.

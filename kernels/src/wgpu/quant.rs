@@ -2,7 +2,7 @@
 
 use crosscheck_spec::{
     FP8_TILE, GGML_BLOCK, Precision, QuantFamily, QuantFormat, QuantMatmulProblem, QuantizeProblem,
-    Variant,
+    ScaleRule, Variant,
 };
 
 /// WGSL `Params` of quantize and dequantize kernels.
@@ -10,7 +10,7 @@ use crosscheck_spec::{
 /// ([`element_kind`]); `packing` says which layout of the family it is ([`layout`]).
 pub const QUANT_PARAMS_WGSL: &str = "struct Params {
     rows: u32, cols: u32, tile_rows: u32, count: u32,
-    kind: u32, packing: u32, pad1: u32, pad2: u32,
+    kind: u32, packing: u32, rule: u32, pad2: u32,
 }
 ";
 
@@ -134,6 +134,21 @@ fn fp8_tiles(p: &QuantizeProblem) -> usize {
 }
 
 fn params(p: &QuantizeProblem, count: usize) -> Vec<u8> {
+    params_under(p, count, ScaleRule::Floor)
+}
+
+/// The MX quantizer's `rule` word: 0 OCP's floor, 1 DeepGEMM's ceil, 2 torchao's even, 3 its
+/// rceil (`quantize_mx.wgsl`).
+fn rule_word(rule: ScaleRule) -> usize {
+    match rule {
+        ScaleRule::Floor => 0,
+        ScaleRule::Ceil => 1,
+        ScaleRule::Even => 2,
+        ScaleRule::Rceil => 3,
+    }
+}
+
+fn params_under(p: &QuantizeProblem, count: usize, rule: ScaleRule) -> Vec<u8> {
     [
         p.rows,
         p.cols,
@@ -141,7 +156,7 @@ fn params(p: &QuantizeProblem, count: usize) -> Vec<u8> {
         count,
         element_kind(p.format) as usize,
         layout(p.format) as usize,
-        0,
+        rule_word(rule),
         0,
     ]
     .iter()
@@ -182,6 +197,27 @@ pub fn quantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     ([workgroups, 1, 1], params(p, items))
 }
 
+/// [`quantize_launch`] of the MX quantizer under DeepGEMM's ceil scale rule.
+pub fn quantize_launch_ceil(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
+    mx_launch_under(p, ScaleRule::Ceil)
+}
+
+/// [`quantize_launch`] of the MX quantizer under torchao's even scale rule.
+pub fn quantize_launch_even(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
+    mx_launch_under(p, ScaleRule::Even)
+}
+
+/// [`quantize_launch`] of the MX quantizer under torchao's rceil scale rule.
+pub fn quantize_launch_rceil(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
+    mx_launch_under(p, ScaleRule::Rceil)
+}
+
+/// The MX quantizer's launch with its `rule` word set.
+fn mx_launch_under(p: &QuantizeProblem, rule: ScaleRule) -> ([usize; 3], Vec<u8>) {
+    let (workgroups, _) = quantize_launch(p);
+    (workgroups, params_under(p, quantize_items(p), rule))
+}
+
 /// Dequantize: one invocation per value.
 pub fn dequantize_launch(p: &QuantizeProblem) -> ([usize; 3], Vec<u8>) {
     let values = p.rows * p.cols;
@@ -211,8 +247,9 @@ pub fn quantize_loops(p: &QuantizeProblem) -> u64 {
                 + per_lane(p.rows * p.cols / 16) * (1 + 16 + 3 * DIV_LOOPS + 8)
         }
         QuantFormat::Q4K | QuantFormat::Q5K | QuantFormat::Q6K => kquant_quantize_loops(p.format),
-        // MX: the amax loop and the code loop over 32 values (GGML's MXFP4: 16 bytes).
-        _ => 64,
+        // MX: the amax loop and the code loop over 32 values (GGML's MXFP4: 16 bytes), and
+        // the divisions of the ceil and rceil scale rules.
+        _ => 64 + 2 * DIV_LOOPS,
     }
 }
 

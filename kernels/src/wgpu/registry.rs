@@ -400,6 +400,30 @@ const ONE_PASS: &[&str] = &["main"];
 /// The entry points of a split-KV kernel: the splits, then their combine.
 const TWO_PASS: &[&str] = &["main", "combine"];
 
+/// The MX quantizer (`quantize_mx.wgsl`) named `name`, launched with another scale rule's word.
+const fn mx_quantizer_under(
+    name: &'static str,
+    summary: &'static str,
+    launch: fn(&QuantizeProblem) -> ([usize; 3], Vec<u8>),
+) -> WgslKernel {
+    WgslKernel {
+        name,
+        helpers: MINIFLOAT_HELPERS,
+        launch: Launch::Quant {
+            dequantize: false,
+            family: QuantFamily::Mx,
+            launch,
+            loops: quant::quantize_loops,
+        },
+        ..quantizer(
+            false,
+            QuantFamily::Mx,
+            summary,
+            include_str!("shaders/quantize_mx.wgsl"),
+        )
+    }
+}
+
 /// A quantize (or dequantize) kernel entry for one format family.
 const fn quantizer(
     dequantize: bool,
@@ -1061,6 +1085,21 @@ pub const KERNELS: &[WgslKernel] = &[
             include_str!("shaders/quantize_mx.wgsl"),
         )
     },
+    mx_quantizer_under(
+        "mx-ceil",
+        "the MX quantizer under DeepGEMM's ceil scale rule (amax / max by exact division, rounded up to 2^e)",
+        quant::quantize_launch_ceil,
+    ),
+    mx_quantizer_under(
+        "mx-even",
+        "the MX quantizer under torchao's even scale rule (amax rounded to the element's mantissa in its bits, then floor)",
+        quant::quantize_launch_even,
+    ),
+    mx_quantizer_under(
+        "mx-rceil",
+        "the MX quantizer under torchao's rceil scale rule (amax · f32(1 / max), rounded up to 2^e)",
+        quant::quantize_launch_rceil,
+    ),
     WgslKernel {
         helpers: MINIFLOAT_HELPERS,
         ..quantizer(

@@ -745,8 +745,8 @@ fn kq_q6_block(first: u32, out: u32, lane: u32) {
 
 @compute @workgroup_size(16, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-    sf_div_bits = 25u + p.pad1;
-    sf_sqrt_bits = 26u + p.pad1;
+    sf_div_bits = 25u + p.pad2;
+    sf_sqrt_bits = 26u + p.pad2;
     let sb = wid.y * 65535u + wid.x;
     if (sb >= p.count) {
         return;
