@@ -9,6 +9,7 @@
 use crosscheck_spec::{AttentionProblem, HostTensor};
 
 use super::attention_rows::{Row, for_each_row, score};
+use super::splitkv_combine::{Partial, combine};
 
 /// Splits of the key range (fewer when len_kv has fewer tiles).
 pub const SPLITS: usize = 4;
@@ -30,13 +31,6 @@ fn split_len(len_kv: usize) -> usize {
         .div_ceil(SPLITS)
         .next_multiple_of(KEY_TILE)
         .max(KEY_TILE)
-}
-
-/// One split's partial: running maximum, weight sum and unnormalised output.
-struct Partial {
-    max: f32,
-    sum: f32,
-    out: Vec<f32>,
 }
 
 fn row(r: &Row, out: &mut [f32]) {
@@ -87,61 +81,4 @@ fn partial(r: &Row, keys: std::ops::Range<usize>) -> Partial {
         max = new_max;
     }
     Partial { max, sum, out }
-}
-
-/// The log-sum-exp merge: m = max m_s, O = Σ exp(m_s − m)·out_s / Σ exp(m_s − m)·sum_s. A split
-/// of −∞ scores carries nothing ([`carries_something`]).
-fn combine(partials: &[Partial], out: &mut [f32]) {
-    let max = partials
-        .iter()
-        .map(|p| p.max)
-        .fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for p in partials.iter().filter(|p| carries_something(p)) {
-        let f = (p.max - max).exp();
-        sum += p.sum * f;
-        for (o, v) in out.iter_mut().zip(&p.out) {
-            *o += v * f;
-        }
-    }
-    out.iter_mut().for_each(|o| *o /= sum);
-}
-
-/// Whether a split's partial enters the combine: not when all its scores were −∞ (maximum −∞,
-/// sum 0). A split whose scores were NaN also ends with maximum −∞ (`f32::max` passes NaN
-/// over) but with a NaN sum, and must carry that NaN to the output.
-fn carries_something(p: &Partial) -> bool {
-    !(p.max == f32::NEG_INFINITY && p.sum == 0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A split whose one score was NaN (its maximum stays −∞, its sum is NaN) makes the output
-    /// NaN; a split of −∞ scores changes nothing.
-    #[test]
-    fn a_nan_split_reaches_the_output_and_an_empty_one_does_not() {
-        let finite = || Partial {
-            max: 0.5,
-            sum: 2.0,
-            out: vec![3.0],
-        };
-        let nan = Partial {
-            max: f32::NEG_INFINITY,
-            sum: f32::NAN,
-            out: vec![f32::NAN],
-        };
-        let empty = Partial {
-            max: f32::NEG_INFINITY,
-            sum: 0.0,
-            out: vec![0.0],
-        };
-        let mut out = [0.0f32];
-        combine(&[finite(), nan], &mut out);
-        assert!(out[0].is_nan());
-        let mut out = [0.0f32];
-        combine(&[finite(), empty], &mut out);
-        assert_eq!(out[0], 1.5);
-    }
 }

@@ -11,6 +11,7 @@ use crosscheck_spec::{HostTensor, KernelError, MlaProblem};
 use rayon::prelude::*;
 
 use super::mla_cache::{Cache, for_each_row, scale, visible};
+use super::splitkv_combine::{Partial, combine};
 
 /// Tokens per split, counted from the row's first token (the WGSL kernel's split size).
 pub const SPLIT_TOKENS: usize = 64;
@@ -19,13 +20,6 @@ pub const SPLIT_TOKENS: usize = 64;
 /// is whole tiles, so a token meets at most the later tiles' rescalings of its split plus the
 /// combine's, within the ⌈n / tile⌉ the bound charges (docs/numerics.md, "Split-KV decode").
 pub const KEY_TILE: usize = 32;
-
-/// One split's partial: running maximum, weight sum and unnormalised output.
-struct Partial {
-    max: f32,
-    sum: f32,
-    out: Vec<f32>,
-}
 
 /// O and LSE (f32, [batch, heads_q, seq_q, d_latent + 1]).
 pub fn mla(p: &MlaProblem, inputs: &[&HostTensor]) -> Result<Vec<f32>, KernelError> {
@@ -52,7 +46,9 @@ pub fn mla(p: &MlaProblem, inputs: &[&HostTensor]) -> Result<Vec<f32>, KernelErr
                 partial(p, q_row, &sequences[b], tokens)
             })
             .collect();
-        combine(&partials, out, p.d_latent);
+        let (max, sum) = combine(&partials, &mut out[..p.d_latent]);
+        // LSE = m + ln Σ exp(m_s − m)·sum_s.
+        out[p.d_latent] = max + sum.ln();
     }))
 }
 
@@ -90,64 +86,4 @@ fn partial(p: &MlaProblem, q_row: &[f32], kv: &[f32], tokens: std::ops::Range<us
         max = new_max;
     }
     Partial { max, sum, out }
-}
-
-/// The log-sum-exp merge in split order into `row` (O, then the LSE): m = max m_s,
-/// O = Σ exp(m_s − m)·out_s / Σ exp(m_s − m)·sum_s, LSE = m + ln Σ exp(m_s − m)·sum_s. A split
-/// of −∞ scores carries nothing ([`carries_something`]).
-fn combine(partials: &[Partial], row: &mut [f32], d_latent: usize) {
-    let max = partials
-        .iter()
-        .map(|p| p.max)
-        .fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    let out = &mut row[..d_latent];
-    for p in partials.iter().filter(|p| carries_something(p)) {
-        let f = (p.max - max).exp();
-        sum += p.sum * f;
-        for (o, v) in out.iter_mut().zip(&p.out) {
-            *o += v * f;
-        }
-    }
-    out.iter_mut().for_each(|o| *o /= sum);
-    row[d_latent] = max + sum.ln();
-}
-
-/// Whether a split's partial enters the combine: not when all its scores were −∞ (maximum −∞,
-/// sum 0). A split whose scores were NaN also ends with maximum −∞ (`f32::max` passes NaN
-/// over) but with a NaN sum, and must carry that NaN to the output.
-fn carries_something(p: &Partial) -> bool {
-    !(p.max == f32::NEG_INFINITY && p.sum == 0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A split whose one score was NaN (its maximum stays −∞, its sum is NaN) makes O and the
-    /// LSE NaN; a split of −∞ scores changes neither.
-    #[test]
-    fn a_nan_split_reaches_the_output_and_an_empty_one_does_not() {
-        let finite = || Partial {
-            max: 0.5,
-            sum: 2.0,
-            out: vec![3.0],
-        };
-        let nan = Partial {
-            max: f32::NEG_INFINITY,
-            sum: f32::NAN,
-            out: vec![f32::NAN],
-        };
-        let empty = Partial {
-            max: f32::NEG_INFINITY,
-            sum: 0.0,
-            out: vec![0.0],
-        };
-        let mut row = [0.0f32; 2];
-        combine(&[finite(), nan], &mut row, 1);
-        assert!(row[0].is_nan() && row[1].is_nan());
-        let mut row = [0.0f32; 2];
-        combine(&[finite(), empty], &mut row, 1);
-        assert_eq!(row, [1.5, 0.5 + 2.0f32.ln()]);
-    }
 }

@@ -20,6 +20,7 @@ mod quant;
 mod sparse_flash;
 mod sparse_kv;
 mod sparse_naive;
+mod splitkv_combine;
 
 use crosscheck_spec::{
     Accumulator, AttentionProblem, Backend, DequantizeProblem, DeviceInfo, HostTensor, KernelError,
