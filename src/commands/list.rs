@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crosscheck::registry;
+use crosscheck_spec::Op;
 
 use crate::say;
 
@@ -20,8 +21,17 @@ pub fn list() -> ExitCode {
                     .unavailable
                     .as_ref()
                     .map_or(String::new(), |r| format!("  [n/a: {r}]"));
+                // What only some ops use: the unfused pipeline (fused kernels) and the MX
+                // quantizers' declared scale rule and element rounding.
+                let mut only = format!(", unfused-equivalent {}", c.matches_unfused);
+                if k.op == Op::Quantize {
+                    only += &format!(
+                        ", scale rule {}, element rounding {}",
+                        c.scale_rule, c.element_rounding
+                    );
+                }
                 say!(
-                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}, chunk-invariant {}, split-invariant {}{state}",
+                    "    {:5} acc {}, arithmetic {}, non-finite {}, output rounding {:?}, subnormals {:?}, deterministic {}, batch-invariant {}, chunk-invariant {}, split-invariant {}{only}{state}",
                     v.variant.label(),
                     c.accumulator.name(),
                     c.arithmetic.name(),
