@@ -16,7 +16,7 @@ pub struct ConvertArgs {
     #[arg(long)]
     scale_rule: Option<crosscheck_reference::formats::ScaleRule>,
     /// MX formats: element rounding, nearest with ties to even or away from zero (default even).
-    #[arg(long, value_parser = parse_rounding)]
+    #[arg(long)]
     rounding: Option<crosscheck_reference::formats::ElementRounding>,
     /// fp8-e5m2: past 57344, saturate or infinity (default infinity).
     #[arg(long, value_parser = parse_overflow)]
@@ -30,15 +30,6 @@ pub struct ConvertArgs {
     /// Values per row, for formats with per-row or per-tile scales (default: the whole input is one row).
     #[arg(long)]
     row_length: Option<usize>,
-}
-
-fn parse_rounding(s: &str) -> Result<crosscheck_reference::formats::ElementRounding, String> {
-    use crosscheck_reference::formats::ElementRounding;
-    match s {
-        "even" => Ok(ElementRounding::Even),
-        "away" => Ok(ElementRounding::Away),
-        _ => Err(format!("unknown rounding `{s}` (expected even or away)")),
-    }
 }
 
 fn parse_overflow(s: &str) -> Result<crosscheck_reference::formats::Overflow, String> {
